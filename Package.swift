@@ -1,0 +1,45 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "bspgen",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bspgen", targets: ["bspgen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CFDT", providers: [.apt(["libfdt-dev"])]),
+
+        .target(name: "BoardModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Host", dependencies: [
+            "BoardModel",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ]),
+        .target(name: "Kconfig"),
+        .target(name: "DeviceTree", dependencies: ["CFDT"]),
+        .target(name: "Initramfs", dependencies: ["CZlib"]),
+        .target(name: "Build", dependencies: ["BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs"]),
+        .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
+        .target(name: "BSPGenCLI", dependencies: [
+            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "Build", "QEMU",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),
+
+        .testTarget(name: "BoardModelTests", dependencies: ["BoardModel"]),
+        .testTarget(name: "HostTests", dependencies: ["Host", "BoardModel"]),
+        .testTarget(name: "KconfigTests", dependencies: ["Kconfig", "Host"]),
+        .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "Host"]),
+        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs", "Host"]),
+        .testTarget(name: "BuildTests", dependencies: ["Build", "BoardModel", "Host"]),
+        .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
+        .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

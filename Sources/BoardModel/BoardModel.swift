@@ -1,0 +1,1 @@
+// BoardModel module

@@ -1,0 +1,1 @@
+// DeviceTree module

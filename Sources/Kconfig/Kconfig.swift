@@ -1,0 +1,1 @@
+// Kconfig module

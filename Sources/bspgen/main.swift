@@ -1,0 +1,3 @@
+import BSPGenCLI
+
+await BSPGen.main()
