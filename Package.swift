@@ -15,6 +15,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CFDT", providers: [.apt(["libfdt-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         .target(name: "BoardModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Host", dependencies: [
@@ -23,7 +25,7 @@ let package = Package(
         ]),
         .target(name: "Kconfig"),
         .target(name: "DeviceTree", dependencies: ["CFDT"]),
-        .target(name: "Initramfs", dependencies: ["CZlib"]),
+        .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd"]),
         .target(name: "Build", dependencies: ["BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         .target(name: "BSPGenCLI", dependencies: [
