@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        // SHA-256 of sources, artifacts and stage inputs: BoringSSL's is fast and audited.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -22,14 +24,15 @@ let package = Package(
         .target(name: "Host", dependencies: [
             "BoardModel",
             .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Kconfig"),
         .target(name: "DeviceTree", dependencies: ["CFDT"]),
         .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd"]),
-        .target(name: "Build", dependencies: ["BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs"]),
+        .target(name: "Build", dependencies: ["BoardModel", "Host"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         .target(name: "BSPGenCLI", dependencies: [
-            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "Build", "QEMU",
+            "BoardModel", "Host", "Build", "QEMU",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),

@@ -1,3 +1,4 @@
 import BSPGenCLI
+import Foundation
 
-await BSPGen.main()
+exit(await BSPGen.main(nil))

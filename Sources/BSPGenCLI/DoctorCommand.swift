@@ -1,0 +1,93 @@
+import ArgumentParser
+import BoardModel
+import Foundation
+import Host
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "doctor",
+        abstract: "Check the host: build tools, toolchains, QEMU and sources; print the exact command that installs what is missing.")
+
+    @OptionGroup var project: ProjectOptions
+    @OptionGroup var workspaceOptions: WorkspaceOptions
+
+    @Argument(help: "Only check what this board needs.")
+    var board: String?
+
+    func run() async throws {
+        let catalog = project.catalog()
+        let boards = try board.map { [try catalog.board(named: $0)] } ?? catalog.boardNames.compactMap { catalog.boards[$0] }
+        var missingPackages: [String] = []
+        func report(_ ok: Bool, _ what: String, _ detail: String, package: String? = nil) {
+            print("  \(ok ? "ok     " : "MISSING") \(what.padding(toLength: 28, withPad: " ", startingAt: 0)) \(detail)")
+            if !ok, let package, !missingPackages.contains(package) { missingPackages.append(package) }
+        }
+
+        print("Host tools")
+        for tool in HostRequirements.tools {
+            let path = ProcessRunner.which(tool.program)
+            report(path != nil, tool.program, path?.path ?? "needed for \(tool.purpose) (Debian: \(tool.package))", package: tool.package)
+        }
+        for (path, package) in HostRequirements.buildFiles {
+            report(FileManager.default.fileExists(atPath: path), package, path, package: package)
+        }
+
+        print("Toolchains")
+        let toolchainNames = Set(boards.map(\.board.toolchain))
+        for name in toolchainNames.sorted() {
+            guard let toolchain = catalog.toolchains[name] else { continue }
+            do {
+                let found = try await ToolchainResolver.resolve(toolchain, toolchainDirectory: workspaceOptions.toolchainDirectoryURL)
+                report(true, name, "GCC \(found.version) at \(found.gcc) (from \(found.origin))")
+            } catch let error as HostError {
+                report(false, name, error.description.replacingOccurrences(of: "\n", with: " "))
+                missingPackages += toolchain.debianPackages.filter { !missingPackages.contains($0) }
+            }
+        }
+
+        print("QEMU")
+        let emulators = Set(boards.compactMap { $0.board.qemu?.binary })
+        for binary in emulators.sorted() {
+            let path = ProcessRunner.which(binary)
+            report(path != nil, binary, path?.path ?? "needed to boot \(boards.filter { $0.board.qemu?.binary == binary }.map(\.name).joined(separator: ", "))",
+                   package: HostRequirements.qemuPackage(binary))
+        }
+        for board in boards where board.board.qemu == nil {
+            print("  -       \(board.name.padding(toLength: 28, withPad: " ", startingAt: 0)) no QEMU model: artifacts are checked instead")
+        }
+
+        print("Sources")
+        let sources = Set(boards.flatMap { [$0.board.kernel.resolvedSource, $0.board.busybox.resolvedSource] })
+        for source in sources.sorted(by: { $0.description < $1.description }) {
+            print("  \(await sourceStatus(source))")
+        }
+        print("  cache: \(workspaceOptions.workspace.cacheDirectory.path)")
+
+        if !catalog.diagnostics.isEmpty {
+            print("Descriptions")
+            print(catalog.diagnostics.map { "  " + $0.description }.joined(separator: "\n"))
+        }
+        if missingPackages.isEmpty && catalog.diagnostics.isEmpty {
+            print("\nEverything needed is here.")
+        } else {
+            if !missingPackages.isEmpty { print("\nInstall what is missing with:\n  \(aptInstallCommand(missingPackages))") }
+            throw CommandFailure(message: "", status: 1)
+        }
+    }
+
+    private func sourceStatus(_ source: SourceSpec) async -> String {
+        switch source {
+        case .debianPackage(let name):
+            let query = try? await ProcessRunner.capture(Command("dpkg-query", ["-W", "-f", "${Status} ${Version}", name]))
+            if let query, query.succeeded, query.output.contains(" installed ") {
+                return "ok      \(source): installed (\(query.output.split(separator: " ").last ?? ""))"
+            }
+            return "-       \(source): not installed; bspgen downloads it with apt-get download on first build"
+        case .debianSource:
+            return "-       \(source): fetched with apt-get source on first build (deb-src entries derived from the host's apt sources)"
+        case .tarball(let path, _), .directory(let path):
+            return "\(FileManager.default.fileExists(atPath: path) ? "ok     " : "MISSING") \(source)"
+        case .url:
+            return "-       \(source): downloaded and verified on first build"
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import BoardModel
+import Foundation
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a board's resolved description: its toolchain, sources and absolute file paths.")
+
+    @OptionGroup var project: ProjectOptions
+
+    @Argument(help: "Board name (see 'bspgen list').")
+    var board: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Shown: Encodable {
+        var name: String
+        var description: String
+        var file: String
+        var arch: String
+        var toolchain: Toolchain
+        var kernel: KernelSpec
+        var kernelSource: String
+        var kernelFragments: [String]
+        var cmdline: String
+        var console: String
+        var busyboxSource: String
+        var busyboxFragments: [String]
+        var initramfs: InitramfsSpec
+        var overlays: [String]
+        var lists: [String]
+        var initScript: String
+        var qemu: QEMUSpec?
+        var validation: String
+    }
+
+    func run() throws {
+        let resolved = try project.board(board)
+        let board = resolved.board
+        let shown = Shown(name: board.name, description: board.description, file: resolved.file.path, arch: board.arch,
+                          toolchain: resolved.toolchain, kernel: board.kernel, kernelSource: board.kernel.resolvedSource.description,
+                          kernelFragments: resolved.kernelFragments.map(\.path), cmdline: board.cmdline, console: board.console,
+                          busyboxSource: board.busybox.resolvedSource.description, busyboxFragments: resolved.busyboxFragments.map(\.path),
+                          initramfs: board.initramfsSpec, overlays: resolved.overlays.map(\.path), lists: resolved.lists.map(\.path),
+                          initScript: resolved.initScript.path, qemu: board.qemu,
+                          validation: resolved.qemuBootable ? "QEMU boot" : "artifact check (QEMU cannot emulate this board)")
+        if json { return try printJSON(shown) }
+        let toolchain = resolved.toolchain
+        var lines = [
+            "\(board.name): \(board.description)",
+            "  file:        \(shown.file)",
+            "  arch:        \(board.arch) (kernel ARCH=\(toolchain.kernelArch))",
+            "  toolchain:   \(toolchain.name) (CROSS_COMPILE=\(toolchain.crossCompile), Debian: \(toolchain.debianPackages.joined(separator: " ")), GCC >= \(toolchain.minGCCVersion))",
+            "  kernel:      \(shown.kernelSource); \(board.kernel.baseConfig) + \(shown.kernelFragments.count) fragment(s) -> \(board.kernel.image.rawValue)",
+        ]
+        lines += shown.kernelFragments.map { "               fragment \($0)" }
+        lines += (board.kernel.deviceTrees ?? []).map { "               device tree \($0)" }
+        lines += [
+            "  cmdline:     \(board.cmdline)",
+            "  console:     \(board.console)",
+            "  busybox:     \(shown.busyboxSource); defconfig + \(shown.busyboxFragments.count) fragment(s), static",
+            "  initramfs:   \((board.initramfsSpec.compression ?? .gzip).rawValue); init \(shown.initScript)",
+        ]
+        lines += shown.overlays.map { "               overlay \($0)" } + shown.lists.map { "               list \($0)" }
+        if let qemu = board.qemu {
+            var machine = "\(qemu.binary) -M \(qemu.machine)"
+            if let cpu = qemu.cpu { machine += " -cpu \(cpu)" }
+            machine += " -m \(qemu.memory)"
+            if qemu.dtb == true { machine += " -dtb <board dtb>" }
+            lines.append("  qemu:        \(machine) \((qemu.extraArgs ?? []).joined(separator: " "))")
+        } else {
+            lines.append("  qemu:        none: QEMU cannot emulate this board; artifacts are checked instead")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+}

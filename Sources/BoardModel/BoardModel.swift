@@ -1,1 +1,0 @@
-// BoardModel module

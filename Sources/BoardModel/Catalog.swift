@@ -1,0 +1,271 @@
+import Foundation
+
+/// A board whose toolchain is known and whose file references have been checked and made absolute.
+public struct ResolvedBoard: Sendable, Encodable {
+    public var board: Board
+    public var toolchain: Toolchain
+    public var file: URL
+    /// `boards/<name>/`: where the board's relative paths start.
+    public var folder: URL
+    public var kernelFragments: [URL]
+    public var busyboxFragments: [URL]
+    public var overlays: [URL]
+    public var lists: [URL]
+    public var initScript: URL
+
+    public var name: String { board.name }
+    public var qemuBootable: Bool { board.qemu != nil }
+}
+
+/// Every board and toolchain description of a project, loaded and cross-checked.
+public struct Catalog: Sendable {
+    public let boardsDirectory: URL
+    public let toolchainsDirectory: URL
+    public private(set) var boards: [String: ResolvedBoard] = [:]
+    public private(set) var toolchains: [String: Toolchain] = [:]
+    /// Problems in any file; a board with a problem is left out of `boards`.
+    public private(set) var diagnostics: [Diagnostic] = []
+
+    public var boardNames: [String] { boards.keys.sorted() }
+
+    /// Loads `*.yaml` in both directories, or only `onlyFiles` among the boards and toolchains when given
+    /// (toolchains are always all loaded, since boards refer to them).
+    public init(boardsDirectory: URL, toolchainsDirectory: URL, onlyFiles: [URL]? = nil) {
+        self.boardsDirectory = boardsDirectory.standardizedFileURL
+        self.toolchainsDirectory = toolchainsDirectory.standardizedFileURL
+        for file in Self.yamlFiles(in: toolchainsDirectory) { loadToolchain(file) }
+        let boardFiles = onlyFiles?.filter { !$0.standardizedFileURL.path.hasPrefix(self.toolchainsDirectory.path + "/") }
+            ?? Self.yamlFiles(in: boardsDirectory)
+        if let onlyFiles {
+            let wanted = Set(onlyFiles.map(\.standardizedFileURL.path))
+            diagnostics.removeAll { !wanted.contains(URL(fileURLWithPath: $0.location.file).standardizedFileURL.path) && !wanted.contains($0.location.file) }
+        }
+        for file in boardFiles { loadBoard(file) }
+        if !FileManager.default.fileExists(atPath: boardsDirectory.path) {
+            diagnostics.append(Diagnostic(SourceLocation(file: boardsDirectory.path), "boards directory not found",
+                                          hint: "run bspgen from the project root, or pass --boards DIR"))
+        }
+    }
+
+    /// The board named `name`, or a diagnostic with a "did you mean".
+    public func board(named name: String) throws(DiagnosticList) -> ResolvedBoard {
+        if let board = boards[name] { return board }
+        let location = SourceLocation(file: boardsDirectory.appendingPathComponent("\(name).yaml").path)
+        let broken = diagnostics.filter { $0.location.file == location.file }
+        if !broken.isEmpty { throw DiagnosticList(broken) }
+        throw DiagnosticList([Diagnostic(location, "no board named '\(name)'; known boards: \(boardNames.joined(separator: ", "))",
+                                         hint: Suggestion.didYouMean(name, among: boardNames) ?? "see 'bspgen list'")])
+    }
+
+    private static func yamlFiles(in directory: URL) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    private static func read<T: Decodable>(_ type: T.Type, _ file: URL) throws(DiagnosticList) -> (T, LocationMap) {
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw DiagnosticList([Diagnostic(SourceLocation(file: file.path), "cannot read the file as UTF-8 text: \(error.localizedDescription)")])
+        }
+        return try YAMLTreeDecoder.decode(type, from: text, file: file.path)
+    }
+
+    private mutating func loadToolchain(_ file: URL) {
+        do {
+            let (toolchain, locations) = try Self.read(Toolchain.self, file)
+            var problems = ToolchainChecks(toolchain: toolchain, file: file, locations: locations).problems()
+            if let existing = toolchains[toolchain.name] {
+                problems.append(Diagnostic(locations.location(of: "name"), field: "name", "toolchain '\(existing.name)' is defined twice"))
+            }
+            diagnostics += problems
+            if problems.isEmpty { toolchains[toolchain.name] = toolchain }
+        } catch {
+            diagnostics += error.diagnostics
+        }
+    }
+
+    private mutating func loadBoard(_ file: URL) {
+        do {
+            let (board, locations) = try Self.read(Board.self, file)
+            var checks = BoardChecks(board: board, file: file, locations: locations,
+                                     boardsDirectory: boardsDirectory, toolchains: toolchains)
+            let resolved = checks.resolve()
+            diagnostics += checks.problems
+            if let resolved, checks.problems.isEmpty { boards[board.name] = resolved }
+        } catch {
+            diagnostics += error.diagnostics
+        }
+    }
+}
+
+private struct ToolchainChecks {
+    let toolchain: Toolchain
+    let file: URL
+    let locations: LocationMap
+
+    func problems() -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        func problem(_ field: String, _ message: String, hint: String? = nil) {
+            problems.append(Diagnostic(locations.location(of: field), field: field, message, hint: hint))
+        }
+        let stem = file.deletingPathExtension().lastPathComponent
+        if toolchain.name != stem {
+            problem("name", "the name '\(toolchain.name)' differs from the file name '\(stem).yaml'", hint: "rename the file or set 'name: \(stem)'")
+        }
+        if !toolchain.crossCompile.hasSuffix("-") {
+            problem("cross_compile", "expected a prefix ending in '-', like 'aarch64-linux-gnu-'", hint: "write '\(toolchain.crossCompile)-'")
+        }
+        if ![32, 64].contains(toolchain.elfClass) { problem("elf_class", "expected 32 or 64, found \(toolchain.elfClass)") }
+        if GCCVersion(toolchain.minGCCVersion) == nil {
+            problem("min_gcc_version", "expected a version like '10.2', found '\(toolchain.minGCCVersion)'")
+        }
+        if toolchain.debianPackages.isEmpty { problem("debian_packages", "expected at least one Debian package that provides the compiler") }
+        return problems
+    }
+}
+
+private struct BoardChecks {
+    let board: Board
+    let file: URL
+    let locations: LocationMap
+    let boardsDirectory: URL
+    let toolchains: [String: Toolchain]
+    var problems: [Diagnostic] = []
+
+    init(board: Board, file: URL, locations: LocationMap, boardsDirectory: URL, toolchains: [String: Toolchain]) {
+        self.board = board
+        self.file = file
+        self.locations = locations
+        self.boardsDirectory = boardsDirectory
+        self.toolchains = toolchains
+    }
+
+    var folder: URL { boardsDirectory.appendingPathComponent(board.name, isDirectory: true) }
+
+    mutating func problem(_ field: String, _ message: String, hint: String? = nil) {
+        problems.append(Diagnostic(locations.location(of: field), field: field, message, hint: hint))
+    }
+
+    mutating func resolve() -> ResolvedBoard? {
+        let stem = file.deletingPathExtension().lastPathComponent
+        if board.name != stem {
+            problem("name", "the name '\(board.name)' differs from the file name '\(stem).yaml'", hint: "rename the file or set 'name: \(stem)'")
+        }
+        let toolchain = toolchains[board.toolchain]
+        if toolchain == nil {
+            problem("toolchain", "unknown toolchain '\(board.toolchain)'; known: \(toolchains.keys.sorted().joined(separator: ", "))",
+                    hint: Suggestion.didYouMean(board.toolchain, among: toolchains.keys) ?? "add toolchains/\(board.toolchain).yaml")
+        } else if let toolchain, toolchain.arch != board.arch {
+            problem("arch", "the board is '\(board.arch)' but toolchain '\(toolchain.name)' builds for '\(toolchain.arch)'")
+        }
+        let consoleArgument = "console=\(board.console)"
+        if !board.cmdline.split(separator: " ").contains(where: { $0 == consoleArgument || $0.hasPrefix(consoleArgument + ",") }) {
+            problem("cmdline", "the command line does not name the console: expected 'console=\(board.console)' in it",
+                    hint: "add 'console=\(board.console)' to cmdline")
+        }
+        if let qemu = board.qemu { checkQEMU(qemu) }
+        let spec = board.initramfsSpec
+        let kernelFragments = files(board.kernel.fragments ?? [], field: "kernel.fragments")
+        let busyboxFragments = files(board.busybox.fragments ?? [], field: "busybox.fragments")
+        let overlays = files(spec.overlays ?? [], field: "initramfs.overlays", directories: true)
+        let lists = files(spec.lists ?? InitramfsSpec.defaultLists, field: "initramfs.lists")
+        let initScript = files([spec.initScript ?? InitramfsSpec.defaultInit], field: "initramfs.init", single: true)
+        checkLocalSource(board.kernel.source, field: "kernel.source")
+        checkLocalSource(board.busybox.source, field: "busybox.source")
+        guard let toolchain, problems.isEmpty, let initScript = initScript.first else { return nil }
+        return ResolvedBoard(board: board, toolchain: toolchain, file: file, folder: folder,
+                             kernelFragments: kernelFragments, busyboxFragments: busyboxFragments,
+                             overlays: overlays, lists: lists, initScript: initScript)
+    }
+
+    mutating func checkQEMU(_ qemu: QEMUSpec) {
+        let memory = qemu.memory
+        if memory.count < 2 || !"MG".contains(memory.last ?? " ") || Int(memory.dropLast()).map({ $0 <= 0 }) ?? true {
+            problem("qemu.memory", "expected a positive size with an M or G suffix, like '256M', found '\(memory)'")
+        }
+        if let smp = qemu.smp, !(1...64).contains(smp) { problem("qemu.smp", "expected 1 to 64 CPUs, found \(smp)") }
+        if let timeout = qemu.timeout, !(1...7200).contains(timeout) {
+            problem("qemu.timeout", "expected 1 to 7200 seconds, found \(timeout)")
+        }
+        if qemu.dtb == true, (board.kernel.deviceTrees ?? []).isEmpty {
+            problem("qemu.dtb", "QEMU is asked to pass a device tree but kernel.device_trees is empty",
+                    hint: "list the board's dtb under kernel.device_trees, or set 'dtb: false'")
+        }
+    }
+
+    mutating func checkLocalSource(_ source: SourceSpec?, field: String) {
+        switch source {
+        case .tarball(let path, _)?:
+            if !FileManager.default.fileExists(atPath: absolute(path).path) {
+                problem(field + ".tarball", "the tarball \(absolute(path).path) does not exist")
+            }
+        case .directory(let path)?:
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: absolute(path).path, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                problem(field + ".directory", "the directory \(absolute(path).path) does not exist")
+            }
+        default:
+            break
+        }
+    }
+
+    func absolute(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
+    }
+
+    /// Resolves data files of the board: they must exist and stay inside the boards directory, so a board
+    /// folder can be copied around with `common/` and nothing else.
+    mutating func files(_ paths: [String], field: String, directories: Bool = false, single: Bool = false) -> [URL] {
+        var urls: [URL] = []
+        for (index, path) in paths.enumerated() {
+            let itemField = single ? field : "\(field)[\(index)]"
+            let url = absolute(path).standardizedFileURL.resolvingSymlinksInPath()
+            let root = boardsDirectory.resolvingSymlinksInPath().path + "/"
+            guard url.path.hasPrefix(root) else {
+                problem(itemField, "'\(path)' is outside the boards directory \(boardsDirectory.path)",
+                        hint: "keep board data in boards/\(board.name)/ or boards/common/ and use a relative path")
+                continue
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                problem(itemField, "'\(path)' does not exist (looked for \(url.path))",
+                        hint: Suggestion.didYouMean(url.lastPathComponent, among: siblings(of: url)).map { $0 + " (in the same folder)" })
+                continue
+            }
+            if isDirectory.boolValue != directories {
+                problem(itemField, "'\(path)' is \(isDirectory.boolValue ? "a directory" : "a file"); expected \(directories ? "a directory" : "a file")")
+                continue
+            }
+            urls.append(url)
+        }
+        return urls
+    }
+
+    func siblings(of url: URL) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? []
+    }
+}
+
+/// A GCC version such as `12.2.0`, compared numerically.
+public struct GCCVersion: Comparable, Sendable, CustomStringConvertible {
+    public let components: [Int]
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".").map { Int($0) }
+        guard !parts.isEmpty, parts.count <= 3, !parts.contains(nil) else { return nil }
+        components = parts.compactMap { $0 }
+    }
+
+    public static func < (lhs: GCCVersion, rhs: GCCVersion) -> Bool {
+        for index in 0..<max(lhs.components.count, rhs.components.count) {
+            let left = index < lhs.components.count ? lhs.components[index] : 0
+            let right = index < rhs.components.count ? rhs.components[index] : 0
+            if left != right { return left < right }
+        }
+        return false
+    }
+
+    public var description: String { components.map(String.init).joined(separator: ".") }
+}

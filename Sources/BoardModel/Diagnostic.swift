@@ -1,0 +1,55 @@
+/// A place in a description file; line and column count from 1.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+
+    public init(file: String, line: Int? = nil, column: Int? = nil) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String {
+        switch (line, column) {
+        case let (line?, column?): return "\(file):\(line):\(column)"
+        case let (line?, nil): return "\(file):\(line)"
+        default: return file
+        }
+    }
+}
+
+/// One problem found in a board or toolchain description, phrased for the person who has to fix it.
+public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    /// Dotted path of the field, e.g. `kernel.fragments[1]`; empty for the whole file.
+    public var field: String
+    /// What is wrong and what was expected.
+    public var message: String
+    /// How to fix it, e.g. a "did you mean".
+    public var hint: String?
+
+    public init(_ location: SourceLocation, field: String = "", _ message: String, hint: String? = nil) {
+        self.location = location
+        self.field = field
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String {
+        var text = "\(location): "
+        if !field.isEmpty { text += "\(field): " }
+        text += message
+        if let hint { text += "\n    hint: \(hint)" }
+        return text
+    }
+}
+
+/// Every problem found while loading descriptions; loading reports them all at once.
+public struct DiagnosticList: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}

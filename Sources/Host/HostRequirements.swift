@@ -1,0 +1,45 @@
+import BoardModel
+import Foundation
+
+/// A program bspgen runs and the Debian package that provides it.
+public struct HostTool: Sendable, Hashable {
+    public var program: String
+    public var package: String
+    public var purpose: String
+}
+
+public enum HostRequirements {
+    /// Everything the pipeline runs besides compilers and QEMU.
+    public static let tools: [HostTool] = [
+        HostTool(program: "make", package: "make", purpose: "kernel and BusyBox builds"),
+        HostTool(program: "gcc", package: "gcc", purpose: "host programs of Kbuild"),
+        HostTool(program: "bc", package: "bc", purpose: "kernel build"),
+        HostTool(program: "bison", package: "bison", purpose: "kernel Kconfig and dtc"),
+        HostTool(program: "flex", package: "flex", purpose: "kernel Kconfig and dtc"),
+        HostTool(program: "perl", package: "perl", purpose: "kernel build"),
+        HostTool(program: "tar", package: "tar", purpose: "unpacking sources"),
+        HostTool(program: "xz", package: "xz-utils", purpose: "unpacking linux-source"),
+        HostTool(program: "dpkg-source", package: "dpkg-dev", purpose: "unpacking Debian source packages"),
+        HostTool(program: "apt-get", package: "apt", purpose: "fetching Debian sources"),
+        HostTool(program: "dtc", package: "device-tree-compiler", purpose: "device tree overlays"),
+        HostTool(program: "mkimage", package: "u-boot-tools", purpose: "U-Boot scripts and FIT images"),
+        HostTool(program: "curl", package: "curl", purpose: "URL sources"),
+    ]
+
+    /// Headers and libraries the kernel build needs (checked by file, since they are not programs).
+    public static let buildFiles: [(path: String, package: String)] = [
+        ("/usr/include/libelf.h", "libelf-dev"),
+        ("/usr/include/openssl/ssl.h", "libssl-dev"),
+        ("/usr/include/ncurses.h", "libncurses-dev"),
+    ]
+
+    /// Debian package providing a QEMU system emulator.
+    public static func qemuPackage(_ binary: String) -> String {
+        switch binary {
+        case "qemu-system-x86_64", "qemu-system-i386": "qemu-system-x86"
+        case "qemu-system-arm", "qemu-system-aarch64": "qemu-system-arm"
+        case "qemu-system-riscv64", "qemu-system-riscv32": "qemu-system-misc"
+        default: "qemu-system"
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// A program to run: a name looked up on PATH or an absolute path, with its arguments and environment additions.
+public struct Command: Sendable, CustomStringConvertible {
+    public var executable: String
+    public var arguments: [String]
+    /// Added to (or, with nil, removed from) the inherited environment.
+    public var environment: [String: String?]
+    public var workingDirectory: URL?
+
+    public init(_ executable: String, _ arguments: [String] = [], environment: [String: String?] = [:], workingDirectory: URL? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+
+    /// Shell-quoted, so a user can paste it to reproduce a failure.
+    public var description: String {
+        let assignments = environment.sorted { $0.key < $1.key }.compactMap { key, value in value.map { "\(key)=\(shellQuote($0))" } }
+        let prefix = workingDirectory.map { "cd \(shellQuote($0.path)) && " } ?? ""
+        return prefix + (assignments + [executable] + arguments.map(shellQuote)).joined(separator: " ")
+    }
+
+    fileprivate var configuration: Configuration {
+        var platformOptions = PlatformOptions()
+        // Cancellation (Ctrl-C) first asks the child to stop, then insists.
+        platformOptions.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(3))]
+        let updates = Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), $0.value) })
+        return Configuration(executable: executable.hasPrefix("/") ? .path(FilePath(executable)) : .name(executable),
+                             arguments: Arguments(arguments),
+                             environment: .inherit.updating(updates),
+                             workingDirectory: workingDirectory.map { FilePath($0.path) },
+                             platformOptions: platformOptions)
+    }
+}
+
+public func shellQuote(_ word: String) -> String {
+    let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+    if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+public struct CommandResult: Sendable {
+    public var exitCode: Int32?
+    public var signal: Int32?
+    /// Standard output and standard error, interleaved.
+    public var output: String
+
+    public var succeeded: Bool { exitCode == 0 }
+    public var statusText: String { exitCode.map { "exit status \($0)" } ?? "killed by signal \(signal ?? 0)" }
+
+    init(_ status: TerminationStatus, output: String) {
+        switch status {
+        case .exited(let code): exitCode = code
+        case .signaled(let signal): self.signal = signal
+        }
+        self.output = output
+    }
+}
+
+/// Every process bspgen starts goes through here.
+public enum ProcessRunner {
+    /// Runs to completion and returns everything it printed.
+    public static func capture(_ command: Command, limit: Int = 64 << 20) async throws -> CommandResult {
+        do {
+            let result = try await run(command.configuration, output: .string(limit: limit), error: .combinedWithOutput)
+            return CommandResult(result.terminationStatus, output: result.standardOutput)
+        } catch let error as SubprocessError {
+            throw launchError(command, error)
+        }
+    }
+
+    /// Like `capture`, but a non-zero exit is an error that shows the output.
+    @discardableResult
+    public static func checked(_ command: Command) async throws -> String {
+        let result = try await capture(command)
+        guard result.succeeded else {
+            throw HostError.commandFailed(command: command.description, status: result.statusText, log: nil,
+                                          tail: Array(result.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).map(String.init)))
+        }
+        return result.output
+    }
+
+    /// Runs with its output appended to `log`, calling `onLine` for each line (for a live progress line).
+    /// A non-zero exit is an error naming the log and quoting its last lines.
+    public static func logged(_ command: Command, log: URL, onLine: @Sendable (String) -> Void = { _ in }) async throws {
+        let logFile = try LogFile(log)
+        logFile.write("$ \(command)\n")
+        let status: TerminationStatus
+        do {
+            status = try await run(command.configuration, input: .none, output: .sequence, error: .combinedWithOutput) { execution in
+                for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 * 1024)) {
+                    logFile.write(line.hasSuffix("\n") ? line : line + "\n")
+                    onLine(line.trimmingCharacters(in: .newlines))
+                }
+            }.terminationStatus
+        } catch let error as SubprocessError {
+            throw launchError(command, error)
+        }
+        let result = CommandResult(status, output: "")
+        logFile.write("# \(result.statusText)\n")
+        logFile.close()
+        guard result.succeeded else {
+            throw HostError.commandFailed(command: command.description, status: result.statusText, log: log, tail: tail(of: log, lines: 25))
+        }
+    }
+
+    /// Runs attached to the user's terminal (menuconfig, an interactive QEMU console).
+    public static func interactive(_ command: Command) async throws -> CommandResult {
+        do {
+            let result = try await run(command.configuration, input: .currentStandardInput,
+                                       output: .currentStandardOutput, error: .currentStandardError)
+            return CommandResult(result.terminationStatus, output: "")
+        } catch let error as SubprocessError {
+            throw launchError(command, error)
+        }
+    }
+
+    /// The absolute path of `name` on PATH, if any.
+    public static func which(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> URL? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? URL(fileURLWithPath: name) : nil }
+        for directory in (path ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+
+    private static func launchError(_ command: Command, _ error: SubprocessError) -> HostError {
+        if which(command.executable) == nil { return .missingTool(command.executable, install: nil) }
+        return .commandFailed(command: command.description, status: "could not start: \(error)", log: nil, tail: [])
+    }
+
+    static func tail(of file: URL, lines count: Int) -> [String] {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").suffix(count).map(String.init)
+    }
+}
+
+/// An append-only log file, safe to write from the output-reading task.
+private final class LogFile: @unchecked Sendable {
+    private let handle: FileHandle
+    private let lock = NSLock()
+
+    init(_ url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        do {
+            handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+        } catch {
+            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(error.localizedDescription)")
+        }
+    }
+
+    func write(_ text: String) {
+        lock.withLock { try? handle.write(contentsOf: Data(text.utf8)) }
+    }
+
+    func close() { lock.withLock { try? handle.close() } }
+}

@@ -1,0 +1,87 @@
+import Crypto
+import Foundation
+
+/// Where bspgen keeps things: the cache (sources, unpacked trees, stage results) and the output directory
+/// (what the user keeps). Nothing is written anywhere else.
+public struct Workspace: Sendable {
+    public let cacheDirectory: URL
+    public let outputDirectory: URL
+
+    /// `--cache-dir` wins over `BSPGEN_CACHE`, which wins over `~/.cache/bspgen`; `--out` over `out/`.
+    public init(cacheDirectory: String? = nil, outputDirectory: String? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        let cache = cacheDirectory ?? environment["BSPGEN_CACHE"] ?? home.appendingPathComponent(".cache/bspgen").path
+        self.cacheDirectory = URL(fileURLWithPath: cache).standardizedFileURL
+        self.outputDirectory = URL(fileURLWithPath: outputDirectory ?? "out").standardizedFileURL
+    }
+
+    public var downloads: URL { cacheDirectory.appendingPathComponent("downloads", isDirectory: true) }
+    public var sources: URL { cacheDirectory.appendingPathComponent("sources", isDirectory: true) }
+    public var apt: URL { cacheDirectory.appendingPathComponent("apt", isDirectory: true) }
+    public func build(_ board: String) -> URL { cacheDirectory.appendingPathComponent("build/\(board)", isDirectory: true) }
+    public func output(_ board: String) -> URL { outputDirectory.appendingPathComponent(board, isDirectory: true) }
+    public func logs(_ board: String) -> URL { build(board).appendingPathComponent("logs", isDirectory: true) }
+}
+
+/// Writes that never leave a half-written file under the final name: write beside it, then rename.
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try data.write(to: temporary)
+            try replace(url, with: temporary)
+        } catch let error as HostError {
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw HostError.fileSystem(path: url.path, message: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
+
+    /// Moves a completed `temporary` (file or directory) to `url`, replacing what was there.
+    public static func replace(_ url: URL, with temporary: URL) throws {
+        if rename(temporary.path, url.path) == 0 { return }
+        // rename(2) cannot replace a non-empty directory: move the old one aside first.
+        let aside = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+        guard rename(url.path, aside.path) == 0, rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw HostError.fileSystem(path: url.path, message: "cannot move \(temporary.lastPathComponent) into place: \(reason)")
+        }
+        try? FileManager.default.removeItem(at: aside)
+    }
+
+    /// A fresh temporary directory beside `url`, to be filled and then passed to `replace`.
+    public static func temporaryDirectory(beside url: URL) throws -> URL {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try? FileManager.default.removeItem(at: temporary)
+            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        } catch {
+            throw HostError.fileSystem(path: temporary.path, message: "cannot create: \(error.localizedDescription)")
+        }
+        return temporary
+    }
+}
+
+public enum Checksum {
+    /// SHA-256 of a file, streamed in 1 MiB blocks.
+    public static func sha256(of url: URL) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw HostError.fileSystem(path: url.path, message: "cannot open for reading")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty { hasher.update(data: block) }
+        return hex(hasher.finalize())
+    }
+
+    public static func sha256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
+    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
+
+    private static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+}
