@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what bspgen needs on a Debian 12 host (apt packages) and builds bspgen.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # kernel and BusyBox builds
+  build-essential bc bison flex perl libelf-dev libssl-dev libncurses-dev kmod xz-utils zstd ccache
+  # default kernel source (Debian's linux-source-6.1) and Debian source packages (apt-get source, dpkg-source)
+  linux-source-6.1 dpkg-dev curl
+  # cross toolchains, with the C libraries that static BusyBox links against (not pulled in without recommends)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+  # libraries bspgen links: libfdt, zlib, liblzma, libzstd
+  libfdt-dev zlib1g-dev liblzma-dev libzstd-dev
+  # device trees, U-Boot images, archive checks, emulation
+  device-tree-compiler u-boot-tools cpio libarchive-tools qemu-system-x86 qemu-system-arm
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q ' installed$' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null; then
+  [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+fi
+command -v swift >/dev/null || { echo "setup: Swift 6.2 or newer is needed (https://www.swift.org/install/linux/)" >&2; exit 1; }
+
+swift build -c "${BSPGEN_CONFIGURATION:-debug}" --product bspgen 2>&1 | tail -n 3
