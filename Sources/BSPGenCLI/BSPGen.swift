@@ -1,14 +1,19 @@
 import ArgumentParser
 import BoardModel
 import Foundation
+import Build
 import Host
+import Initramfs
+import Kconfig
 
 public struct BSPGen: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bspgen",
         abstract: "Turn a board description into a bootable board support package, and prove it boots.",
         version: bspgenVersion,
-        subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self]
+        subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
+                      ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
+                      BuildCommand.self]
     )
     public init() {}
 
@@ -26,6 +31,15 @@ public struct BSPGen: AsyncParsableCommand {
             printError(error.description)
             return 1
         } catch let error as HostError {
+            printError(error.description)
+            return 1
+        } catch let error as BuildError {
+            printError(error.description)
+            return 1
+        } catch let error as InitramfsError {
+            printError(error.description)
+            return 1
+        } catch let error as KconfigError {
             printError(error.description)
             return 1
         } catch let error as CommandFailure {

@@ -89,18 +89,17 @@ public enum ProcessRunner {
     }
 
     /// Runs with its output appended to `log`, calling `onLine` for each line (for a live progress line).
-    /// A non-zero exit is an error naming the log and quoting its last lines.
-    public static func logged(_ command: Command, log: URL, onLine: @Sendable (String) -> Void = { _ in }) async throws {
+    /// `input` is fed to its standard input. A non-zero exit is an error naming the log and quoting its last lines.
+    public static func logged(_ command: Command, log: URL, input: String? = nil, onLine: @Sendable (String) -> Void = { _ in }) async throws {
         let logFile = try LogFile(log)
         logFile.write("$ \(command)\n")
         let status: TerminationStatus
         do {
-            status = try await run(command.configuration, input: .none, output: .sequence, error: .combinedWithOutput) { execution in
-                for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 * 1024)) {
-                    logFile.write(line.hasSuffix("\n") ? line : line + "\n")
-                    onLine(line.trimmingCharacters(in: .newlines))
-                }
-            }.terminationStatus
+            if let input {
+                status = try await streamLines(command, input: .string(input), to: logFile, onLine: onLine)
+            } else {
+                status = try await streamLines(command, input: .none, to: logFile, onLine: onLine)
+            }
         } catch let error as SubprocessError {
             throw launchError(command, error)
         }
@@ -110,6 +109,16 @@ public enum ProcessRunner {
         guard result.succeeded else {
             throw HostError.commandFailed(command: command.description, status: result.statusText, log: log, tail: tail(of: log, lines: 25))
         }
+    }
+
+    private static func streamLines(_ command: Command, input: some InputProtocol, to logFile: LogFile,
+                                    onLine: @Sendable (String) -> Void) async throws -> TerminationStatus {
+        try await run(command.configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
+            for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 * 1024)) {
+                logFile.write(line.hasSuffix("\n") ? line : line + "\n")
+                onLine(line.trimmingCharacters(in: .newlines))
+            }
+        }.terminationStatus
     }
 
     /// Runs attached to the user's terminal (menuconfig, an interactive QEMU console).

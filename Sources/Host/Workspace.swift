@@ -85,3 +85,16 @@ public enum Checksum {
 
     private static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }
+
+extension AtomicFile {
+    /// Copies `source` to `destination` so that the destination is either the old file or the whole new one.
+    public static func copy(_ source: URL, to destination: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: source)
+        } catch {
+            throw HostError.fileSystem(path: source.path, message: "cannot read: \(error.localizedDescription)")
+        }
+        try write(data, to: destination)
+    }
+}

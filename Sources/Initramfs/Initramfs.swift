@@ -1,1 +1,133 @@
-// Initramfs module
+// The initramfs builder: our own writer of cpio `newc` archives, byte-compatible with the
+// kernel's usr/gen_init_cpio.c, fed by gen_init_cpio lists and host directory trees.
+//
+// Public API
+//
+//     public enum InitramfsCompression: String, CaseIterable, Sendable { case gzip, xz, zstd, none }
+//
+//     public struct InitramfsSource: Sendable, Equatable {
+//         static func directory(_ root: URL, at mountPoint: String = "/") -> InitramfsSource
+//         static func list(_ file: URL) -> InitramfsSource            // relative locations: the list's folder
+//         static func listText(_ text: String, name: String, baseDirectory: URL) -> InitramfsSource
+//     }
+//
+//     public struct InitramfsPacker: Sendable {
+//         init(sourceDateEpoch: Int64)
+//         func pack(_ sources: [InitramfsSource], to destination: URL,
+//                   compression: InitramfsCompression = .gzip) throws -> InitramfsSummary
+//     }
+//     public struct InitramfsSummary: Sendable, Equatable { entryCount, uncompressedSize, compressedSize }
+//
+//     public enum InitramfsError: Error, CustomStringConvertible, Equatable     // InitramfsError.swift
+//     public struct InitramfsInputLocation                                       // list file:line or directory
+//
+//     public enum CpioArchiveReader { static func listing(of: URL) throws -> [CpioEntry] }  // CpioArchiveReader.swift
+//     public struct CpioEntry: Sendable, Equatable
+//
+// How sources combine: inputs are read in the order given; a later input's entry for a path
+// replaces the earlier one where it stood (overlays win); missing parent directories are added
+// (0755, 0:0) so that every parent precedes its children. Lists keep their own order, directory
+// trees are in byte-wise path order.
+//
+// Reproducibility: owners are 0:0 unless a list says otherwise; entries without a file behind them
+// (dir, nod, slink, pipe, sock) carry the SOURCE_DATE_EPOCH, as gen_init_cpio's `-t`; file mtimes
+// newer than it are lowered to it; inode numbers count up from 721 in writing order; compressed
+// output has no timestamps or host names in it.
+
+import Foundation
+
+public enum InitramfsCompression: String, CaseIterable, Sendable {
+    case gzip, xz, zstd, none
+}
+
+/// One input of an initramfs: a host directory tree or a gen_init_cpio list.
+public struct InitramfsSource: Sendable, Equatable {
+    enum Input: Sendable, Equatable {
+        case directory(URL, mountPoint: String)
+        case listFile(URL)
+        case listText(String, name: String, baseDirectory: URL)
+    }
+
+    let input: Input
+
+    /// The tree under `root` (symlinks are not followed), placed at `mountPoint` in the archive.
+    public static func directory(_ root: URL, at mountPoint: String = "/") -> InitramfsSource {
+        InitramfsSource(input: .directory(root, mountPoint: mountPoint))
+    }
+
+    /// A gen_init_cpio list file; its relative `<location>`s are found from the list's folder.
+    public static func list(_ file: URL) -> InitramfsSource {
+        InitramfsSource(input: .listFile(file))
+    }
+
+    /// A gen_init_cpio list given as text; `name` is what errors call it.
+    public static func listText(_ text: String, name: String, baseDirectory: URL) -> InitramfsSource {
+        InitramfsSource(input: .listText(text, name: name, baseDirectory: baseDirectory))
+    }
+
+    func entries(linkGroups: inout Int) throws -> [InitramfsEntry] {
+        switch input {
+        case let .directory(root, mountPoint):
+            return try DirectoryTreeReader(root: root).entries(mountedAt: mountPoint, linkGroups: &linkGroups)
+        case let .listFile(file):
+            let text: String
+            do {
+                text = try String(contentsOf: file, encoding: .utf8)
+            } catch {
+                throw InitramfsError.inputUnreadable(path: file.path, reason: error.localizedDescription)
+            }
+            return try CpioListParser(fileName: file.path, baseDirectory: file.deletingLastPathComponent())
+                .entries(of: text, linkGroups: &linkGroups)
+        case let .listText(text, name, baseDirectory):
+            return try CpioListParser(fileName: name, baseDirectory: baseDirectory)
+                .entries(of: text, linkGroups: &linkGroups)
+        }
+    }
+}
+
+public struct InitramfsSummary: Sendable, Equatable {
+    /// Entries in the archive, not counting the TRAILER!!! record.
+    public var entryCount: Int
+    public var uncompressedSize: UInt64
+    public var compressedSize: UInt64
+}
+
+public struct InitramfsPacker: Sendable {
+    public var sourceDateEpoch: Int64
+
+    public init(sourceDateEpoch: Int64) {
+        self.sourceDateEpoch = sourceDateEpoch
+    }
+
+    /// Writes the archive to a temporary file beside `destination` and renames it into place, so
+    /// that `destination` is either the previous file or the complete new archive.
+    public func pack(
+        _ sources: [InitramfsSource], to destination: URL, compression: InitramfsCompression = .gzip
+    ) throws -> InitramfsSummary {
+        guard let epoch = UInt32(exactly: sourceDateEpoch) else {
+            throw InitramfsError.sourceDateEpochOutOfRange(sourceDateEpoch)
+        }
+        var linkGroups = 0
+        let entries = try assembleArchiveEntries(sources.map { try $0.entries(linkGroups: &linkGroups) })
+
+        let temporary = destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+        do {
+            let output = try OutputFile(creating: temporary.path)
+            let sink = try compression.sink(writingTo: output)
+            var writer = NewcWriter(sink: sink, sourceDateEpoch: epoch)
+            try writer.write(entries)
+            try sink.finish()
+            guard rename(temporary.path, destination.path) == 0 else {
+                throw InitramfsError.outputFailed(path: destination.path, reason: String(cString: strerror(errno)))
+            }
+            return InitramfsSummary(
+                entryCount: entries.count,
+                uncompressedSize: writer.bytesWritten,
+                compressedSize: output.bytesWritten)
+        } catch {
+            unlink(temporary.path)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import BoardModel
+import Build
+import Foundation
+import Host
+import Initramfs
+
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "build",
+        abstract: "Build a board's BSP into out/BOARD/: kernel, device trees, initramfs, configs, run-qemu.sh, manifest.json.")
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board names (default: qemu-x86_64).")
+    var boards: [String] = []
+
+    @Flag(help: "Build every board.")
+    var all = false
+
+    func run() async throws {
+        let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
+        for name in names {
+            let result = try await buildBoard(name, options: options)
+            print("\(name): \(result.outputDirectory.path)")
+            for artifact in result.manifest.artifacts {
+                print("  \(artifact.path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%9d", artifact.size))  \(artifact.sha256.prefix(16))")
+            }
+        }
+    }
+}
+
+/// Runs the pipeline for one board and adds the files only the CLI knows how to write.
+func buildBoard(_ name: String, options: BuildOptions) async throws -> BoardBuildResult {
+    let environment = try await options.environment(name)
+    let build = BoardBuild(environment: environment)
+    let start = Date()
+    let result = try await build.run()
+    let summary = result.stageSeconds.map { String(format: "%@ %.1fs", $0.stage, $0.seconds) }.joined(separator: ", ")
+    environment.progress.note(String(format: "[%@] built in %.1f s (%@)", name, Date().timeIntervalSince(start), summary))
+    return result
+}
+
+struct InitramfsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "initramfs",
+        abstract: "Build a board's BusyBox and pack its initramfs (BusyBox tree, overlays, lists, /init).")
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board name.")
+    var board: String
+
+    func run() async throws {
+        let environment = try await options.environment(board)
+        let busybox = try await BusyBoxBuilder(environment: environment).build()
+        let names = ArtifactNames(board: environment.board.board)
+        let destination = environment.workspace.output(board).appendingPathComponent(names.initramfs)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try BoardBuild(environment: environment).packInitramfs(busybox: busybox, to: destination)
+        print("initramfs: \(destination.path)")
+    }
+}
+
+struct CpioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cpio",
+        abstract: "Pack directories and gen_init_cpio lists into a cpio newc archive (no root needed for device nodes).",
+        discussion: "Inputs are applied in the order given (all --dir, then all --list); later entries for the same path win. Entries with no file behind them get SOURCE_DATE_EPOCH; newer file mtimes are lowered to it.")
+
+    @Option(name: .customLong("dir"), help: "A directory tree to include at / (repeatable).")
+    var directories: [String] = []
+
+    @Option(name: .customLong("list"), help: "A list in the kernel's gen_init_cpio syntax (repeatable).")
+    var lists: [String] = []
+
+    @Option(name: .shortAndLong, help: "The archive to write.")
+    var output: String
+
+    @Option(help: "gzip, xz, zstd or none.")
+    var compress: String = "gzip"
+
+    @Option(name: .customLong("source-date-epoch"), help: "Timestamp for entries (default: $SOURCE_DATE_EPOCH, else 2024-01-01).")
+    var sourceDateEpoch: Int64?
+
+    func run() throws {
+        guard let compression = InitramfsCompression(rawValue: compress) else {
+            throw ValidationError("--compress \(compress): expected one of \(InitramfsCompression.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard !directories.isEmpty || !lists.isEmpty else { throw ValidationError("give at least one --dir or --list") }
+        let sources = directories.map { InitramfsSource.directory(URL(fileURLWithPath: $0)) } + lists.map { InitramfsSource.list(URL(fileURLWithPath: $0)) }
+        let epoch = sourceDateEpoch ?? BuildEnvironment.sourceDateEpochFromEnvironment()
+        let summary = try InitramfsPacker(sourceDateEpoch: epoch).pack(sources, to: URL(fileURLWithPath: output), compression: compression)
+        print("\(output): \(summary.entryCount) entries, \(summary.uncompressedSize) bytes, \(summary.compressedSize) bytes \(compression.rawValue)")
+    }
+}

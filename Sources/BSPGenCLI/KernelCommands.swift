@@ -1,0 +1,115 @@
+import ArgumentParser
+import BoardModel
+import Build
+import Foundation
+import Host
+import Kconfig
+
+/// Options shared by every command that builds something for a board.
+struct BuildOptions: ParsableArguments {
+    @OptionGroup var project: ProjectOptions
+    @OptionGroup var workspaceOptions: WorkspaceOptions
+
+    @Option(name: .shortAndLong, help: "Parallel make jobs (default: the number of CPUs).")
+    var jobs: Int?
+
+    @Flag(help: "Only print stage results, no live progress line.")
+    var quiet = false
+
+    func environment(_ boardName: String) async throws -> BuildEnvironment {
+        let board = try project.board(boardName)
+        let toolchain = try await ToolchainResolver.resolve(board.toolchain, toolchainDirectory: workspaceOptions.toolchainDirectoryURL)
+        return BuildEnvironment(board: board, workspace: workspaceOptions.workspace, toolchain: toolchain,
+                                progress: ProgressLine(isTerminal: quiet ? false : isatty(STDERR_FILENO) != 0), jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+}
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "config",
+        abstract: "Configure a board's kernel: base config + fragments + olddefconfig, then prove every requested option survived.")
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board name.")
+    var board: String
+
+    @Option(name: .customLong("fragment"), help: "An extra fragment for this run only (repeatable), applied after the board's.")
+    var fragments: [String] = []
+
+    func run() async throws {
+        let environment = try await options.environment(board)
+        let extra = try fragments.map { path in
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("--fragment \(path): no such file")
+            }
+            return URL(fileURLWithPath: path).standardizedFileURL
+        }
+        let configuration = try await KernelBuilder(environment: environment).configure(extraFragments: extra, force: !extra.isEmpty)
+        for override in configuration.overrides { print("note: \(override)") }
+        let output = environment.workspace.output(board)
+        try AtomicFile.copy(configuration.config, to: output.appendingPathComponent("linux.config"))
+        try AtomicFile.copy(configuration.defconfig, to: output.appendingPathComponent("linux.defconfig"))
+        print("kernel config: \(output.appendingPathComponent("linux.config").path)")
+        print("minimal defconfig: \(output.appendingPathComponent("linux.defconfig").path)")
+    }
+}
+
+struct KernelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kernel",
+        abstract: "Configure and build a board's kernel image and device trees (incremental, in the cached build directory).")
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board name.")
+    var board: String
+
+    func run() async throws {
+        let environment = try await options.environment(board)
+        let builder = KernelBuilder(environment: environment)
+        let artifacts = try await builder.build(try await builder.configure())
+        print("kernel image: \(artifacts.image.path)")
+        for dtb in artifacts.deviceTrees { print("device tree: \(dtb.path)") }
+    }
+}
+
+struct MenuconfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "menuconfig",
+        abstract: "Open the kernel's menuconfig on the board's config, then write what changed back into the board's fragment.")
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board name.")
+    var board: String
+
+    @Flag(help: "Print the changes as fragment lines without writing them.")
+    var print = false
+
+    @Option(help: "Fragment file to write into (default: the board's last kernel fragment).")
+    var fragment: String?
+
+    func run() async throws {
+        let environment = try await options.environment(board)
+        let builder = KernelBuilder(environment: environment)
+        let configuration = try await builder.configure()
+        let before = try KconfigFile.load(configuration.config, name: "before")
+        let result = try await ProcessRunner.interactive(builder.menuconfigCommand(configuration))
+        guard result.succeeded else { throw CommandFailure(message: "menuconfig ended with \(result.statusText); nothing written") }
+        let after = try KconfigFile.load(configuration.config, name: "after")
+        let changes = KconfigDiff.changes(from: before, to: after)
+        if changes.isEmpty {
+            Swift.print("no changes")
+            return
+        }
+        if print {
+            changes.forEach { Swift.print($0.line) }
+            return
+        }
+        guard let target = fragment.map({ URL(fileURLWithPath: $0) }) ?? environment.board.kernelFragments.last else {
+            throw ValidationError("the board has no kernel fragment to write into; pass --fragment FILE")
+        }
+        let text = FileManager.default.fileExists(atPath: target.path) ? try String(contentsOf: target, encoding: .utf8) : ""
+        try AtomicFile.write(try KconfigDiff.apply(changes, toFragment: text, name: target.path), to: target)
+        Swift.print("wrote \(changes.count) change(s) to \(target.path):")
+        changes.forEach { Swift.print("  \($0.line)") }
+    }
+}

@@ -1,0 +1,90 @@
+import BoardModel
+import Foundation
+import Host
+import Kconfig
+
+public struct BusyBoxArtifacts: Sendable {
+    /// `make install` output: bin/, sbin/, usr/ with the applet links.
+    public var stagingTree: URL
+    public var binary: URL
+    public var version: String
+    public var reused: Bool
+}
+
+/// BusyBox from defconfig plus the board's fragments, always static, cross-built out of tree, installed into a
+/// per-board staging tree, and checked to be a static executable for the board's architecture.
+public struct BusyBoxBuilder: Sendable {
+    public let environment: BuildEnvironment
+
+    public init(environment: BuildEnvironment) { self.environment = environment }
+
+    var board: ResolvedBoard { environment.board }
+    var buildDirectory: URL { environment.buildDirectory.appendingPathComponent("busybox", isDirectory: true) }
+    var stagingTree: URL { environment.buildDirectory.appendingPathComponent("busybox-install", isDirectory: true) }
+
+    func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil) -> Command {
+        var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
+        if let jobs { arguments.append("-j\(jobs)") }
+        return Command("make", arguments + targets, environment: [
+            "SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "KBUILD_BUILD_TIMESTAMP": "", "LC_ALL": "C",
+            // An exported CROSS_COMPILE of the user's would otherwise win in sub-makes.
+            "CROSS_COMPILE": environment.toolchain.crossCompile,
+        ])
+    }
+
+    public func build(force: Bool = false) async throws -> BusyBoxArtifacts {
+        let progress = environment.progress
+        progress.begin("busybox source", board.board.busybox.resolvedSource.description)
+        let source = try await SourceFetcher(workspace: environment.workspace)
+            .fetch(board.board.busybox.resolvedSource, relativeTo: board.folder, log: environment.log("busybox-source"))
+        progress.end(source.root.path)
+
+        var key = StageKey()
+        key.add("stage", "busybox-1")
+        key.add("source", source.sha256 ?? source.root.path)
+        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
+        for fragment in board.busyboxFragments { try key.addFile("fragment", fragment) }
+        let recordURL = environment.buildDirectory.appendingPathComponent("busybox-install.json")
+        let binary = stagingTree.appendingPathComponent("bin/busybox")
+        if !force, StageRecord.read(recordURL)?.key == key.value, FileManager.default.fileExists(atPath: binary.path) {
+            progress.skip("busybox", "inputs unchanged")
+            return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, version: source.version, reused: true)
+        }
+        try? FileManager.default.removeItem(at: recordURL)
+        let log = environment.log("busybox")
+        try? FileManager.default.removeItem(at: log)
+        try FileManager.default.createDirectory(at: buildDirectory, withIntermediateDirectories: true)
+
+        progress.begin("busybox config", "defconfig + \(board.busyboxFragments.count) fragment(s), static")
+        try await ProcessRunner.logged(make(source, ["defconfig"]), log: log, onLine: progress.update)
+        let config = buildDirectory.appendingPathComponent(".config")
+        let forced = try KconfigFile.parse(text: """
+            CONFIG_STATIC=y
+            CONFIG_CROSS_COMPILER_PREFIX="\(environment.toolchain.crossCompile)"
+            """, name: "bspgen (forced)")
+        let fragments = try board.busyboxFragments.map { try KconfigFile.load($0, name: $0.path) } + [forced]
+        let merge = KconfigMerge(base: try KconfigFile.load(config, name: "defconfig"), fragments: fragments)
+        try AtomicFile.write(merge.merged.text, to: config)
+        // BusyBox's older Kconfig has no olddefconfig: oldconfig asks about new symbols, and empty answers take defaults.
+        try await ProcessRunner.logged(make(source, ["oldconfig"]), log: log, input: String(repeating: "\n", count: 4000), onLine: progress.update)
+        let problems = KconfigCheck.check(requested: merge.requested, obtained: try KconfigFile.load(config, name: config.path), index: nil)
+        if !problems.filter({ !$0.isOptional }).isEmpty {
+            throw BuildError.kernelConfig(problems: problems.filter { !$0.isOptional }.map(\.description), config: config, log: log)
+        }
+        progress.end()
+
+        progress.begin("busybox build", "make -j\(environment.jobs)")
+        try await ProcessRunner.logged(make(source, ["busybox"], jobs: environment.jobs), log: log, onLine: progress.update)
+        let temporary = try AtomicFile.temporaryDirectory(beside: stagingTree)
+        try await ProcessRunner.logged(make(source, ["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
+        let installed = temporary.appendingPathComponent("bin/busybox")
+        if let mismatch = try ELFHeader(contentsOf: installed).mismatch(for: board.toolchain) {
+            throw BuildError.wrongBinary(path: installed.path, message: mismatch + "\n    log: \(log.path)")
+        }
+        try AtomicFile.replace(stagingTree, with: temporary)
+        try StageRecord(key: key.value).write(recordURL)
+        let size = (try? FileManager.default.attributesOfItem(atPath: binary.path)[.size] as? NSNumber)?.intValue ?? 0
+        progress.end("static \(board.toolchain.elfMachine.rawValue) binary, \(size / 1024) KiB")
+        return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, version: source.version, reused: false)
+    }
+}

@@ -1,0 +1,158 @@
+import BoardModel
+import Foundation
+import Host
+import Kconfig
+
+/// The kernel configuration a board gets: its base config, its fragments merged, `olddefconfig`, and proof
+/// that every requested option survived.
+public struct KernelConfiguration: Sendable {
+    public var source: SourceTree
+    public var buildDirectory: URL
+    public var config: URL
+    public var defconfig: URL
+    /// Optional options Kconfig dropped: warnings, not errors.
+    public var warnings: [String]
+    /// Fragment lines that overrode earlier values.
+    public var overrides: [String]
+    public var key: String
+    public var reused: Bool
+}
+
+public struct KernelArtifacts: Sendable {
+    public var image: URL
+    public var deviceTrees: [URL]
+    public var reused: Bool
+}
+
+public struct KernelBuilder: Sendable {
+    public let environment: BuildEnvironment
+
+    public init(environment: BuildEnvironment) { self.environment = environment }
+
+    var board: ResolvedBoard { environment.board }
+    var linuxDirectory: URL { environment.buildDirectory.appendingPathComponent("linux", isDirectory: true) }
+
+    /// Kbuild's SRCARCH: the folder under arch/ for the kernel ARCH.
+    var sourceArch: String {
+        switch board.toolchain.kernelArch {
+        case "x86_64", "i386": "x86"
+        default: board.toolchain.kernelArch
+        }
+    }
+
+    func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil) -> Command {
+        var arguments = ["-C", source.root.path, "O=\(linuxDirectory.path)", "ARCH=\(board.toolchain.kernelArch)",
+                         "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
+        if let jobs { arguments.append("-j\(jobs)") }
+        // Kbuild's reproducible-build knobs: the image must not carry this host's name or the time of the build.
+        let timestamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(environment.sourceDateEpoch)))
+        return Command("make", arguments + targets, environment: [
+            "KBUILD_BUILD_TIMESTAMP": timestamp, "KBUILD_BUILD_USER": "bspgen", "KBUILD_BUILD_HOST": "bspgen",
+            "SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "LC_ALL": "C",
+        ])
+    }
+
+    public func fetchSource() async throws -> SourceTree {
+        try await SourceFetcher(workspace: environment.workspace)
+            .fetch(board.board.kernel.resolvedSource, relativeTo: board.folder, log: environment.log("kernel-source"))
+    }
+
+    /// `extraFragments` come after the board's own, for trying an option without editing the board.
+    public func configure(extraFragments: [URL] = [], force: Bool = false) async throws -> KernelConfiguration {
+        let progress = environment.progress
+        progress.begin("kernel source", board.board.kernel.resolvedSource.description)
+        let source = try await fetchSource()
+        progress.end(source.root.path)
+
+        let fragmentURLs = board.kernelFragments + extraFragments
+        var key = StageKey()
+        key.add("stage", "kernel-config-1")
+        key.add("source", source.sha256 ?? source.root.path)
+        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
+        key.add("arch", board.toolchain.kernelArch)
+        key.add("base", board.board.kernel.baseConfig)
+        for fragment in fragmentURLs { try key.addFile("fragment", fragment) }
+
+        let config = linuxDirectory.appendingPathComponent(".config")
+        let defconfig = linuxDirectory.appendingPathComponent("defconfig")
+        let recordURL = linuxDirectory.appendingPathComponent(".bspgen-config.json")
+        let log = environment.log("kernel-config")
+        let fileManager = FileManager.default
+        if !force, let record = StageRecord.read(recordURL), record.key == key.value,
+           fileManager.fileExists(atPath: config.path), fileManager.fileExists(atPath: defconfig.path) {
+            progress.skip("kernel config", "inputs unchanged")
+            return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
+                                       warnings: record.notes, overrides: [], key: key.value, reused: true)
+        }
+        try? fileManager.removeItem(at: recordURL)
+        try fileManager.createDirectory(at: linuxDirectory, withIntermediateDirectories: true)
+        try? fileManager.removeItem(at: log)
+
+        progress.begin("kernel config", "\(board.board.kernel.baseConfig) + \(fragmentURLs.count) fragment(s)")
+        try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: progress.update)
+        let base = try KconfigFile.load(config, name: "\(board.board.kernel.baseConfig) (.config)")
+        let fragments = try fragmentURLs.map { try KconfigFile.load($0, name: $0.path) }
+        let merge = KconfigMerge(base: base, fragments: fragments)
+        try AtomicFile.write(merge.merged.text, to: config)
+        try await ProcessRunner.logged(make(source, ["olddefconfig"]), log: log, onLine: progress.update)
+
+        let obtained = try KconfigFile.load(config, name: config.path)
+        var problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: nil, architecture: sourceArch)
+        if !problems.isEmpty {
+            // Explaining needs the whole tree's Kconfig files: read them only when something went wrong.
+            let index = try KconfigIndex.scan(tree: source.root)
+            problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: index, architecture: sourceArch)
+        }
+        let errors = problems.filter { !$0.isOptional }
+        if !errors.isEmpty {
+            throw BuildError.kernelConfig(problems: errors.map(\.description), config: config, log: log)
+        }
+        try await ProcessRunner.logged(make(source, ["savedefconfig"]), log: log, onLine: progress.update)
+        let warnings = problems.map(\.description)
+        for warning in warnings { progress.note("warning: \(warning)") }
+        try StageRecord(key: key.value, notes: warnings).write(recordURL)
+        progress.end("all \(merge.requested.count) requested options present")
+        return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
+                                   warnings: warnings, overrides: merge.overrides.map(\.description), key: key.value, reused: false)
+    }
+
+    /// The kernel image and the board's device trees, built incrementally in the kept build directory.
+    public func build(_ configuration: KernelConfiguration, force: Bool = false) async throws -> KernelArtifacts {
+        let progress = environment.progress
+        let kernel = board.board.kernel
+        let image = linuxDirectory.appendingPathComponent("arch/\(sourceArch)/boot/\(kernel.image.rawValue)")
+        let deviceTrees = (kernel.deviceTrees ?? []).map { linuxDirectory.appendingPathComponent("arch/\(sourceArch)/boot/dts/\($0)") }
+        var key = StageKey()
+        key.add("stage", "kernel-image-1")
+        key.add("config", configuration.key)
+        try key.addFile("dotconfig", configuration.config)
+        key.add("targets", ([kernel.image.rawValue] + (kernel.deviceTrees ?? [])).joined(separator: " "))
+        key.add("epoch", String(environment.sourceDateEpoch))
+        let recordURL = linuxDirectory.appendingPathComponent(".bspgen-image.json")
+        let outputs = [image] + deviceTrees
+        if !force, StageRecord.read(recordURL)?.key == key.value, outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+            progress.skip("kernel build", "configuration unchanged")
+            return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: true)
+        }
+        try? FileManager.default.removeItem(at: recordURL)
+        let log = environment.log("kernel-build")
+        try? FileManager.default.removeItem(at: log)
+        progress.begin("kernel build", "make -j\(environment.jobs) \(kernel.image.rawValue)")
+        try await ProcessRunner.logged(make(configuration.source, [kernel.image.rawValue] + (kernel.deviceTrees ?? []), jobs: environment.jobs),
+                                       log: log, onLine: progress.update)
+        for output in outputs where !FileManager.default.fileExists(atPath: output.path) {
+            throw BuildError.missingOutput(what: "the kernel build", path: output.path, log: log)
+        }
+        try StageRecord(key: key.value).write(recordURL)
+        let size = (try? FileManager.default.attributesOfItem(atPath: image.path)[.size] as? NSNumber)?.intValue ?? 0
+        progress.end("\(kernel.image.rawValue) \(size / 1024) KiB")
+        return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: false)
+    }
+}
+
+extension KernelBuilder {
+    /// `make menuconfig` on the board's build directory, to run attached to the terminal.
+    public func menuconfigCommand(_ configuration: KernelConfiguration) -> Command {
+        make(configuration.source, ["menuconfig"])
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Progress for long work: on a terminal, one live line with the stage and what make is doing; elsewhere (CI
+/// logs) one line when a stage starts and one when it ends, with its time.
+public final class ProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private let isTerminal: Bool
+    private var stage = ""
+    private var stageStart = Date()
+    private var lastDraw = Date.distantPast
+    private let quiet: Bool
+
+    public init(quiet: Bool = false, isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
+        self.quiet = quiet
+        self.isTerminal = isTerminal
+    }
+
+    public func begin(_ stage: String, _ detail: String = "") {
+        lock.withLock {
+            self.stage = stage
+            stageStart = Date()
+            if quiet { return }
+            if isTerminal { draw("\(stage): \(detail)") } else { emit("[\(stage)] \(detail)") }
+        }
+    }
+
+    /// A line of a tool's output; shown on terminals, at most ten times a second.
+    public func update(_ line: String) {
+        guard isTerminal, !quiet else { return }
+        lock.withLock {
+            let now = Date()
+            guard now.timeIntervalSince(lastDraw) > 0.1 else { return }
+            lastDraw = now
+            let elapsed = Int(now.timeIntervalSince(stageStart))
+            draw("\(stage) [\(elapsed)s] \(line.trimmingCharacters(in: .whitespaces))")
+        }
+    }
+
+    /// Ends the stage and returns its duration in seconds.
+    @discardableResult
+    public func end(_ note: String = "") -> Double {
+        lock.withLock {
+            let seconds = Date().timeIntervalSince(stageStart)
+            if !quiet {
+                if isTerminal { draw("") }
+                emit(String(format: "[%@] done in %.1f s%@", stage, seconds, note.isEmpty ? "" : " — \(note)"))
+            }
+            return seconds
+        }
+    }
+
+    public func skip(_ stage: String, _ reason: String) {
+        guard !quiet else { return }
+        lock.withLock { emit("[\(stage)] skipped: \(reason)") }
+    }
+
+    public func note(_ text: String) {
+        guard !quiet else { return }
+        lock.withLock { emit(text) }
+    }
+
+    private func draw(_ text: String) {
+        let width = 118
+        let clipped = text.count > width ? String(text.prefix(width)) : text
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(clipped)".utf8))
+    }
+
+    private func emit(_ text: String) {
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

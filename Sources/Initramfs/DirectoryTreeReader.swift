@@ -1,0 +1,111 @@
+import Foundation
+
+/// Reads a host directory tree into entries, never following a symlink, in byte-wise order of
+/// their archive paths (as gen_initramfs.sh's `LC_ALL=C sort`), so parents precede children.
+/// Owners become 0:0; permission bits are the files'. Regular files with several names in the
+/// tree (same device and inode) stay hard links. Directories, like every entry but files, are
+/// stamped with the SOURCE_DATE_EPOCH when written, as gen_init_cpio stamps its `dir` entries:
+/// a directory's host mtime only says when something in it last changed.
+struct DirectoryTreeReader {
+    var root: URL
+
+    private struct HostInode: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    func entries(mountedAt mountPoint: String, linkGroups: inout Int) throws -> [InitramfsEntry] {
+        let rootLocation = InitramfsInputLocation(file: root.path, line: nil, text: mountPoint)
+        guard let mountPath = normalisedArchivePath(mountPoint) else {
+            throw InitramfsError.unsafeName(rootLocation, name: mountPoint)
+        }
+        // stat, not lstat: the root given by the caller may be a symlink to the tree.
+        var rootInfo = stat()
+        guard stat(root.path, &rootInfo) == 0 else {
+            throw InitramfsError.inputUnreadable(path: root.path, reason: String(cString: strerror(errno)))
+        }
+        guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
+            throw InitramfsError.inputUnreadable(path: root.path, reason: "it is not a directory")
+        }
+
+        var found: [(relativePath: String, info: stat)] = []
+        try walk("", into: &found)
+
+        var entries: [InitramfsEntry] = []
+        if !mountPath.isEmpty {
+            entries.append(InitramfsEntry(
+                path: mountPath, kind: .directory, permissions: UInt32(rootInfo.st_mode) & 0o7777, origin: rootLocation))
+        }
+        var linkGroupOfInode: [HostInode: Int] = [:]
+        for (relativePath, info) in found {
+            let at = InitramfsInputLocation(file: root.path, line: nil, text: relativePath)
+            let hostPath = root.appendingPathComponent(relativePath).path
+            let kind: InitramfsEntry.Kind
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                kind = .directory
+            case S_IFREG:
+                let inode = HostInode(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                let group = linkGroupOfInode[inode] ?? linkGroups
+                if group == linkGroups {
+                    linkGroupOfInode[inode] = group
+                    linkGroups += 1
+                }
+                kind = .file(try FileContent(host: hostPath, info: info, linkGroup: group, at: at))
+            case S_IFLNK:
+                kind = .symlink(target: try symlinkTarget(of: hostPath))
+            case S_IFCHR:
+                kind = .characterDevice(major: majorNumber(info.st_rdev), minor: minorNumber(info.st_rdev))
+            case S_IFBLK:
+                kind = .blockDevice(major: majorNumber(info.st_rdev), minor: minorNumber(info.st_rdev))
+            case S_IFIFO:
+                kind = .fifo
+            default:
+                kind = .socket  // S_IFSOCK, the only type left
+            }
+            let path = mountPath.isEmpty ? relativePath : "\(mountPath)/\(relativePath)"
+            entries.append(InitramfsEntry(
+                path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777, origin: at))
+        }
+        return entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+
+    private func walk(_ relativeDirectory: String, into found: inout [(relativePath: String, info: stat)]) throws {
+        let directory = relativeDirectory.isEmpty ? root : root.appendingPathComponent(relativeDirectory)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw InitramfsError.inputUnreadable(path: directory.path, reason: error.localizedDescription)
+        }
+        for name in names {
+            let relativePath = relativeDirectory.isEmpty ? name : "\(relativeDirectory)/\(name)"
+            let hostPath = directory.appendingPathComponent(name).path
+            var info = stat()
+            guard lstat(hostPath, &info) == 0 else {
+                throw InitramfsError.inputUnreadable(path: hostPath, reason: String(cString: strerror(errno)))
+            }
+            found.append((relativePath, info))
+            if info.st_mode & S_IFMT == S_IFDIR {
+                try walk(relativePath, into: &found)
+            }
+        }
+    }
+
+    private func symlinkTarget(of path: String) throws -> String {
+        do {
+            return try FileManager.default.destinationOfSymbolicLink(atPath: path)
+        } catch {
+            throw InitramfsError.inputUnreadable(path: path, reason: error.localizedDescription)
+        }
+    }
+}
+
+// Linux's dev_t layout (glibc's major() and minor() macros, which Swift cannot import).
+private func majorNumber(_ device: dev_t) -> UInt32 {
+    UInt32(truncatingIfNeeded: ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff))
+}
+
+private func minorNumber(_ device: dev_t) -> UInt32 {
+    UInt32(truncatingIfNeeded: (device & 0xff) | ((device >> 12) & ~0xff))
+}
