@@ -13,7 +13,7 @@ public struct BSPGen: AsyncParsableCommand {
         version: bspgenVersion,
         subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
                       ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
-                      BuildCommand.self]
+                      BuildCommand.self, DTCommand.self]
     )
     public init() {}
 

@@ -1,1 +1,0 @@
-// DeviceTree module
