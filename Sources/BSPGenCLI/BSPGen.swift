@@ -5,6 +5,7 @@ import Build
 import Host
 import Initramfs
 import Kconfig
+import QEMU
 
 public struct BSPGen: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -13,7 +14,7 @@ public struct BSPGen: AsyncParsableCommand {
         version: bspgenVersion,
         subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
                       ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
-                      BuildCommand.self, DTCommand.self]
+                      BuildCommand.self, BootCommand.self, TestCommand.self, DTCommand.self]
     )
     public init() {}
 
@@ -34,6 +35,9 @@ public struct BSPGen: AsyncParsableCommand {
             printError(error.description)
             return 1
         } catch let error as BuildError {
+            printError(error.description)
+            return 1
+        } catch let error as QEMUError {
             printError(error.description)
             return 1
         } catch let error as InitramfsError {

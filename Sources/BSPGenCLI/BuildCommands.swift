@@ -20,24 +20,13 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
         for name in names {
-            let result = try await buildBoard(name, options: options)
+            let (_, result) = try await buildWithRunScript(name, options: options)
             print("\(name): \(result.outputDirectory.path)")
             for artifact in result.manifest.artifacts {
                 print("  \(artifact.path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%9d", artifact.size))  \(artifact.sha256.prefix(16))")
             }
         }
     }
-}
-
-/// Runs the pipeline for one board and adds the files only the CLI knows how to write.
-func buildBoard(_ name: String, options: BuildOptions) async throws -> BoardBuildResult {
-    let environment = try await options.environment(name)
-    let build = BoardBuild(environment: environment)
-    let start = Date()
-    let result = try await build.run()
-    let summary = result.stageSeconds.map { String(format: "%@ %.1fs", $0.stage, $0.seconds) }.joined(separator: ", ")
-    environment.progress.note(String(format: "[%@] built in %.1f s (%@)", name, Date().timeIntervalSince(start), summary))
-    return result
 }
 
 struct InitramfsCommand: AsyncParsableCommand {

@@ -1,0 +1,79 @@
+import BoardModel
+import Foundation
+import Host
+
+extension Accelerator {
+    /// KVM when it really works for this board on this host, else TCG. The answer is found by trying and kept
+    /// for the rest of the process, per binary, machine and CPU.
+    public static func choose(for spec: QEMUSpec, guestArch: String) async -> Accelerator {
+        guard guestArch == hostArchitecture, hardwareVirtualizationVisible else { return .tcg }
+        return await AcceleratorProbe.shared.result(for: spec)
+    }
+
+    /// The host's architecture as `uname -m` names it, the way board files name theirs.
+    static var hostArchitecture: String {
+        var names = utsname()
+        uname(&names)
+        return withUnsafeBytes(of: &names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// On x86 a KVM that works for an ordinary kernel needs VT-x or AMD-V in the CPU flags. Without them
+    /// /dev/kvm may still open and a trial with no guest code may even pass (paravirtual KVM such as PVM),
+    /// yet a normal kernel hangs after the BIOS: measured on this project's build hosts.
+    static var hardwareVirtualizationVisible: Bool {
+        guard hostArchitecture == "x86_64" || hostArchitecture.hasPrefix("i") else { return true }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        return cpuinfo.split(separator: "\n").contains { line in
+            line.hasPrefix("flags") && line.split(separator: " ").contains { $0 == "vmx" || $0 == "svm" }
+        }
+    }
+}
+
+/// Tries each QEMU configuration once with `-accel kvm`, the machine and CPU created but not started, and
+/// remembers whether QEMU accepted it.
+actor AcceleratorProbe {
+    static let shared = AcceleratorProbe()
+    private var results: [[String]: Task<Accelerator, Never>] = [:]
+
+    func result(for spec: QEMUSpec) async -> Accelerator {
+        var arguments = ["-accel", "kvm", "-M", spec.machine]
+        if let cpu = spec.cpu { arguments += ["-cpu", cpu] }
+        // -S: create the machine and stop; the monitor on stdin then takes 'quit'.
+        arguments += ["-S", "-nodefaults", "-display", "none", "-monitor", "stdio"]
+        let command = Command(spec.binary, arguments)
+        let key = [command.executable] + command.arguments
+        if let known = results[key] { return await known.value }
+        let trial = Task { await Self.tryKVM(command) }
+        results[key] = trial
+        return await trial.value
+    }
+
+    private static func tryKVM(_ command: Command) async -> Accelerator {
+        let (ended, endedContinuation) = AsyncStream<Never>.makeStream()
+        let outcome = try? await ProcessRunner.withInteractiveProcess(command, onOutput: { event in
+            if case .ended = event { endedContinuation.finish() }
+        }) { process in
+            try? await process.write("quit\n")
+            return await finishes(ended, within: .seconds(5))
+        }
+        guard let outcome, outcome.result, outcome.status.succeeded else { return .tcg }
+        return .kvm
+    }
+}
+
+/// Whether `stream` finishes within `limit`.
+private func finishes(_ stream: AsyncStream<Never>, within limit: Duration) async -> Bool {
+    await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            for await _ in stream {}
+            return !Task.isCancelled
+        }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return false
+        }
+        let first = await group.next() ?? false
+        group.cancelAll()
+        return first
+    }
+}

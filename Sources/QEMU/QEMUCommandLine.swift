@@ -1,0 +1,131 @@
+import BoardModel
+import Foundation
+import Host
+
+/// The built files QEMU boots.
+public struct BootArtifacts: Sendable, Equatable {
+    public var kernel: URL
+    public var initramfs: URL
+    /// Passed with `-dtb` when the board's `qemu.dtb` is set.
+    public var deviceTree: URL?
+
+    public init(kernel: URL, initramfs: URL, deviceTree: URL? = nil) {
+        self.kernel = kernel
+        self.initramfs = initramfs
+        self.deviceTree = deviceTree
+    }
+}
+
+public enum Accelerator: String, Sendable, Codable {
+    case kvm, tcg
+}
+
+/// How one board is started in QEMU: the same words for the headless test, the interactive console and
+/// `run-qemu.sh`.
+public struct QEMUCommandLine: Sendable, Equatable {
+    public let board: String
+    public let spec: QEMUSpec
+    public let cmdline: String
+    public let artifacts: BootArtifacts
+    public let accelerator: Accelerator
+
+    /// Checks the board's extra arguments: nothing that bspgen sets itself, nothing that reaches host files.
+    public init(board: Board, artifacts: BootArtifacts, accelerator: Accelerator) throws(QEMUError) {
+        guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
+        if spec.dtb == true, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board.name) }
+        for argument in spec.extraArgs ?? [] {
+            if let reason = Self.forbiddenOptions[Self.optionName(argument)] {
+                throw QEMUError.forbiddenArgument(board: board.name, argument: argument, reason: reason)
+            }
+            if Self.hostPathProperties.contains(where: { argument.contains($0) }) {
+                throw QEMUError.forbiddenArgument(board: board.name, argument: argument,
+                                                  reason: "it names a host file, folder or program (e.g. -device loader,file=…)")
+            }
+        }
+        self.board = board.name
+        self.spec = spec
+        self.cmdline = board.cmdline
+        self.artifacts = artifacts
+        self.accelerator = accelerator
+    }
+
+    /// The full argv with absolute artifact paths.
+    public var argv: [String] { argv(relativeTo: nil) }
+
+    public var command: Command { Command(spec.binary, Array(argv.dropFirst())) }
+
+    /// Seconds the headless test may take until poweroff: the board's own limit, else generous for emulation.
+    public var timeoutSeconds: Int { spec.timeout ?? (accelerator == .kvm ? 60 : 300) }
+
+    /// A POSIX shell script that boots the board on the user's terminal. Artifact paths inside `folder` (where
+    /// the script is written) are relative to the script, so the folder can be moved; arguments to the script
+    /// are appended to QEMU's.
+    public func runScript(in folder: URL) -> String {
+        // One option with its values per line, so the script reads like the QEMU documentation.
+        var lines: [[String]] = []
+        for word in argv(relativeTo: folder).map(shellQuote) {
+            if word.hasPrefix("-") || lines.isEmpty { lines.append([word]) } else { lines[lines.count - 1].append(word) }
+        }
+        let body = (lines.map { $0.joined(separator: " ") } + ["\"$@\""]).joined(separator: " \\\n    ")
+        return """
+            #!/bin/sh
+            # Boots board \(board) in QEMU with its console on this terminal. Quit QEMU with Ctrl-A then X.
+            # Written by bspgen; paths are relative to this script's folder, so the folder can be moved.
+            # Acceleration (\(accelerator.rawValue)) was chosen on the machine that ran bspgen.
+            set -e
+            cd "$(dirname "$0")"
+            exec \(body)
+
+            """
+    }
+
+    /// The argv with artifact paths inside `folder` made relative to it.
+    public func argv(relativeTo folder: URL?) -> [String] {
+        let base = folder?.standardizedFileURL.path
+        func path(_ url: URL) -> String {
+            let path = url.standardizedFileURL.path
+            guard let base, path.hasPrefix(base + "/") else { return path }
+            return String(path.dropFirst(base.count + 1))
+        }
+        var words = [spec.binary, "-M", spec.machine]
+        if let cpu = spec.cpu { words += ["-cpu", cpu] }
+        words += ["-m", spec.memory]
+        if let smp = spec.smp { words += ["-smp", String(smp)] }
+        words += ["-accel", accelerator.rawValue]
+        words += ["-kernel", path(artifacts.kernel), "-initrd", path(artifacts.initramfs)]
+        if spec.dtb == true, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
+        // -nographic puts the first serial port and the monitor on stdio, muxed: Ctrl-A X quits.
+        words += ["-append", cmdline, "-nographic", "-no-reboot"]
+        let extra = spec.extraArgs ?? []
+        // No network unless the board asks for one; this also spares x86 the seconds of its NIC boot ROM.
+        if !extra.contains(where: { Self.networkOptions.contains(Self.optionName($0)) }) { words += ["-nic", "none"] }
+        return words + extra
+    }
+
+    /// QEMU takes `--option` as `-option`.
+    private static func optionName(_ argument: String) -> String {
+        argument.hasPrefix("--") ? String(argument.dropFirst()) : argument
+    }
+
+    /// Properties by which `-device`, `-netdev` and friends reach host files or run host programs.
+    private static let hostPathProperties = ["file=", "path=", "script=", "smb=", "tftp="]
+
+    private static let networkOptions: Set<String> = ["-nic", "-net", "-netdev"]
+
+    private static let forbiddenOptions: [String: String] = {
+        var reasons: [String: String] = [:]
+        for option in ["-M", "-machine", "-cpu", "-m", "-smp", "-accel", "-enable-kvm", "-kernel", "-initrd", "-dtb",
+                       "-append", "-nographic", "-no-reboot"] {
+            reasons[option] = "bspgen sets it from the board's qemu section"
+        }
+        // Anything that opens host files, sockets or programs to the guest or to QEMU: the guest gets the
+        // artifacts and nothing else.
+        for option in ["-virtfs", "-fsdev", "-drive", "-blockdev", "-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb",
+                       "-sd", "-mtdblock", "-pflash", "-bios", "-L", "-chardev", "-serial", "-parallel", "-monitor", "-qmp",
+                       "-qmp-pretty", "-mon", "-gdb", "-s", "-readconfig", "-loadvm", "-incoming", "-plugin", "-object",
+                       "-daemonize", "-pidfile", "-run-with", "-runas", "-chroot", "-D", "-trace"] {
+            reasons[option] = "it would give QEMU or the guest access to host files, sockets or programs"
+        }
+        return reasons
+    }()
+}

@@ -1,0 +1,194 @@
+import BoardModel
+import Foundation
+import Host
+import Testing
+@testable import QEMU
+
+@Suite struct BootTestTests {
+    @Test func aGoodGuestPasses() async throws {
+        let fake = try FakeQEMU([FakeQEMU.noise, FakeQEMU.banner(), FakeQEMU.shell()].joined(separator: "\n"))
+        let report = try await fake.bootTest()
+        #expect(report.passed, "\(report.failure.map(String.init(describing:)) ?? "")")
+        #expect(report.failure == nil)
+        #expect(report.banner == "=== bspgen: board fake is up (Linux 6.1.0, x86_64) ===")
+        #expect((report.secondsToBanner ?? 99) < 5)
+        #expect(report.checks.map(\.name) == ["uname -m", "/proc/cmdline", "poweroff"])
+        #expect(report.checks.allSatisfy { $0.passed })
+        #expect(report.checks.first?.obtained == "x86_64")
+        #expect(report.checks.dropFirst().first?.obtained == "console=ttyS0 quiet")
+        #expect(report.exitStatus == "exit status 0")
+        #expect(report.lastConsoleLines.isEmpty)
+        let log = try String(contentsOf: fake.log, encoding: .utf8)
+        #expect(log.contains("SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n"), "every console byte is logged")
+        #expect(log.contains("reboot: Power down"))
+
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
+        #expect(json?["passed"] as? Bool == true)
+        #expect((json?["checks"] as? [Any])?.count == 3)
+    }
+
+    @Test func aCommandSentBeforeTheShellReadsIsSentAgain() async throws {
+        let fake = try FakeQEMU([FakeQEMU.banner(), FakeQEMU.shell(skipFirstLine: true)].joined(separator: "\n"))
+        let report = try await fake.bootTest()
+        #expect(report.passed, "\(report.failure.map(String.init(describing:)) ?? "")")
+    }
+
+    @Test func kernelPanicFailsFastWithItsLineAndTrace() async throws {
+        let fake = try FakeQEMU(FakeQEMU.noise + #"""
+
+            printf '[    0.9] Kernel panic - not syncing: Fatal exception in interrupt\r\n'
+            printf '[    0.9] CPU: 0 PID: 1 Comm: swapper\r\n'
+            printf '[    0.9] ---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---\r\n'
+            sleep 1000
+            """#)
+        let report = try await fake.bootTest(timeout: .seconds(60))
+        #expect(report.failure == .kernelPanic(line: "[    0.9] Kernel panic - not syncing: Fatal exception in interrupt"))
+        #expect(report.failure?.kind == "kernel-panic")
+        #expect(report.totalSeconds < 10)
+        #expect(report.lastConsoleLines.last?.contains("end Kernel panic") == true)
+        #expect(report.exitStatus == "killed by signal 9")
+        #expect(!isRunning(try fake.pid()))
+    }
+
+    @Test func aMissingRootIsNamedAsSuch() async throws {
+        let fake = try FakeQEMU(#"""
+            printf 'VFS: Unable to mount root fs on unknown-block(0,0)\r\n'
+            printf 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n'
+            sleep 1000
+            """#)
+        let report = try await fake.bootTest(timeout: .seconds(60))
+        #expect(report.failure == .rootNotMounted(line: "VFS: Unable to mount root fs on unknown-block(0,0)"))
+    }
+
+    @Test func wrongMachineFailsWithExpectedAndObtained() async throws {
+        let fake = try FakeQEMU([FakeQEMU.banner(), FakeQEMU.shell(machine: "aarch64")].joined(separator: "\n"))
+        let report = try await fake.bootTest()
+        #expect(report.failure == .checkFailed(check: "uname -m", expected: "x86_64", obtained: "aarch64"))
+        #expect(report.checks.first == BootCheck(name: "uname -m", expected: "x86_64", obtained: "aarch64", passed: false))
+        #expect(report.checks.last?.passed == true, "the guest is still powered off cleanly")
+        #expect(!report.lastConsoleLines.isEmpty)
+    }
+
+    @Test func noBannerTimesOutWithTheLastLines() async throws {
+        let fake = try FakeQEMU(FakeQEMU.noise + "\nsleep 1000")
+        let report = try await fake.bootTest(timeout: .seconds(3))
+        guard case .timedOut(let what, let seconds)? = report.failure else {
+            Issue.record("expected a timeout, got \(String(describing: report.failure))")
+            return
+        }
+        #expect(what.contains("banner"))
+        #expect(seconds == 3)
+        #expect(report.totalSeconds < 6)
+        #expect(report.lastConsoleLines.last == "[    0.512345] Run /init as init process")
+        #expect(report.lastConsoleLines.contains("SeaBIOS (version 1.16.2-debian-1.16.2-1)"), "escape sequences are stripped")
+        #expect(!isRunning(try fake.pid()))
+    }
+
+    @Test func ignoredPoweroffIsReportedAndEverythingIsKilled() async throws {
+        let fake = try FakeQEMU("""
+            sleep 1000 &
+            echo $! > "$(dirname "$0")/child"
+            \(FakeQEMU.banner())
+            \(FakeQEMU.shell(poweroff: "true"))
+            """)
+        let report = try await fake.bootTest(poweroffGrace: .seconds(2))
+        #expect(report.failure == .poweroffDidNotEndQEMU(graceSeconds: 2))
+        #expect(report.checks.last == BootCheck(name: "poweroff", expected: "QEMU exits within 2 s", obtained: "still running; killed", passed: false))
+        #expect(report.exitStatus == "killed by signal 9")
+        #expect(!isRunning(try fake.pid()))
+        #expect(!isRunning(try fake.pid("child")), "what QEMU started dies with it")
+    }
+
+    @Test func aFloodEndsWithAClearResultAndBoundedMemory() async throws {
+        let fake = try FakeQEMU("yes 'flood flood flood flood flood flood flood flood'")
+        let report = try await fake.bootTest(timeout: .seconds(3))
+        guard case .timedOut? = report.failure else {
+            Issue.record("expected a timeout, got \(String(describing: report.failure))")
+            return
+        }
+        #expect(report.totalSeconds < 8)
+        #expect(report.lastConsoleLines.count == ConsoleRecorder.tailLines)
+        #expect(report.lastConsoleLines.allSatisfy { $0 == "flood flood flood flood flood flood flood flood" })
+        let logSize = try FileManager.default.attributesOfItem(atPath: fake.log.path)[.size] as? Int ?? 0
+        #expect(logSize < ConsoleRecorder.maxLogBytes + 4096)
+    }
+
+    @Test func earlyExitIsReportedWithStatusAndStderr() async throws {
+        let fake = try FakeQEMU(#"""
+            printf 'starting\r\n'
+            echo 'qemu-system-x86_64: -kernel bzImage: could not open kernel file' >&2
+            exit 1
+            """#)
+        let report = try await fake.bootTest()
+        #expect(report.failure == .exitedEarly(status: "exit status 1", stderr: ["qemu-system-x86_64: -kernel bzImage: could not open kernel file"]))
+        #expect(report.exitStatus == "exit status 1")
+        #expect(report.failure?.description.contains("could not open kernel file") == true)
+    }
+
+    @Test func cancellationKillsQEMU() async throws {
+        let fake = try FakeQEMU(FakeQEMU.noise + "\nsleep 1000")
+        let test = Task { try await fake.bootTest(timeout: .seconds(60)) }
+        try await Task.sleep(for: .seconds(1))
+        let pid = try fake.pid()
+        #expect(isRunning(pid))
+        let started = ContinuousClock.now
+        test.cancel()
+        await #expect(throws: CancellationError.self) { try await test.value }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(!isRunning(pid))
+    }
+
+    @Test func aMissingBinaryCannotStart() async throws {
+        let board = try makeBoard(qemu: #"{"binary": "qemu-system-nonexistent", "machine": "q35", "memory": "256M"}"#)
+        let folder = try temporaryDirectory()
+        let line = try QEMUCommandLine(board: board, artifacts: BootArtifacts(kernel: folder, initramfs: folder), accelerator: .tcg)
+        await #expect {
+            try await QEMURunner.bootTest(line, expectedMachine: "x86_64", log: folder.appendingPathComponent("log"))
+        } throws: { error in
+            guard case .cannotStart(_, let reason)? = error as? QEMUError else { return false }
+            return reason.contains("apt-get install")
+        }
+    }
+}
+
+@Suite struct ConsoleTextTests {
+    @Test(arguments: [
+        ("plain", "plain"),
+        ("line\r", "line"),
+        ("\u{1B}[0m\u{1B}[2J\u{1B}[?7lSeaBIOS", "SeaBIOS"),
+        ("\u{1B}]0;title\u{07}after", "after"),
+        ("\u{1B}cReset", "Reset"),
+        ("tab\there\u{08}", "tab\there"),
+    ])
+    func cleaning(_ raw: String, _ shown: String) {
+        #expect(ConsoleText.clean(Array(raw.utf8)) == shown)
+    }
+}
+
+@Suite struct AcceleratorTests {
+    @Test func anotherArchitectureNeverGetsKVM() async throws {
+        let spec = try #require(try makeBoard(qemu: #"{"binary": "qemu-system-riscv64", "machine": "virt", "memory": "256M"}"#).qemu)
+        #expect(await Accelerator.choose(for: spec, guestArch: "riscv64") == .tcg)
+    }
+
+    @Test func theTrialTakesWhatQEMUSays() async throws {
+        let accepting = try FakeQEMU(#"read -r command; [ "$command" = quit ] && exit 0; exit 3"#)
+        let refusing = try FakeQEMU(#"echo 'Could not access KVM kernel module: No such file or directory' >&2; exit 1"#)
+        let hanging = try FakeQEMU("sleep 1000")
+        #expect(await AcceleratorProbe.shared.result(for: try accepting.commandLine().spec) == .kvm)
+        #expect(await AcceleratorProbe.shared.result(for: try refusing.commandLine().spec) == .tcg)
+        let started = ContinuousClock.now
+        #expect(await AcceleratorProbe.shared.result(for: try hanging.commandLine().spec) == .tcg)
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(!isRunning(try hanging.pid()))
+    }
+
+    @Test func realQEMUIsProbedQuickly() async throws {
+        guard ProcessRunner.which("qemu-system-x86_64") != nil else { return }
+        let spec = try #require(try makeBoard(qemu: #"{"binary": "qemu-system-x86_64", "machine": "q35", "cpu": "max", "memory": "256M"}"#).qemu)
+        let started = ContinuousClock.now
+        let accelerator = await Accelerator.choose(for: spec, guestArch: "x86_64")
+        #expect(ContinuousClock.now - started < .seconds(3))
+        if !Accelerator.hardwareVirtualizationVisible { #expect(accelerator == .tcg) }
+    }
+}
