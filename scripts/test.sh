@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite: host set-up (apt packages, Swift build), then every test (swift test).
+# The whole test suite: host set-up (apt packages, Swift build), every unit and integration test (swift test),
+# then real builds and QEMU boots of the QEMU boards (bspgen test). Build results are cached in
+# ${BSPGEN_CACHE:-~/.cache/bspgen}, so a second run is fast; each stage prints its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
 scripts/setup.sh
+status=0
+
 echo "== swift test"
 set +e
 swift test 2>&1 | tee .build/swift-test.log
-status=$?
+swift_status=${PIPESTATUS[0]}
 set -e
-echo "== swift test exit status $status, total $((SECONDS - start)) s"
+echo "== swift test: exit status $swift_status after $((SECONDS - start)) s"
+
+echo "== bspgen test: build and boot the QEMU boards"
+set +e
+.build/debug/bspgen test qemu-x86_64 qemu-arm64-virt --quiet
+boot_status=$?
+set -e
+echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
+
+[ "$swift_status" -eq 0 ] && [ "$boot_status" -eq 0 ] || status=1
 exit "$status"
