@@ -104,7 +104,7 @@ public struct BoardBuild: Sendable {
             board: board.name, arch: board.board.arch, bspgenVersion: bspgenLibraryVersion,
             toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
             kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
-            busybox: .init(source: board.board.busybox.resolvedSource.description, version: busybox.version, sha256: nil),
+            busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
             cmdline: board.board.cmdline, artifacts: artifacts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -7,7 +7,7 @@ public struct BusyBoxArtifacts: Sendable {
     /// `make install` output: bin/, sbin/, usr/ with the applet links.
     public var stagingTree: URL
     public var binary: URL
-    public var version: String
+    public var source: SourceTree
     public var reused: Bool
 }
 
@@ -48,7 +48,7 @@ public struct BusyBoxBuilder: Sendable {
         let binary = stagingTree.appendingPathComponent("bin/busybox")
         if !force, StageRecord.read(recordURL)?.key == key.value, FileManager.default.fileExists(atPath: binary.path) {
             progress.skip("busybox", "inputs unchanged")
-            return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, version: source.version, reused: true)
+            return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: true)
         }
         try? FileManager.default.removeItem(at: recordURL)
         let log = environment.log("busybox")
@@ -85,6 +85,6 @@ public struct BusyBoxBuilder: Sendable {
         try StageRecord(key: key.value).write(recordURL)
         let size = (try? FileManager.default.attributesOfItem(atPath: binary.path)[.size] as? NSNumber)?.intValue ?? 0
         progress.end("static \(board.toolchain.elfMachine.rawValue) binary, \(size / 1024) KiB")
-        return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, version: source.version, reused: false)
+        return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: false)
     }
 }

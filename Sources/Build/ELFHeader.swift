@@ -8,6 +8,12 @@ public struct ELFHeader: Equatable, Sendable {
     public var machine: UInt16
     public var hasInterpreter: Bool
 
+    public init(elfClass: Int, machine: UInt16, hasInterpreter: Bool) {
+        self.elfClass = elfClass
+        self.machine = machine
+        self.hasInterpreter = hasInterpreter
+    }
+
     public init(contentsOf url: URL) throws {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw BuildError.wrongBinary(path: url.path, message: "cannot read it")

@@ -60,11 +60,7 @@ extension ProcessRunner {
         // Its own session and process group, so that one signal reaches whatever it started too.
         platformOptions.createSession = true
         platformOptions.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(1))]
-        let updates = Dictionary(uniqueKeysWithValues: command.environment.map { (Environment.Key(stringLiteral: $0.key), $0.value) })
-        let configuration = Configuration(
-            executable: command.executable.hasPrefix("/") ? .path(FilePath(command.executable)) : .name(command.executable),
-            arguments: Arguments(command.arguments), environment: .inherit.updating(updates),
-            workingDirectory: command.workingDirectory.map { FilePath($0.path) }, platformOptions: platformOptions)
+        let configuration = command.configuration(platformOptions)
         do {
             let outcome = try await run(configuration, input: .inputWriter, output: .sequence, error: .sequence) { execution in
                 let process = InteractiveProcess(execution, command: command)
@@ -86,8 +82,7 @@ extension ProcessRunner {
             }
             return (outcome.closureResult, CommandResult(outcome.terminationStatus, output: ""))
         } catch let error as SubprocessError {
-            if which(command.executable) == nil { throw HostError.missingTool(command.executable, install: nil) }
-            throw HostError.commandFailed(command: command.description, status: "could not start: \(error)", log: nil, tail: [])
+            throw launchError(command, error)
         }
     }
 

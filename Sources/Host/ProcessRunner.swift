@@ -28,10 +28,14 @@ public struct Command: Sendable, CustomStringConvertible {
         return prefix + (assignments + [executable] + arguments.map(shellQuote)).joined(separator: " ")
     }
 
-    fileprivate var configuration: Configuration {
+    var configuration: Configuration {
         var platformOptions = PlatformOptions()
         // Cancellation (Ctrl-C) first asks the child to stop, then insists.
         platformOptions.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(3))]
+        return configuration(platformOptions)
+    }
+
+    func configuration(_ platformOptions: PlatformOptions) -> Configuration {
         let updates = Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), $0.value) })
         return Configuration(executable: executable.hasPrefix("/") ? .path(FilePath(executable)) : .name(executable),
                              arguments: Arguments(arguments),
@@ -142,7 +146,7 @@ public enum ProcessRunner {
         return nil
     }
 
-    private static func launchError(_ command: Command, _ error: SubprocessError) -> HostError {
+    static func launchError(_ command: Command, _ error: SubprocessError) -> HostError {
         if which(command.executable) == nil { return .missingTool(command.executable, install: nil) }
         return .commandFailed(command: command.description, status: "could not start: \(error)", log: nil, tail: [])
     }
