@@ -92,6 +92,10 @@ struct MenuconfigCommand: AsyncParsableCommand {
         let builder = KernelBuilder(environment: environment)
         let configuration = try await builder.configure()
         let before = try KconfigFile.load(configuration.config, name: "before")
+        let saved = try Data(contentsOf: configuration.config)
+        // The board's files are the truth: the build directory goes back to the board's config, and a change
+        // reaches the next build through the fragment only.
+        defer { try? AtomicFile.write(saved, to: configuration.config) }
         let result = try await ProcessRunner.interactive(builder.menuconfigCommand(configuration))
         guard result.succeeded else { throw CommandFailure(message: "menuconfig ended with \(result.statusText); nothing written") }
         let after = try KconfigFile.load(configuration.config, name: "after")

@@ -56,6 +56,13 @@ public enum BuildError: Error, CustomStringConvertible {
 struct StageRecord: Codable, Equatable {
     var key: String
     var notes: [String] = []
+    /// sha256 of result files, so that a result edited behind bspgen's back (menuconfig, by hand) is not reused.
+    var outputs: [String: String] = [:]
+
+    /// Whether this record is for `key` and every recorded output still has its recorded content.
+    func matches(_ key: String) -> Bool {
+        self.key == key && outputs.allSatisfy { path, sum in (try? Checksum.sha256(of: URL(fileURLWithPath: path))) == sum }
+    }
 
     static func read(_ url: URL) -> StageRecord? {
         guard let data = try? Data(contentsOf: url) else { return nil }

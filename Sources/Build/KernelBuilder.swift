@@ -66,7 +66,7 @@ public struct KernelBuilder: Sendable {
 
         let fragmentURLs = board.kernelFragments + extraFragments
         var key = StageKey()
-        key.add("stage", "kernel-config-1")
+        key.add("stage", "kernel-config-2")
         key.add("source", source.sha256 ?? source.root.path)
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
         key.add("arch", board.toolchain.kernelArch)
@@ -78,8 +78,7 @@ public struct KernelBuilder: Sendable {
         let recordURL = linuxDirectory.appendingPathComponent(".bspgen-config.json")
         let log = environment.log("kernel-config")
         let fileManager = FileManager.default
-        if !force, let record = StageRecord.read(recordURL), record.key == key.value,
-           fileManager.fileExists(atPath: config.path), fileManager.fileExists(atPath: defconfig.path) {
+        if !force, let record = StageRecord.read(recordURL), record.matches(key.value), fileManager.fileExists(atPath: defconfig.path) {
             progress.skip("kernel config", "inputs unchanged")
             return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
                                        warnings: record.notes, overrides: [], key: key.value, reused: true)
@@ -110,7 +109,7 @@ public struct KernelBuilder: Sendable {
         try await ProcessRunner.logged(make(source, ["savedefconfig"]), log: log, onLine: progress.update)
         let warnings = problems.map(\.description)
         for warning in warnings { progress.note("warning: \(warning)") }
-        try StageRecord(key: key.value, notes: warnings).write(recordURL)
+        try StageRecord(key: key.value, notes: warnings, outputs: [config.path: try Checksum.sha256(of: config)]).write(recordURL)
         progress.end("all \(merge.requested.count) requested options present")
         return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
                                    warnings: warnings, overrides: merge.overrides.map(\.description), key: key.value, reused: false)
