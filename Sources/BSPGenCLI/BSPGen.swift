@@ -2,6 +2,7 @@ import ArgumentParser
 import BoardModel
 import Foundation
 import Build
+import DeviceTree
 import Host
 import Initramfs
 import Kconfig
@@ -28,22 +29,7 @@ public struct BSPGen: AsyncParsableCommand {
                 try command.run()
             }
             return 0
-        } catch let error as DiagnosticList {
-            printError(error.description)
-            return 1
-        } catch let error as HostError {
-            printError(error.description)
-            return 1
-        } catch let error as BuildError {
-            printError(error.description)
-            return 1
-        } catch let error as QEMUError {
-            printError(error.description)
-            return 1
-        } catch let error as InitramfsError {
-            printError(error.description)
-            return 1
-        } catch let error as KconfigError {
+        } catch let error as any UserFacingError {
             printError(error.description)
             return 1
         } catch let error as CommandFailure {
@@ -51,13 +37,24 @@ public struct BSPGen: AsyncParsableCommand {
             return error.status
         } catch {
             let code = exitCode(for: error)
-            if code == .success { print(fullMessage(for: error)) } else { printError(fullMessage(for: error)) }
+            let message = fullMessage(for: error)
+            if code == .success { print(message) } else if !message.isEmpty { printError(message) }
             return code.rawValue
         }
     }
 }
 
-public let bspgenVersion = "0.1.0"
+public let bspgenVersion = bspgenLibraryVersion
+
+/// Errors whose description is the whole message for the user: file, line, what was expected, how to fix it.
+protocol UserFacingError: Error, CustomStringConvertible {}
+extension DiagnosticList: UserFacingError {}
+extension HostError: UserFacingError {}
+extension BuildError: UserFacingError {}
+extension KconfigError: UserFacingError {}
+extension InitramfsError: UserFacingError {}
+extension QEMUError: UserFacingError {}
+extension DeviceTreeError: UserFacingError {}
 
 /// A command's own "this did not work" with the exit status to use; the message has already been made readable.
 struct CommandFailure: Error {
