@@ -5,6 +5,7 @@
 # "Cold" starts from an empty build directory with the source already unpacked, for both sides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
 scripts/setup.sh >/dev/null
 bspgen=$PWD/.build/debug/bspgen
 cache=${BSPGEN_CACHE:-$HOME/.cache/bspgen}

@@ -4,6 +4,7 @@
 # ${BSPGEN_CACHE:-~/.cache/bspgen}, so a second run is fast; each stage prints its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
 start=$SECONDS
 scripts/setup.sh
 status=0
