@@ -47,7 +47,7 @@ public struct KernelBuilder: Sendable {
         // Kbuild's reproducible-build knobs: the image must not carry this host's name or the time of the build.
         let timestamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(environment.sourceDateEpoch)))
         return Command("make", arguments + targets, environment: [
-            "KBUILD_BUILD_TIMESTAMP": timestamp, "KBUILD_BUILD_USER": "bspgen", "KBUILD_BUILD_HOST": "bspgen",
+            "KBUILD_BUILD_TIMESTAMP": timestamp, "KBUILD_BUILD_USER": "bspgen", "KBUILD_BUILD_HOST": "bspgen", "KBUILD_BUILD_VERSION": "1",
             "SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "LC_ALL": "C",
         ])
     }
@@ -122,7 +122,7 @@ public struct KernelBuilder: Sendable {
         let image = linuxDirectory.appendingPathComponent("arch/\(sourceArch)/boot/\(kernel.image.rawValue)")
         let deviceTrees = (kernel.deviceTrees ?? []).map { linuxDirectory.appendingPathComponent("arch/\(sourceArch)/boot/dts/\($0)") }
         var key = StageKey()
-        key.add("stage", "kernel-image-1")
+        key.add("stage", "kernel-image-2")
         key.add("config", configuration.key)
         try key.addFile("dotconfig", configuration.config)
         key.add("targets", ([kernel.image.rawValue] + (kernel.deviceTrees ?? [])).joined(separator: " "))
