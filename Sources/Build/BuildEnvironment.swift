@@ -82,8 +82,9 @@ struct StageKey {
 
     mutating func add(_ name: String, _ value: String) { parts.append("\(name)=\(value)") }
 
+    /// By content and file name, not by path: another checkout of the same boards reuses the results.
     mutating func addFile(_ name: String, _ url: URL) throws {
-        add(name, url.path + ":" + (try Checksum.sha256(of: url)))
+        add(name, url.lastPathComponent + ":" + (try Checksum.sha256(of: url)))
     }
 
     var value: String { Checksum.sha256(parts.joined(separator: "\n")) }
