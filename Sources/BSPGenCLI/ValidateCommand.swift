@@ -17,7 +17,6 @@ struct ValidateCommand: ParsableCommand {
         }
         let catalog = project.catalog(onlyFiles: only)
         if !catalog.diagnostics.isEmpty { throw DiagnosticList(catalog.diagnostics) }
-        let toolchainCount = only == nil ? catalog.toolchains.count : (only ?? []).filter { $0.standardizedFileURL.path.hasPrefix(catalog.toolchainsDirectory.path) }.count
-        print("ok: \(catalog.boards.count) board(s), \(toolchainCount) toolchain(s) valid")
+        print("ok: \(files.isEmpty ? "every" : "\(files.count)") file(s) valid (\(catalog.boards.count) board(s), \(catalog.toolchains.count) toolchain(s))")
     }
 }
