@@ -99,7 +99,7 @@ public struct SourceFetcher: Sendable {
     }
 
     private func isSourceTarball(_ path: String) -> Bool {
-        path.hasPrefix("/usr/src/") || path.contains("/usr/src/") ? [".tar.xz", ".tar.gz", ".tar.bz2"].contains { path.hasSuffix($0) } : false
+        path.contains("/usr/src/") && [".tar.xz", ".tar.gz", ".tar.bz2"].contains { path.hasSuffix($0) }
     }
 
     private func debs(in directory: URL) -> [URL] {
