@@ -91,7 +91,9 @@ struct TestCommand: AsyncParsableCommand {
         }
         if json { try printJSON(reports) }
         let failed = reports.filter { !$0.passed }.map(\.board)
-        print("\(reports.count - failed.count) passed, \(failed.count) failed")
+        let summary = "\(reports.count - failed.count) passed, \(failed.count) failed"
+        // With --json, standard output carries the JSON document only.
+        if json { FileHandle.standardError.write(Data((summary + "\n").utf8)) } else { print(summary) }
         if !failed.isEmpty { throw CommandFailure(message: "boot test failed: \(failed.joined(separator: ", "))") }
     }
 
