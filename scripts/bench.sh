@@ -39,6 +39,7 @@ for board in "${boards[@]}"; do
   (cd "$work/linux" && "$ksrc/scripts/kconfig/merge_config.sh" -m .config $fragments >/dev/null)
   make -s -C "$ksrc" O="$work/linux" ARCH="$karch" CROSS_COMPILE="$cross" olddefconfig >/dev/null
   make -s -C "$ksrc" O="$work/linux" ARCH="$karch" CROSS_COMPILE="$cross" -j"$(nproc)" "$image" >/dev/null 2>&1
+  mkdir -p "$work/busybox"   # BusyBox, unlike the kernel, wants O= to exist
   make -s -C "$bbsrc" O="$work/busybox" defconfig >/dev/null
   cat $bbfragments >> "$work/busybox/.config"
   echo "CONFIG_CROSS_COMPILER_PREFIX=\"$cross\"" >> "$work/busybox/.config"
