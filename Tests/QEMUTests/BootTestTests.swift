@@ -184,7 +184,7 @@ import Testing
     }
 
     @Test func realQEMUIsProbedQuickly() async throws {
-        guard ProcessRunner.which("qemu-system-x86_64") != nil else { return }
+        try #require(ProcessRunner.which("qemu-system-x86_64") != nil, "qemu-system-x86 is not installed: run scripts/setup.sh")
         let spec = try #require(try makeBoard(qemu: #"{"binary": "qemu-system-x86_64", "machine": "q35", "cpu": "max", "memory": "256M"}"#).qemu)
         let started = ContinuousClock.now
         let accelerator = await Accelerator.choose(for: spec, guestArch: "x86_64")
