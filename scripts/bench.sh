@@ -43,7 +43,7 @@ for board in "${boards[@]}"; do
   make -s -C "$bbsrc" O="$work/busybox" defconfig >/dev/null
   cat $bbfragments >> "$work/busybox/.config"
   echo "CONFIG_CROSS_COMPILER_PREFIX=\"$cross\"" >> "$work/busybox/.config"
-  yes "" | make -s -C "$bbsrc" O="$work/busybox" oldconfig >/dev/null 2>&1
+  make -s -C "$bbsrc" O="$work/busybox" oldconfig < <(yes "") >/dev/null 2>&1   # not a pipe: pipefail would see yes die of SIGPIPE
   make -s -C "$bbsrc" O="$work/busybox" CROSS_COMPILE="$cross" -j"$(nproc)" >/dev/null 2>&1
   make -s -C "$bbsrc" O="$work/busybox" CROSS_COMPILE="$cross" CONFIG_PREFIX="$work/rootfs" install >/dev/null 2>&1
   kernel_hand=$(since "$t")
