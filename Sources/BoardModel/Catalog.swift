@@ -38,7 +38,7 @@ public struct Catalog: Sendable {
             ?? Self.yamlFiles(in: boardsDirectory)
         if let onlyFiles {
             let wanted = Set(onlyFiles.map(\.standardizedFileURL.path))
-            diagnostics.removeAll { !wanted.contains(URL(fileURLWithPath: $0.location.file).standardizedFileURL.path) && !wanted.contains($0.location.file) }
+            diagnostics.removeAll { !wanted.contains(URL(fileURLWithPath: $0.location.file).standardizedFileURL.path) }
         }
         for file in boardFiles { loadBoard(file) }
         if !FileManager.default.fileExists(atPath: boardsDirectory.path) {
