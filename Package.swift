@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Kconfig"),
         .target(name: "DeviceTree", dependencies: ["CFDT"]),
         .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd"]),
-        .target(name: "Build", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs"]),
+        .target(name: "Build", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "QEMU", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         .target(name: "BSPGenCLI", dependencies: [
             "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "Build", "QEMU",

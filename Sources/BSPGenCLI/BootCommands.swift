@@ -53,16 +53,42 @@ struct BootCommand: AsyncParsableCommand {
     }
 }
 
+/// One board's result in `bspgen test`: its artifact checks, and its boot when QEMU can run it.
+struct BoardTestReport: Encodable {
+    var board: String
+    /// `qemu` for boards proven by a boot, `artifacts` for boards QEMU cannot emulate.
+    var method: String
+    var artifactChecks: [ArtifactCheck]
+    var boot: BootReport?
+    var passed: Bool { artifactChecks.allSatisfy(\.passed) && (boot?.passed ?? true) }
+
+    enum CodingKeys: String, CodingKey { case board, method, artifactChecks = "artifact_checks", boot, passed }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(board, forKey: .board)
+        try container.encode(method, forKey: .method)
+        try container.encode(artifactChecks, forKey: .artifactChecks)
+        try container.encodeIfPresent(boot, forKey: .boot)
+        try container.encode(passed, forKey: .passed)
+    }
+}
+
 struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "test",
-        abstract: "Build and boot boards headless; pass only when the banner appears, console checks answer right and poweroff ends QEMU.")
+        abstract: "Build boards and check their artifacts; boot those QEMU can emulate headless and check the console.",
+        discussion: """
+            Every board's output is checked first: manifest checksums, kernel image header, device trees (compatible, \
+            /chosen), initramfs (/init, BusyBox's architecture) and boot files. A board with a qemu section then \
+            passes only when the banner appears, the console checks answer right and poweroff ends QEMU.
+            """)
 
     @OptionGroup var options: BuildOptions
 
     @Argument(help: "Board names (default: qemu-x86_64).")
     var boards: [String] = []
 
-    @Flag(help: "Test every board that QEMU can boot.")
+    @Flag(help: "Test every board: QEMU boards by a boot, the others by their artifacts.")
     var all = false
 
     @Option(help: "Seconds a boot may take (default: the board's qemu.timeout, else 300 under TCG).")
@@ -72,20 +98,23 @@ struct TestCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let catalog = options.project.catalog()
-        let names = all ? catalog.boardNames.filter { catalog.boards[$0]?.qemuBootable == true } : (boards.isEmpty ? ["qemu-x86_64"] : boards)
-        var reports: [BootReport] = []
+        let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
+        var reports: [BoardTestReport] = []
         for name in names {
             let (environment, result) = try await buildWithRunScript(name, options: options)
-            guard environment.board.qemuBootable else {
-                throw CommandFailure(message: "\(name) has no QEMU model; artifact checks for such boards are not implemented yet")
+            let board = environment.board
+            var report = BoardTestReport(board: name, method: board.qemuBootable ? "qemu" : "artifacts",
+                                         artifactChecks: ArtifactChecker(board: board, folder: result.outputDirectory).run())
+            if board.qemuBootable {
+                let commandLine = try await qemuCommandLine(for: board, names: result.names, in: result.outputDirectory)
+                environment.progress.begin("boot \(name)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue))")
+                let boot = try await QEMURunner.bootTest(commandLine, expectedMachine: board.toolchain.expectedUnameMachine,
+                                                         log: environment.log("boot-test"),
+                                                         options: BootTestOptions(timeout: timeout.map { .seconds($0) },
+                                                                                  extraChecks: result.guestChecks))
+                environment.progress.end(boot.passed ? "passed" : "FAILED")
+                report.boot = boot
             }
-            let commandLine = try await qemuCommandLine(for: environment.board, names: result.names, in: result.outputDirectory)
-            environment.progress.begin("boot \(name)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue))")
-            let report = try await QEMURunner.bootTest(commandLine, expectedMachine: environment.board.toolchain.expectedUnameMachine,
-                                                       log: environment.log("boot-test"),
-                                                       options: BootTestOptions(timeout: timeout.map { .seconds($0) }))
-            environment.progress.end(report.passed ? "passed" : "FAILED")
             reports.append(report)
             if !json { printReport(report) }
         }
@@ -94,19 +123,29 @@ struct TestCommand: AsyncParsableCommand {
         let summary = "\(reports.count - failed.count) passed, \(failed.count) failed"
         // With --json, standard output carries the JSON document only.
         if json { FileHandle.standardError.write(Data((summary + "\n").utf8)) } else { print(summary) }
-        if !failed.isEmpty { throw CommandFailure(message: "boot test failed: \(failed.joined(separator: ", "))") }
+        if !failed.isEmpty { throw CommandFailure(message: "test failed: \(failed.joined(separator: ", "))") }
     }
 
-    private func printReport(_ report: BootReport) {
-        let banner = report.secondsToBanner.map { String(format: "banner after %.1f s", $0) } ?? "no banner"
-        print("\(report.board): \(report.passed ? "PASS" : "FAIL") — \(banner), total \(String(format: "%.1f", report.totalSeconds)) s, \(report.accelerator.rawValue)")
-        for check in report.checks {
+    private func printReport(_ report: BoardTestReport) {
+        var headline = "\(report.board): \(report.passed ? "PASS" : "FAIL")"
+        if let boot = report.boot {
+            let banner = boot.secondsToBanner.map { String(format: "banner after %.1f s", $0) } ?? "no banner"
+            headline += " — \(banner), total \(String(format: "%.1f", boot.totalSeconds)) s, \(boot.accelerator.rawValue)"
+        } else {
+            headline += " — artifacts checked (QEMU cannot emulate this board)"
+        }
+        print(headline)
+        for check in report.artifactChecks {
+            print("  \(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+        }
+        guard let boot = report.boot else { return }
+        for check in boot.checks {
             print("  \(check.passed ? "ok  " : "FAIL") \(check.name): expected \(check.expected.debugDescription), got \((check.obtained ?? "nothing").debugDescription)")
         }
-        if let failure = report.failure {
+        if let failure = boot.failure {
             print("  cause: \(failure)")
-            print(report.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n"))
-            print("  full console log: \(report.log)")
+            print(boot.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n"))
+            print("  full console log: \(boot.log)")
         }
     }
 }

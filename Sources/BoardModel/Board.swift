@@ -13,8 +13,18 @@ public struct Board: Codable, Sendable, Equatable {
     public var console: String
     public var busybox: BusyBoxSpec
     public var initramfs: InitramfsSpec?
+    /// How the board's device trees are made from the kernel's (or QEMU's) and patched.
+    public var deviceTree: DeviceTreeSpec?
+    /// Files the board's firmware or boot loader reads (config.txt, uEnv.txt, boot.scr…), made from templates.
+    public var bootFiles: [BootFileSpec]?
     /// Absent for boards QEMU cannot emulate: those are checked on their artifacts only.
     public var qemu: QEMUSpec?
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, arch, toolchain, kernel, cmdline, console, busybox, initramfs, qemu
+        case deviceTree = "device_tree"
+        case bootFiles = "boot_files"
+    }
 
     public var initramfsSpec: InitramfsSpec { initramfs ?? InitramfsSpec() }
 }
@@ -76,6 +86,71 @@ public struct InitramfsSpec: Codable, Sendable, Equatable {
 
     public static let defaultInit = "../common/init"
     public static let defaultLists = ["../common/base.list"]
+}
+
+/// Where the board's device trees come from.
+public enum DeviceTreeOrigin: String, YAMLEnumeration, Codable, Sendable {
+    /// The dtbs the kernel builds (`kernel.device_trees`).
+    case kernel
+    /// The tree QEMU generates for its machine (`-machine …,dumpdtb=`), for machines such as `virt`.
+    case qemu
+}
+
+public struct DeviceTreeSpec: Codable, Sendable, Equatable {
+    public var origin: DeviceTreeOrigin?
+    /// `.dts`/`.dtso` overlays (with `/plugin/;`) beside the board, compiled with dtc and applied in order.
+    public var overlays: [String]?
+    /// A string the root `compatible` must contain, e.g. `brcm,bcm2837`: checked on every dtb.
+    public var compatible: String?
+    public var chosen: ChosenSpec?
+
+    enum CodingKeys: String, CodingKey {
+        case origin = "from"
+        case overlays, compatible, chosen
+    }
+
+    public init(origin: DeviceTreeOrigin? = nil, overlays: [String]? = nil, compatible: String? = nil, chosen: ChosenSpec? = nil) {
+        self.origin = origin
+        self.overlays = overlays
+        self.compatible = compatible
+        self.chosen = chosen
+    }
+
+    public var resolvedOrigin: DeviceTreeOrigin { origin ?? .kernel }
+}
+
+/// What bspgen writes into `/chosen` of every device tree of the board.
+public struct ChosenSpec: Codable, Sendable, Equatable {
+    /// Set `bootargs` to the board's cmdline (default true).
+    public var bootargs: Bool?
+    /// e.g. `serial0:115200n8`.
+    public var stdoutPath: String?
+    /// Where the boot method places the initramfs, for loaders that do not fill in `linux,initrd-start`/`-end`
+    /// themselves: bspgen sets them from this address and the initramfs size.
+    public var initrdAddress: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case bootargs
+        case stdoutPath = "stdout_path"
+        case initrdAddress = "initrd_address"
+    }
+}
+
+public enum BootFileKind: String, YAMLEnumeration, Codable, Sendable {
+    /// The template with its placeholders filled in.
+    case text
+    /// The filled-in template wrapped by `mkimage -T script` as a U-Boot `boot.scr`.
+    case ubootScript = "uboot-script"
+}
+
+/// A file for the boot partition, made from a template beside the board. `@KERNEL@`, `@INITRAMFS@`, `@DTB@`
+/// (the first device tree), `@CMDLINE@`, `@CONSOLE@` and `@BOARD@` are replaced by the board's values.
+public struct BootFileSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var template: String
+    public var kind: BootFileKind?
+
+    public var resolvedKind: BootFileKind { kind ?? .text }
 }
 
 /// How the board's console reaches the host when QEMU runs it.

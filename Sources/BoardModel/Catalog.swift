@@ -12,6 +12,9 @@ public struct ResolvedBoard: Sendable, Encodable {
     public var overlays: [URL]
     public var lists: [URL]
     public var initScript: URL
+    public var deviceTreeOverlays: [URL]
+    /// The templates of `boot_files`, in the same order.
+    public var bootFileTemplates: [URL]
 
     public var name: String { board.name }
     public var qemuBootable: Bool { board.qemu != nil }
@@ -172,12 +175,60 @@ private struct BoardChecks {
         let overlays = files(spec.overlays ?? [], field: "initramfs.overlays", directories: true)
         let lists = files(spec.lists ?? InitramfsSpec.defaultLists, field: "initramfs.lists")
         let initScript = files([spec.initScript ?? InitramfsSpec.defaultInit], field: "initramfs.init", single: true)
+        let deviceTreeOverlays = files(board.deviceTree?.overlays ?? [], field: "device_tree.overlays")
+        if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
+        let templates = checkBootFiles(board.bootFiles ?? [])
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
         guard let toolchain, problems.isEmpty, let initScript = initScript.first else { return nil }
         return ResolvedBoard(board: board, toolchain: toolchain, file: file, folder: folder,
                              kernelFragments: kernelFragments, busyboxFragments: busyboxFragments,
-                             overlays: overlays, lists: lists, initScript: initScript)
+                             overlays: overlays, lists: lists, initScript: initScript,
+                             deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates)
+    }
+
+    mutating func checkDeviceTree(_ spec: DeviceTreeSpec) {
+        switch spec.resolvedOrigin {
+        case .qemu where board.qemu == nil:
+            problem("device_tree.from", "'qemu' needs the board's qemu section: QEMU makes the tree of the machine it emulates",
+                    hint: "add a qemu section, or use 'from: kernel' with kernel.device_trees")
+        case .kernel where (board.kernel.deviceTrees ?? []).isEmpty:
+            problem("device_tree", "there is no device tree to patch: kernel.device_trees is empty",
+                    hint: "list the board's dtbs under kernel.device_trees, or use 'from: qemu' for a QEMU machine")
+        default:
+            break
+        }
+        if spec.compatible?.isEmpty == true { problem("device_tree.compatible", "expected a compatible string such as 'brcm,bcm2837'") }
+        if let address = spec.chosen?.initrdAddress, address < 0 {
+            problem("device_tree.chosen.initrd_address", "expected a physical address such as 0x2700000, found \(address)")
+        }
+    }
+
+    /// Boot file names are plain, distinct names in the output folder; their templates exist and use only known
+    /// placeholders.
+    mutating func checkBootFiles(_ specs: [BootFileSpec]) -> [URL] {
+        var seen: Set<String> = ["manifest.json", "run-qemu.sh", board.kernel.image.rawValue]
+        var templates: [URL] = []
+        for (index, spec) in specs.enumerated() {
+            let field = "boot_files[\(index)]"
+            if spec.name.isEmpty || spec.name.contains("/") || spec.name.hasPrefix(".") {
+                problem(field + ".name", "'\(spec.name)' is not a plain file name", hint: "use a name such as 'boot.scr' or 'config.txt'")
+            } else if !seen.insert(spec.name).inserted {
+                problem(field + ".name", "'\(spec.name)' is already an artifact or another boot file of this board")
+            }
+            guard let template = files([spec.template], field: field + ".template", single: true).first else { continue }
+            templates.append(template)
+            guard let text = try? String(contentsOf: template, encoding: .utf8) else {
+                problem(field + ".template", "cannot read \(template.path) as UTF-8 text")
+                continue
+            }
+            for (line, unknown) in BootFileTemplate.unknownPlaceholders(in: text) {
+                problem(field + ".template", "\(template.path):\(line): unknown placeholder @\(unknown)@; known: "
+                        + BootFileTemplate.placeholders.map { "@\($0)@" }.joined(separator: ", "),
+                        hint: Suggestion.closest(to: unknown, among: BootFileTemplate.placeholders).map { "did you mean @\($0)@?" })
+            }
+        }
+        return templates
     }
 
     mutating func checkQEMU(_ qemu: QEMUSpec) {
@@ -189,7 +240,7 @@ private struct BoardChecks {
         if let timeout = qemu.timeout, !(1...7200).contains(timeout) {
             problem("qemu.timeout", "expected 1 to 7200 seconds, found \(timeout)")
         }
-        if qemu.dtb == true, (board.kernel.deviceTrees ?? []).isEmpty {
+        if qemu.dtb == true, (board.kernel.deviceTrees ?? []).isEmpty, board.deviceTree?.resolvedOrigin != .qemu {
             problem("qemu.dtb", "QEMU is asked to pass a device tree but kernel.device_trees is empty",
                     hint: "list the board's dtb under kernel.device_trees, or set 'dtb: false'")
         }

@@ -2,6 +2,7 @@ import BoardModel
 import Foundation
 import Host
 import Initramfs
+import QEMU
 
 /// One file of `out/<board>/` as the manifest lists it.
 public struct ManifestArtifact: Codable, Equatable, Sendable {
@@ -40,7 +41,10 @@ public struct ArtifactNames: Sendable {
         kernel = board.kernel.image.rawValue
         let compression = board.initramfsSpec.compression ?? .gzip
         initramfs = "initramfs.cpio" + [CompressionName.gzip: ".gz", .xz: ".xz", .zstd: ".zst", .none: ""][compression, default: ""]
-        deviceTrees = (board.kernel.deviceTrees ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
+        switch (board.deviceTree?.resolvedOrigin ?? .kernel, board.qemu?.machine) {
+        case let (.qemu, machine?): deviceTrees = ["qemu-\(machine).dtb"]
+        default: deviceTrees = (board.kernel.deviceTrees ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
+        }
     }
 }
 
@@ -48,6 +52,8 @@ public struct BoardBuildResult: Sendable {
     public var outputDirectory: URL
     public var manifest: Manifest
     public var names: ArtifactNames
+    /// Console checks that a booted guest runs with bspgen's device tree.
+    public var guestChecks: [GuestCheck]
     public var stageSeconds: [(stage: String, seconds: Double)]
 }
 
@@ -77,12 +83,17 @@ public struct BoardBuild: Sendable {
         let names = ArtifactNames(board: board.board)
         let initramfs = environment.buildDirectory.appendingPathComponent(names.initramfs)
         try await timed("initramfs") { try packInitramfs(busybox: busybox, to: initramfs) }
+        let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
+        let deviceTrees = try await timed("device trees") {
+            try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
+        }
+        let bootFiles = try await timed("boot files") { try await BootFilesBuilder(environment: environment).build(names: names) }
 
         let output = environment.workspace.output(board.name)
         let temporary = try AtomicFile.temporaryDirectory(beside: output)
         var files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-        files += zip(names.deviceTrees, kernel.deviceTrees).map { ($0, $1) }
+        files += deviceTrees.files + bootFiles
         for (name, source) in files {
             do {
                 try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
@@ -110,7 +121,8 @@ public struct BoardBuild: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(manifest) + Data("\n".utf8), to: temporary.appendingPathComponent("manifest.json"))
         try AtomicFile.replace(output, with: temporary)
-        return BoardBuildResult(outputDirectory: output, manifest: manifest, names: names, stageSeconds: times)
+        return BoardBuildResult(outputDirectory: output, manifest: manifest, names: names, guestChecks: deviceTrees.guestChecks,
+                                stageSeconds: times)
     }
 
     /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board.

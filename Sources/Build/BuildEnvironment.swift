@@ -35,6 +35,8 @@ public enum BuildError: Error, CustomStringConvertible {
     case kernelConfig(problems: [String], config: URL, log: URL)
     case missingOutput(what: String, path: String, log: URL)
     case wrongBinary(path: String, message: String)
+    case deviceTree(file: String, message: String)
+    case bootFile(name: String, message: String)
 
     public var description: String {
         switch self {
@@ -45,8 +47,10 @@ public enum BuildError: Error, CustomStringConvertible {
                 + "\n    hint: fix the fragment, or mark a line '# optional' if losing it is acceptable"
         case let .missingOutput(what, path, log):
             return "\(what) was not produced at \(path)\n    log: \(log.path)"
-        case let .wrongBinary(path, message):
+        case let .wrongBinary(path, message), let .deviceTree(path, message):
             return "\(path): \(message)"
+        case let .bootFile(name, message):
+            return "boot file \(name): \(message)"
         }
     }
 }

@@ -12,17 +12,15 @@ public struct BusyBoxArtifacts: Sendable {
 }
 
 /// BusyBox from defconfig plus the board's fragments, always static, cross-built out of tree, installed into a
-/// per-board staging tree, and checked to be a static executable for the board's architecture.
+/// staging tree, and checked to be a static executable for the board's architecture. The build lives under the
+/// cache by input hash, so boards that would build the same BusyBox build it once.
 public struct BusyBoxBuilder: Sendable {
     public let environment: BuildEnvironment
 
     public init(environment: BuildEnvironment) { self.environment = environment }
 
     var board: ResolvedBoard { environment.board }
-    var buildDirectory: URL { environment.buildDirectory.appendingPathComponent("busybox", isDirectory: true) }
-    var stagingTree: URL { environment.buildDirectory.appendingPathComponent("busybox-install", isDirectory: true) }
-
-    func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil) -> Command {
+    func make(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int? = nil) -> Command {
         var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
         if let jobs { arguments.append("-j\(jobs)") }
         return Command("make", arguments + targets, environment: [
@@ -44,10 +42,14 @@ public struct BusyBoxBuilder: Sendable {
         key.add("source", source.sha256 ?? source.root.path)
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
         for fragment in board.busyboxFragments { try key.addFile("fragment", fragment) }
-        let recordURL = environment.buildDirectory.appendingPathComponent("busybox-install.json")
+        let folder = environment.workspace.busybox.appendingPathComponent(String(key.value.prefix(16)), isDirectory: true)
+        let buildDirectory = folder.appendingPathComponent("build", isDirectory: true)
+        let stagingTree = folder.appendingPathComponent("install", isDirectory: true)
+        let recordURL = folder.appendingPathComponent("install.json")
+        func make(_ targets: [String], jobs: Int? = nil) -> Command { self.make(source, targets, in: buildDirectory, jobs: jobs) }
         let binary = stagingTree.appendingPathComponent("bin/busybox")
         if !force, StageRecord.read(recordURL)?.key == key.value, FileManager.default.fileExists(atPath: binary.path) {
-            progress.skip("busybox", "inputs unchanged")
+            progress.skip("busybox", "inputs unchanged (\(folder.lastPathComponent))")
             return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: true)
         }
         try? FileManager.default.removeItem(at: recordURL)
@@ -56,7 +58,7 @@ public struct BusyBoxBuilder: Sendable {
         try FileManager.default.createDirectory(at: buildDirectory, withIntermediateDirectories: true)
 
         progress.begin("busybox config", "defconfig + \(board.busyboxFragments.count) fragment(s), static")
-        try await ProcessRunner.logged(make(source, ["defconfig"]), log: log, onLine: progress.update)
+        try await ProcessRunner.logged(make(["defconfig"]), log: log, onLine: progress.update)
         let config = buildDirectory.appendingPathComponent(".config")
         let forced = try KconfigFile.parse(text: """
             CONFIG_STATIC=y
@@ -66,7 +68,7 @@ public struct BusyBoxBuilder: Sendable {
         let merge = KconfigMerge(base: try KconfigFile.load(config, name: "defconfig"), fragments: fragments)
         try AtomicFile.write(merge.merged.text, to: config)
         // BusyBox's older Kconfig has no olddefconfig: oldconfig asks about new symbols, and empty answers take defaults.
-        try await ProcessRunner.logged(make(source, ["oldconfig"]), log: log, input: String(repeating: "\n", count: 4000), onLine: progress.update)
+        try await ProcessRunner.logged(make(["oldconfig"]), log: log, input: String(repeating: "\n", count: 4000), onLine: progress.update)
         let problems = KconfigCheck.check(requested: merge.requested, obtained: try KconfigFile.load(config, name: config.path), index: nil)
         if !problems.filter({ !$0.isOptional }).isEmpty {
             throw BuildError.kernelConfig(problems: problems.filter { !$0.isOptional }.map(\.description), config: config, log: log)
@@ -74,9 +76,9 @@ public struct BusyBoxBuilder: Sendable {
         progress.end()
 
         progress.begin("busybox build", "make -j\(environment.jobs)")
-        try await ProcessRunner.logged(make(source, ["busybox"], jobs: environment.jobs), log: log, onLine: progress.update)
+        try await ProcessRunner.logged(make(["busybox"], jobs: environment.jobs), log: log, onLine: progress.update)
         let temporary = try AtomicFile.temporaryDirectory(beside: stagingTree)
-        try await ProcessRunner.logged(make(source, ["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
+        try await ProcessRunner.logged(make(["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
         let installed = temporary.appendingPathComponent("bin/busybox")
         if let mismatch = try ELFHeader(contentsOf: installed).mismatch(for: board.toolchain) {
             throw BuildError.wrongBinary(path: installed.path, message: mismatch + "\n    log: \(log.path)")

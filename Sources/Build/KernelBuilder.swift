@@ -40,16 +40,22 @@ public struct KernelBuilder: Sendable {
         }
     }
 
+    var needsSymbols: Bool { !board.deviceTreeOverlays.isEmpty && board.board.deviceTree?.resolvedOrigin != .qemu }
+
     func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil) -> Command {
         var arguments = ["-C", source.root.path, "O=\(linuxDirectory.path)", "ARCH=\(board.toolchain.kernelArch)",
                          "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
         if let jobs { arguments.append("-j\(jobs)") }
         // Kbuild's reproducible-build knobs: the image must not carry this host's name or the time of the build.
         let timestamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(environment.sourceDateEpoch)))
-        return Command("make", arguments + targets, environment: [
+        var variables = [
             "KBUILD_BUILD_TIMESTAMP": timestamp, "KBUILD_BUILD_USER": "bspgen", "KBUILD_BUILD_HOST": "bspgen", "KBUILD_BUILD_VERSION": "1",
             "SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "LC_ALL": "C",
-        ])
+        ]
+        // Overlays refer to the base tree's labels (&uart0), which only a dtb built with symbols keeps. From the
+        // environment, Kbuild appends its own DTC_FLAGS instead of being overridden as on the command line.
+        if needsSymbols { variables["DTC_FLAGS"] = "-@" }
+        return Command("make", arguments + targets, environment: variables)
     }
 
     public func fetchSource() async throws -> SourceTree {
@@ -127,6 +133,7 @@ public struct KernelBuilder: Sendable {
         try key.addFile("dotconfig", configuration.config)
         key.add("targets", ([kernel.image.rawValue] + (kernel.deviceTrees ?? [])).joined(separator: " "))
         key.add("epoch", String(environment.sourceDateEpoch))
+        if needsSymbols { key.add("dtc", "-@") }
         let recordURL = linuxDirectory.appendingPathComponent(".bspgen-image.json")
         let outputs = [image] + deviceTrees
         if !force, StageRecord.read(recordURL)?.key == key.value, outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {

@@ -19,6 +19,8 @@ public struct Workspace: Sendable {
     public var downloads: URL { cacheDirectory.appendingPathComponent("downloads", isDirectory: true) }
     public var sources: URL { cacheDirectory.appendingPathComponent("sources", isDirectory: true) }
     public var apt: URL { cacheDirectory.appendingPathComponent("apt", isDirectory: true) }
+    /// BusyBox builds by input hash: boards with the same toolchain, source and fragments share one.
+    public var busybox: URL { cacheDirectory.appendingPathComponent("busybox", isDirectory: true) }
     public func build(_ board: String) -> URL { cacheDirectory.appendingPathComponent("build/\(board)", isDirectory: true) }
     public func output(_ board: String) -> URL { outputDirectory.appendingPathComponent(board, isDirectory: true) }
     public func logs(_ board: String) -> URL { build(board).appendingPathComponent("logs", isDirectory: true) }

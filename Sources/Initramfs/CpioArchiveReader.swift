@@ -17,6 +17,8 @@ public struct CpioEntry: Sendable, Equatable {
     public var rdevMinor: UInt32
     /// For symlinks: the target, without the NUL gen_init_cpio stores after it.
     public var symlinkTarget: String?
+    /// The first bytes of a regular file's data, for entries the caller asked for.
+    public var contentPrefix: [UInt8]? = nil
 }
 
 public enum CpioArchiveReader {
@@ -24,7 +26,8 @@ public enum CpioArchiveReader {
     private static let maximumPathSize: UInt32 = 4096
 
     /// The entries of a newc archive, plain or gzip-compressed, up to its TRAILER!!! record.
-    public static func listing(of archive: URL) throws -> [CpioEntry] {
+    /// `keepingPrefixOf` names entries (as listed, e.g. `bin/busybox`) whose first `prefixSize` bytes are kept.
+    public static func listing(of archive: URL, keepingPrefixOf wanted: Set<String> = [], prefixSize: Int = 1 << 16) throws -> [CpioEntry] {
         // gzread passes data that is not gzip through unchanged.
         guard let file = gzopen(archive.path, "rb") else {
             throw InitramfsError.inputUnreadable(path: archive.path, reason: String(cString: strerror(errno)))
@@ -40,6 +43,7 @@ public enum CpioArchiveReader {
             if name == "TRAILER!!!" { return entries }
 
             var target: String?
+            var prefix: [UInt8]?
             if header.mode & 0o170000 == 0o120000 {
                 guard header.fileSize <= maximumPathSize else {
                     throw InitramfsError.malformedArchive(
@@ -47,6 +51,10 @@ public enum CpioArchiveReader {
                 }
                 let data = try reader.bytes(Int(header.fileSize))
                 target = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
+            } else if wanted.contains(name) {
+                let kept = min(Int(header.fileSize), prefixSize)
+                prefix = try reader.bytes(kept)
+                try reader.skip(Int(header.fileSize) - kept)
             } else {
                 try reader.skip(Int(header.fileSize))
             }
@@ -54,7 +62,7 @@ public enum CpioArchiveReader {
             entries.append(CpioEntry(
                 name: name, inode: header.inode, mode: header.mode, uid: header.uid, gid: header.gid,
                 nlink: header.nlink, mtime: header.mtime, size: header.fileSize,
-                rdevMajor: header.rdevMajor, rdevMinor: header.rdevMinor, symlinkTarget: target))
+                rdevMajor: header.rdevMajor, rdevMinor: header.rdevMinor, symlinkTarget: target, contentPrefix: prefix))
         }
     }
 

@@ -33,7 +33,16 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public init(board: Board, artifacts: BootArtifacts, accelerator: Accelerator) throws(QEMUError) {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
         if spec.dtb == true, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board.name) }
-        for argument in spec.extraArgs ?? [] {
+        try Self.checkExtraArguments(of: board)
+        self.board = board.name
+        self.spec = spec
+        self.cmdline = board.cmdline
+        self.artifacts = artifacts
+        self.accelerator = accelerator
+    }
+
+    private static func checkExtraArguments(of board: Board) throws(QEMUError) {
+        for argument in board.qemu?.extraArgs ?? [] {
             if let reason = Self.forbiddenOptions[Self.optionName(argument)] {
                 throw QEMUError.forbiddenArgument(board: board.name, argument: argument, reason: reason)
             }
@@ -42,11 +51,6 @@ public struct QEMUCommandLine: Sendable, Equatable {
                                                   reason: "it names a host file, folder or program (e.g. -device loader,file=…)")
             }
         }
-        self.board = board.name
-        self.spec = spec
-        self.cmdline = board.cmdline
-        self.artifacts = artifacts
-        self.accelerator = accelerator
     }
 
     /// The full argv with absolute artifact paths.
@@ -100,6 +104,19 @@ public struct QEMUCommandLine: Sendable, Equatable {
         // No network unless the board asks for one; this also spares x86 the seconds of its NIC boot ROM.
         if !extra.contains(where: { Self.networkOptions.contains(Self.optionName($0)) }) { words += ["-nic", "none"] }
         return words + extra
+    }
+
+    /// QEMU writes the device tree it generates for this machine (with the board's memory, CPUs and extra
+    /// devices) to `destination` and exits, without booting anything.
+    public static func dumpDeviceTreeCommand(board: Board, to destination: URL) throws(QEMUError) -> Command {
+        guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
+        try checkExtraArguments(of: board)
+        var words = ["-M", "\(spec.machine),dumpdtb=\(destination.path)"]
+        if let cpu = spec.cpu { words += ["-cpu", cpu] }
+        words += ["-m", spec.memory]
+        if let smp = spec.smp { words += ["-smp", String(smp)] }
+        words += ["-accel", "tcg", "-nographic", "-nic", "none"] + (spec.extraArgs ?? [])
+        return Command(spec.binary, words)
     }
 
     /// QEMU takes `--option` as `-option`.

@@ -9,11 +9,28 @@ public struct BootTestOptions: Sendable {
     public var timeout: Duration?
     /// How long QEMU may take to exit after `poweroff`.
     public var poweroffGrace: Duration
+    /// Asked after `uname -m` and `/proc/cmdline`, e.g. properties of the device tree the guest booted with.
+    public var extraChecks: [GuestCheck]
 
-    public init(bannerPrefix: String? = nil, timeout: Duration? = nil, poweroffGrace: Duration = .seconds(30)) {
+    public init(bannerPrefix: String? = nil, timeout: Duration? = nil, poweroffGrace: Duration = .seconds(30),
+                extraChecks: [GuestCheck] = []) {
         self.bannerPrefix = bannerPrefix
         self.timeout = timeout
         self.poweroffGrace = poweroffGrace
+        self.extraChecks = extraChecks
+    }
+}
+
+/// A shell command for the guest's console and the output it must give (surrounding white space ignored).
+public struct GuestCheck: Sendable, Equatable {
+    public var name: String
+    public var command: String
+    public var expected: String
+
+    public init(name: String, command: String, expected: String) {
+        self.name = name
+        self.command = command
+        self.expected = expected
     }
 }
 
@@ -40,7 +57,8 @@ public enum QEMURunner {
                     var conversation = Conversation(process: process, recorder: recorder, start: start)
                     let outcome = await conversation.run(
                         banner: options.bannerPrefix ?? "=== bspgen: board \(commandLine.board) is up",
-                        checks: [("uname -m", "uname -m", expectedMachine), ("/proc/cmdline", "cat /proc/cmdline", commandLine.cmdline)],
+                        checks: [("uname -m", "uname -m", expectedMachine), ("/proc/cmdline", "cat /proc/cmdline", commandLine.cmdline)]
+                            + options.extraChecks.map { ($0.name, $0.command, $0.expected) },
                         deadline: start + timeout, poweroffGrace: options.poweroffGrace)
                     group.cancelAll()
                     return outcome

@@ -1,0 +1,38 @@
+/// The `@NAME@` placeholders of boot file templates. `@` rather than `${}` because U-Boot scripts use `${var}`
+/// for their own variables.
+public enum BootFileTemplate {
+    public static let placeholders = ["BOARD", "CMDLINE", "CONSOLE", "DTB", "INITRAMFS", "KERNEL"]
+
+    /// `@WORD@` tokens (capitals, digits, `_`) that are not placeholders, with their 1-based line numbers.
+    public static func unknownPlaceholders(in text: String) -> [(line: Int, name: String)] {
+        var unknown: [(Int, String)] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for name in tokens(in: Substring(line)) where !placeholders.contains(name) { unknown.append((index + 1, name)) }
+        }
+        return unknown
+    }
+
+    /// The text with every placeholder replaced; `values` is keyed by placeholder name.
+    public static func render(_ text: String, values: [String: String]) -> String {
+        var result = text
+        for (name, value) in values { result = result.replacingOccurrences(of: "@\(name)@", with: value) }
+        return result
+    }
+
+    private static func tokens(in line: Substring) -> [String] {
+        var names: [String] = []
+        var rest = line[...]
+        while let start = rest.firstIndex(of: "@") {
+            let after = rest[rest.index(after: start)...]
+            guard let end = after.firstIndex(of: "@") else { break }
+            let name = after[..<end]
+            if !name.isEmpty, name.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" }), name.first?.isLetter == true {
+                names.append(String(name))
+                rest = after[after.index(after: end)...]
+            } else {
+                rest = after
+            }
+        }
+        return names
+    }
+}

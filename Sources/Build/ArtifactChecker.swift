@@ -1,0 +1,188 @@
+import BoardModel
+import CZlib
+import DeviceTree
+import Foundation
+import Host
+import Initramfs
+
+/// One verdict of `ArtifactChecker`.
+public struct ArtifactCheck: Codable, Equatable, Sendable {
+    public var name: String
+    public var passed: Bool
+    public var detail: String
+}
+
+/// Checks a board's output folder without booting it: what a board QEMU cannot emulate is tested by, and what
+/// every board's test starts with. Each check stands alone, so one broken file does not hide the others.
+public struct ArtifactChecker: Sendable {
+    public let board: ResolvedBoard
+    public let folder: URL
+    public let names: ArtifactNames
+
+    public init(board: ResolvedBoard, folder: URL) {
+        self.board = board
+        self.folder = folder
+        names = ArtifactNames(board: board.board)
+    }
+
+    public func run() -> [ArtifactCheck] {
+        var checks: [ArtifactCheck] = []
+        func check(_ name: String, _ body: () throws -> String) {
+            do {
+                checks.append(ArtifactCheck(name: name, passed: true, detail: try body()))
+            } catch {
+                checks.append(ArtifactCheck(name: name, passed: false, detail: "\(error)"))
+            }
+        }
+        check("manifest") { try checkManifest() }
+        check("kernel \(names.kernel)") { try Self.kernelImageFormat(file(names.kernel), kind: board.board.kernel.image) }
+        for name in names.deviceTrees { check("device tree \(name)") { try checkDeviceTree(name) } }
+        check("initramfs \(names.initramfs)") { try checkInitramfs() }
+        for spec in board.board.bootFiles ?? [] { check("boot file \(spec.name)") { try checkBootFile(spec) } }
+        return checks
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    func file(_ name: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) else {
+            throw Failure("\(folder.appendingPathComponent(name).path) is missing or unreadable")
+        }
+        return data
+    }
+
+    /// Every file is listed with its size and sha256, and nothing else is in the folder.
+    func checkManifest() throws -> String {
+        let manifest = try JSONDecoder().decode(Manifest.self, from: try file("manifest.json"))
+        guard manifest.board == board.name else { throw Failure("it is for board '\(manifest.board)'") }
+        for artifact in manifest.artifacts {
+            let sum = try Checksum.sha256(of: folder.appendingPathComponent(artifact.path))
+            guard sum == artifact.sha256 else { throw Failure("\(artifact.path) has sha256 \(sum), the manifest says \(artifact.sha256)") }
+        }
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)).subtracting(["manifest.json"])
+        let unlisted = present.subtracting(manifest.artifacts.map(\.path))
+        guard unlisted.isEmpty else { throw Failure("files not in the manifest: \(unlisted.sorted().joined(separator: ", "))") }
+        return "\(manifest.artifacts.count) files, checksums match"
+    }
+
+    /// The boot header each image format starts with, as boot loaders look for it.
+    static func kernelImageFormat(_ data: Data, kind: KernelImageKind) throws -> String {
+        let bytes = [UInt8](data.prefix(0x300))
+        func u32(_ offset: Int) -> UInt32? {
+            guard offset + 4 <= bytes.count else { return nil }
+            return bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        switch kind {
+        case .bzImage:
+            guard u32(0x202) == 0x5372_6448 else { throw Failure("no x86 boot protocol header ('HdrS' at 0x202)") }
+            return "x86 boot protocol \(bytes[0x207]).\(bytes[0x206]), \(data.count) bytes"
+        case .Image:
+            guard u32(0x38) == 0x644d_5241 else { throw Failure("no arm64 Image magic ('ARM\\x64' at 0x38)") }
+            return "arm64 Image, \(data.count) bytes"
+        case .zImage:
+            guard u32(0x24) == 0x016F_2818 else { throw Failure("no ARM zImage magic (0x016f2818 at 0x24)") }
+            return "ARM zImage, \(data.count) bytes"
+        case .imageGz:
+            guard bytes.starts(with: [0x1F, 0x8B]) else { throw Failure("not gzip data") }
+            return "gzip-compressed Image, \(data.count) bytes"
+        }
+    }
+
+    func checkDeviceTree(_ name: String) throws -> String {
+        let tree = try DeviceTreeBlob(bytes: try file(name))
+        let compatible = try tree.property("compatible", at: "/")?.strings ?? []
+        if let expected = board.board.deviceTree?.compatible, !compatible.contains(expected) {
+            throw Failure("root compatible \(compatible) lacks '\(expected)'")
+        }
+        let chosen = board.board.deviceTree?.chosen
+        if chosen?.bootargs != false {
+            let bootargs = try tree.property("bootargs", at: "/chosen")?.string
+            guard bootargs == board.board.cmdline else { throw Failure("/chosen/bootargs is \(bootargs.debugDescription), expected the board's cmdline") }
+        }
+        if let stdout = chosen?.stdoutPath, try tree.property("stdout-path", at: "/chosen")?.string != stdout {
+            throw Failure("/chosen/stdout-path is not '\(stdout)'")
+        }
+        if chosen?.initrdAddress != nil, try tree.property("linux,initrd-start", at: "/chosen") == nil {
+            throw Failure("/chosen has no linux,initrd-start")
+        }
+        return "compatible \(compatible.first ?? "?"), /chosen patched"
+    }
+
+    /// The archive lists back, has an executable `/init`, and its BusyBox runs on the board's CPU.
+    func checkInitramfs() throws -> String {
+        let archive = folder.appendingPathComponent(names.initramfs)
+        guard [.gzip, .none].contains(board.board.initramfsSpec.compression ?? .gzip) else {
+            throw Failure("only gzip and uncompressed archives are read back; this board uses \(board.board.initramfsSpec.compression?.rawValue ?? "")")
+        }
+        let entries = try CpioArchiveReader.listing(of: archive, keepingPrefixOf: ["bin/busybox"])
+        guard let initEntry = entries.first(where: { $0.name == "init" }), initEntry.mode & 0o170000 == 0o100000, initEntry.mode & 0o111 != 0 else {
+            throw Failure("no executable /init")
+        }
+        guard let busybox = entries.first(where: { $0.name == "bin/busybox" })?.contentPrefix else { throw Failure("no /bin/busybox") }
+        let path = "\(archive.lastPathComponent):/bin/busybox"
+        if let mismatch = try ELFHeader(Data(busybox), path: path).mismatch(for: board.toolchain) { throw Failure("\(path): \(mismatch)") }
+        return "\(entries.count) entries, static \(board.toolchain.elfMachine.rawValue) BusyBox, executable /init"
+    }
+
+    func checkBootFile(_ spec: BootFileSpec) throws -> String {
+        let data = try file(spec.name)
+        var text: String
+        var detail: String
+        switch spec.resolvedKind {
+        case .text:
+            text = String(decoding: data, as: UTF8.self)
+            detail = "\(data.count) bytes"
+        case .ubootScript:
+            let image = try UBootLegacyImage(data)
+            guard image.type == UBootLegacyImage.scriptType else { throw Failure("image type \(image.type), expected 6 (script)") }
+            text = String(decoding: image.scriptText(), as: UTF8.self)
+            detail = "U-Boot script image '\(image.name)', CRCs valid"
+        }
+        let unresolved = BootFileTemplate.unknownPlaceholders(in: text) + BootFileTemplate.placeholders.filter { text.contains("@\($0)@") }.map { (0, $0) }
+        guard unresolved.isEmpty else { throw Failure("unfilled placeholders: \(unresolved.map { "@\($0.1)@" }.joined(separator: ", "))") }
+        let referenced = ([names.kernel, names.initramfs] + names.deviceTrees).filter { text.contains($0) }
+        return detail + (referenced.isEmpty ? "" : ", names \(referenced.joined(separator: ", "))")
+    }
+}
+
+/// U-Boot's legacy image header (`mkimage -T script`, `uImage`): 64 big-endian bytes with CRC32s of itself and
+/// of the data.
+public struct UBootLegacyImage: Sendable {
+    public static let magic: UInt32 = 0x2705_1956
+    public static let scriptType: UInt8 = 6
+    public var type: UInt8
+    public var name: String
+    public var payload: Data
+
+    public init(_ data: Data) throws {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 64 else { throw ArtifactChecker.Failure("\(bytes.count) bytes: shorter than a U-Boot image header") }
+        func u32(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+        guard u32(0) == Self.magic else { throw ArtifactChecker.Failure("no U-Boot image magic 0x27051956") }
+        var header = Array(bytes[0..<64])
+        header.replaceSubrange(4..<8, with: [0, 0, 0, 0])
+        guard Self.crc32(header) == u32(4) else { throw ArtifactChecker.Failure("the header CRC does not match") }
+        let size = Int(u32(12))
+        guard 64 + size <= bytes.count else { throw ArtifactChecker.Failure("the header announces \(size) data bytes, the file has \(bytes.count - 64)") }
+        let payload = Array(bytes[64..<64 + size])
+        guard Self.crc32(payload) == u32(24) else { throw ArtifactChecker.Failure("the data CRC does not match") }
+        type = bytes[30]
+        name = String(decoding: bytes[32..<64].prefix { $0 != 0 }, as: UTF8.self)
+        self.payload = Data(payload)
+    }
+
+    /// A script image's data is a list of part sizes ending in 0, then the parts; the first part is the script.
+    public func scriptText() -> Data {
+        let bytes = [UInt8](payload)
+        guard bytes.count >= 8 else { return Data() }
+        let size = Int(bytes[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        return Data(bytes.dropFirst(8).prefix(size))
+    }
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
+    }
+}

@@ -1,0 +1,51 @@
+import BoardModel
+import Foundation
+import Host
+
+/// The files a board's firmware or boot loader reads, made from the board's templates: text as is, U-Boot
+/// scripts wrapped by `mkimage` (which stamps SOURCE_DATE_EPOCH, not the clock).
+public struct BootFilesBuilder: Sendable {
+    public let environment: BuildEnvironment
+
+    public init(environment: BuildEnvironment) { self.environment = environment }
+
+    var board: ResolvedBoard { environment.board }
+    var directory: URL { environment.buildDirectory.appendingPathComponent("boot-files", isDirectory: true) }
+
+    public func build(names: ArtifactNames) async throws -> [(name: String, url: URL)] {
+        let specs = board.board.bootFiles ?? []
+        guard !specs.isEmpty else { return [] }
+        environment.progress.begin("boot files", specs.map(\.name).joined(separator: ", "))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var values = ["BOARD": board.name, "CMDLINE": board.board.cmdline, "CONSOLE": board.board.console,
+                      "KERNEL": names.kernel, "INITRAMFS": names.initramfs]
+        values["DTB"] = names.deviceTrees.first
+        let log = environment.log("boot-files")
+        try? FileManager.default.removeItem(at: log)
+        var files: [(String, URL)] = []
+        for (spec, template) in zip(specs, board.bootFileTemplates) {
+            let text = try String(contentsOf: template, encoding: .utf8)
+            if values["DTB"] == nil, text.contains("@DTB@") {
+                throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @DTB@ but the board has no device tree")
+            }
+            let rendered = BootFileTemplate.render(text, values: values)
+            let destination = directory.appendingPathComponent(spec.name)
+            switch spec.resolvedKind {
+            case .text:
+                try AtomicFile.write(rendered, to: destination)
+            case .ubootScript:
+                let script = directory.appendingPathComponent(spec.name + ".cmd")
+                try AtomicFile.write(rendered, to: script)
+                let temporary = directory.appendingPathComponent(".\(spec.name).\(getpid())")
+                defer { try? FileManager.default.removeItem(at: temporary) }
+                try await ProcessRunner.logged(Command("mkimage", ["-A", board.toolchain.kernelArch, "-O", "linux", "-T", "script", "-C", "none",
+                                                                   "-n", "\(board.name) boot script", "-d", script.path, temporary.path],
+                                                       environment: ["SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch)]), log: log)
+                try AtomicFile.replace(destination, with: temporary)
+            }
+            files.append((spec.name, destination))
+        }
+        environment.progress.end()
+        return files
+    }
+}

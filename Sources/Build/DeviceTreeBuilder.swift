@@ -1,0 +1,134 @@
+import BoardModel
+import DeviceTree
+import Foundation
+import Host
+import QEMU
+
+/// The board's device trees as they go into its output: the kernel's dtbs (or the tree QEMU makes for its
+/// machine) with the board's overlays applied and `/chosen` filled in.
+public struct DeviceTreeArtifacts: Sendable {
+    /// Output name and file, in the board's order; the first is the one QEMU and `@DTB@` use.
+    public var files: [(name: String, url: URL)]
+    /// Console checks that the guest booted with the first of these trees.
+    public var guestChecks: [GuestCheck]
+}
+
+public struct DeviceTreeBuilder: Sendable {
+    public let environment: BuildEnvironment
+
+    public init(environment: BuildEnvironment) { self.environment = environment }
+
+    var board: ResolvedBoard { environment.board }
+    var spec: DeviceTreeSpec { board.board.deviceTree ?? DeviceTreeSpec() }
+    var directory: URL { environment.buildDirectory.appendingPathComponent("device-trees", isDirectory: true) }
+
+    /// QEMU's generated tree carries fresh random seeds on every dump; Linux takes them from QEMU at boot
+    /// anyway, and leaving them in would make the dtb differ on every build.
+    static let volatileChosenProperties = ["rng-seed", "kaslr-seed"]
+
+    public func build(kernelDeviceTrees: [URL], initramfsSize: Int) async throws -> DeviceTreeArtifacts {
+        let progress = environment.progress
+        let log = environment.log("device-trees")
+        try? FileManager.default.removeItem(at: log)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let bases = try await baseTrees(kernelDeviceTrees, log: log)
+        guard !bases.isEmpty else { return DeviceTreeArtifacts(files: [], guestChecks: []) }
+        progress.begin("device trees", "\(bases.count) tree(s), \(board.deviceTreeOverlays.count) overlay(s)")
+        var overlays: [(URL, DeviceTreeBlob)] = []
+        for file in board.deviceTreeOverlays { overlays.append((file, try await compileOverlay(file, log: log))) }
+
+        var files: [(String, URL)] = []
+        var firstChanges: (before: DeviceTreeBlob, after: DeviceTreeBlob)?
+        for (name, source) in bases {
+            let original = try DeviceTreeBlob(contentsOf: source.path)
+            var tree = original
+            for (file, overlay) in overlays {
+                do {
+                    tree = try tree.applying(overlay)
+                } catch let error as DeviceTreeError {
+                    throw BuildError.deviceTree(file: file.path, message: "cannot be applied to \(name): \(error)"
+                        + (error.message.contains("NOTFOUND") ? "\n    hint: a label reference (&label) needs a base tree built with symbols; use target-path for QEMU's tree" : ""))
+                }
+            }
+            try patch(&tree, treeName: name)
+            if let expected = spec.compatible {
+                let compatible = try tree.property("compatible", at: "/")?.strings ?? []
+                guard compatible.contains(expected) else {
+                    throw BuildError.deviceTree(file: source.path, message: "the root compatible \(compatible) does not contain '\(expected)' (device_tree.compatible of \(board.file.lastPathComponent))")
+                }
+            }
+            tree.pack()
+            let destination = directory.appendingPathComponent(name)
+            try AtomicFile.write(Data(tree.bytes), to: destination)
+            files.append((name, destination))
+            if firstChanges == nil { firstChanges = (original, tree) }
+        }
+        progress.end(files.map(\.0).joined(separator: ", "))
+        let checks = try firstChanges.map { try Self.guestChecks(before: $0.before, after: $0.after) } ?? []
+        return DeviceTreeArtifacts(files: files, guestChecks: checks)
+
+        func patch(_ tree: inout DeviceTreeBlob, treeName: String) throws {
+            let chosen = spec.chosen
+            let initrd = chosen?.initrdAddress.map { UInt64($0)..<UInt64($0 + initramfsSize) }
+            do {
+                for property in Self.volatileChosenProperties where try tree.property(property, at: "/chosen") != nil {
+                    try tree.deleteProperty(property, at: "/chosen")
+                }
+                try tree.setChosen(bootargs: chosen?.bootargs == false ? nil : board.board.cmdline, stdoutPath: chosen?.stdoutPath, initrd: initrd)
+            } catch let error as DeviceTreeError {
+                throw BuildError.deviceTree(file: treeName, message: "cannot set /chosen: \(error)")
+            }
+        }
+    }
+
+    /// The dtbs to start from, with their output names.
+    func baseTrees(_ kernelDeviceTrees: [URL], log: URL) async throws -> [(String, URL)] {
+        switch spec.resolvedOrigin {
+        case .kernel:
+            return kernelDeviceTrees.map { ($0.lastPathComponent, $0) }
+        case .qemu:
+            guard let machine = board.board.qemu?.machine else { return [] }
+            let name = "qemu-\(machine).dtb"
+            let temporary = directory.appendingPathComponent(".\(name).\(getpid())")
+            defer { try? FileManager.default.removeItem(at: temporary) }
+            try await ProcessRunner.logged(try QEMUCommandLine.dumpDeviceTreeCommand(board: board.board, to: temporary), log: log)
+            guard FileManager.default.fileExists(atPath: temporary.path) else {
+                throw BuildError.missingOutput(what: "QEMU's device tree dump", path: temporary.path, log: log)
+            }
+            let dumped = directory.appendingPathComponent("qemu-\(machine).orig.dtb")
+            try AtomicFile.replace(dumped, with: temporary)
+            return [(name, dumped)]
+        }
+    }
+
+    func compileOverlay(_ source: URL, log: URL) async throws -> DeviceTreeBlob {
+        let output = directory.appendingPathComponent(source.deletingPathExtension().lastPathComponent + ".dtbo")
+        try await ProcessRunner.logged(Command("dtc", ["-@", "-I", "dts", "-O", "dtb", "-o", output.path, source.path]), log: log)
+        do {
+            return try DeviceTreeBlob(contentsOf: output.path)
+        } catch {
+            throw BuildError.deviceTree(file: source.path, message: "dtc's output does not read back: \(error)")
+        }
+    }
+
+    /// What the guest's `/proc/device-tree` must show if it booted with `after`: the model, `/chosen`, and
+    /// every single-string property the overlays set.
+    static func guestChecks(before: DeviceTreeBlob, after: DeviceTreeBlob) throws -> [GuestCheck] {
+        var wanted: [(path: String, name: String)] = [("/", "model"), ("/chosen", "bootargs"), ("/chosen", "stdout-path")]
+        for change in try DeviceTreeDiff(from: before, to: after).changes {
+            switch change {
+            case let .propertyChanged(path, _, new), let .propertyAdded(path, new): wanted.append((path, new.name))
+            default: break
+            }
+        }
+        var checks: [GuestCheck] = []
+        var seen: Set<String> = []
+        for (path, name) in wanted where seen.insert(path + "/" + name).inserted {
+            guard let value = try? after.property(name, at: path)?.strings, value.count == 1, let text = value.first,
+                  !text.isEmpty, text.allSatisfy({ $0.isASCII && !$0.isNewline }) else { continue }
+            let file = "/proc/device-tree" + (path == "/" ? "" : path) + "/" + name
+            checks.append(GuestCheck(name: "dt \(path == "/" ? "" : path)/\(name)", command: "tr -d '\\000' < '\(file)'; echo", expected: text))
+        }
+        return checks
+    }
+}
