@@ -58,16 +58,19 @@ struct BoardTestReport: Encodable {
     var board: String
     /// `qemu` for boards proven by a boot, `artifacts` for boards QEMU cannot emulate.
     var method: String
-    var artifactChecks: [ArtifactCheck]
+    /// Why the board could not be built; its checks and boot were then not run.
+    var buildError: String?
+    var artifactChecks: [ArtifactCheck] = []
     var boot: BootReport?
-    var passed: Bool { artifactChecks.allSatisfy(\.passed) && (boot?.passed ?? true) }
+    var passed: Bool { buildError == nil && artifactChecks.allSatisfy(\.passed) && (boot?.passed ?? true) }
 
-    enum CodingKeys: String, CodingKey { case board, method, artifactChecks = "artifact_checks", boot, passed }
+    enum CodingKeys: String, CodingKey { case board, method, buildError = "build_error", artifactChecks = "artifact_checks", boot, passed }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(board, forKey: .board)
         try container.encode(method, forKey: .method)
+        try container.encodeIfPresent(buildError, forKey: .buildError)
         try container.encode(artifactChecks, forKey: .artifactChecks)
         try container.encodeIfPresent(boot, forKey: .boot)
         try container.encode(passed, forKey: .passed)
@@ -101,10 +104,19 @@ struct TestCommand: AsyncParsableCommand {
         let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
         var reports: [BoardTestReport] = []
         for name in names {
-            let (environment, result) = try await buildWithRunScript(name, options: options)
-            let board = environment.board
-            var report = BoardTestReport(board: name, method: board.qemuBootable ? "qemu" : "artifacts",
-                                         artifactChecks: ArtifactChecker(board: board, folder: result.outputDirectory).run())
+            let board = try options.project.board(name)
+            var report = BoardTestReport(board: name, method: board.qemuBootable ? "qemu" : "artifacts")
+            let environment: BuildEnvironment, result: BoardBuildResult
+            do {
+                (environment, result) = try await buildWithRunScript(name, options: options)
+            } catch let error as any UserFacingError {
+                // One board that does not build must not hide the verdicts of the others.
+                report.buildError = error.description
+                reports.append(report)
+                if !json { printReport(report) }
+                continue
+            }
+            report.artifactChecks = ArtifactChecker(board: board, folder: result.outputDirectory).run()
             if board.qemuBootable {
                 let commandLine = try await qemuCommandLine(for: board, names: result.names, in: result.outputDirectory)
                 environment.progress.begin("boot \(name)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue))")
@@ -128,13 +140,18 @@ struct TestCommand: AsyncParsableCommand {
 
     private func printReport(_ report: BoardTestReport) {
         var headline = "\(report.board): \(report.passed ? "PASS" : "FAIL")"
-        if let boot = report.boot {
+        if report.buildError != nil {
+            headline += " — not built"
+        } else if let boot = report.boot {
             let banner = boot.secondsToBanner.map { String(format: "banner after %.1f s", $0) } ?? "no banner"
             headline += " — \(banner), total \(String(format: "%.1f", boot.totalSeconds)) s, \(boot.accelerator.rawValue)"
         } else {
             headline += " — artifacts checked (QEMU cannot emulate this board)"
         }
         print(headline)
+        if let buildError = report.buildError {
+            print("  build failed: " + buildError.replacingOccurrences(of: "\n", with: "\n  "))
+        }
         for check in report.artifactChecks {
             print("  \(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)")
         }
