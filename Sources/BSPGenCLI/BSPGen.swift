@@ -20,7 +20,22 @@ public struct BSPGen: AsyncParsableCommand {
     public init() {}
 
     /// Our errors are printed as the message they carry, never as a Swift dump, and exit with status 1.
+    /// Ctrl-C, SIGTERM and SIGHUP cancel the command: child processes are stopped, nothing half-done is kept,
+    /// and the exit status is 128 + the signal.
     public static func main(_ arguments: [String]?) async -> Int32 {
+        let interruption = Interruption()
+        let work = Task { await run(arguments) }
+        interruption.install { work.cancel() }
+        let status = await work.value
+        interruption.uninstall()
+        if let signal = interruption.signal {
+            printError("interrupted by \(Interruption.name(signal)); finished stages are kept, the interrupted one will run again")
+            return 128 + signal
+        }
+        return status
+    }
+
+    static func run(_ arguments: [String]?) async -> Int32 {
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -29,6 +44,8 @@ public struct BSPGen: AsyncParsableCommand {
                 try command.run()
             }
             return 0
+        } catch is CancellationError {
+            return 1
         } catch let error as any UserFacingError {
             printError(error.description)
             return 1

@@ -19,7 +19,9 @@ struct BuildOptions: ParsableArguments {
     func environment(_ boardName: String) async throws -> BuildEnvironment {
         let board = try project.board(boardName)
         let toolchain = try await ToolchainResolver.resolve(board.toolchain, toolchainDirectory: workspaceOptions.toolchainDirectoryURL)
-        return BuildEnvironment(board: board, workspace: workspaceOptions.workspace, toolchain: toolchain,
+        let workspace = workspaceOptions.workspace
+        ProcessGroupRegistry.shared.use(directory: workspace.running)
+        return BuildEnvironment(board: board, workspace: workspace, toolchain: toolchain,
                                 progress: ProgressLine(isTerminal: quiet ? false : isatty(STDERR_FILENO) != 0), jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 }

@@ -28,10 +28,12 @@ public struct Command: Sendable, CustomStringConvertible {
         return prefix + (assignments + [executable] + arguments.map(shellQuote)).joined(separator: " ")
     }
 
+    /// In a process group of its own, so that stopping it (cancellation: SIGTERM, then SIGKILL after 3 s) reaches
+    /// everything it started too: make's compilers, a shell's children.
     var configuration: Configuration {
         var platformOptions = PlatformOptions()
-        // Cancellation (Ctrl-C) first asks the child to stop, then insists.
-        platformOptions.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(3))]
+        platformOptions.processGroupID = 0
+        platformOptions.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(3))]
         return configuration(platformOptions)
     }
 
@@ -110,6 +112,8 @@ public enum ProcessRunner {
         let result = CommandResult(status, output: "")
         logFile.write("# \(result.statusText)\n")
         logFile.close()
+        // A child stopped because bspgen was interrupted did not fail: the interruption is the news.
+        try Task.checkCancellation()
         guard result.succeeded else {
             throw HostError.commandFailed(command: command.description, status: result.statusText, log: log, tail: tail(of: log, lines: 25))
         }
@@ -118,6 +122,9 @@ public enum ProcessRunner {
     private static func streamLines(_ command: Command, input: some InputProtocol, to logFile: LogFile,
                                     onLine: @Sendable (String) -> Void) async throws -> TerminationStatus {
         try await run(command.configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
+            let group = execution.processIdentifier.value
+            ProcessGroupRegistry.shared.add(group)
+            defer { ProcessGroupRegistry.shared.remove(group) }
             for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 * 1024)) {
                 logFile.write(line.hasSuffix("\n") ? line : line + "\n")
                 onLine(line.trimmingCharacters(in: .newlines))
@@ -128,7 +135,8 @@ public enum ProcessRunner {
     /// Runs attached to the user's terminal (menuconfig, an interactive QEMU console).
     public static func interactive(_ command: Command) async throws -> CommandResult {
         do {
-            let result = try await run(command.configuration, input: .currentStandardInput,
+            // Attached to the terminal: it stays in bspgen's process group, which the terminal's signals reach.
+            let result = try await run(command.configuration(PlatformOptions()), input: .currentStandardInput,
                                        output: .currentStandardOutput, error: .currentStandardError)
             return CommandResult(result.terminationStatus, output: "")
         } catch let error as SubprocessError {

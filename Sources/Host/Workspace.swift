@@ -18,6 +18,8 @@ public struct Workspace: Sendable {
 
     public var downloads: URL { cacheDirectory.appendingPathComponent("downloads", isDirectory: true) }
     public var sources: URL { cacheDirectory.appendingPathComponent("sources", isDirectory: true) }
+    /// Process groups of running bspgen processes (see ProcessGroupRegistry).
+    public var running: URL { cacheDirectory.appendingPathComponent("running", isDirectory: true) }
     public var apt: URL { cacheDirectory.appendingPathComponent("apt", isDirectory: true) }
     /// BusyBox builds by input hash: boards with the same toolchain, source and fragments share one.
     public var busybox: URL { cacheDirectory.appendingPathComponent("busybox", isDirectory: true) }

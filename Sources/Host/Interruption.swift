@@ -1,0 +1,131 @@
+import Dispatch
+import Foundation
+
+/// Turns SIGINT, SIGTERM and SIGHUP into cancellation of the work in progress, so that every child process is
+/// stopped through its teardown (SIGTERM to its process group, then SIGKILL) and no stage is recorded as done.
+/// A second signal ends bspgen at once.
+public final class Interruption: @unchecked Sendable {
+    public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    private let lock = NSLock()
+    private var received: Int32?
+    private var sources: [any DispatchSourceSignal] = []
+
+    public init() {}
+
+    /// The first signal received, if any.
+    public var signal: Int32? { lock.withLock { received } }
+
+    /// Calls `cancel` on the first signal; exits with 128 + signal on the second.
+    public func install(cancel: @escaping @Sendable () -> Void) {
+        for number in Self.signals {
+            // The default action would end bspgen before its children are stopped.
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                let first = lock.withLock { () -> Bool in
+                    guard received == nil else { return false }
+                    received = number
+                    return true
+                }
+                if first {
+                    FileHandle.standardError.write(Data("\nbspgen: \(Self.name(number)) received; stopping child processes (again to quit at once)\n".utf8))
+                    cancel()
+                } else {
+                    _exit(128 + number)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Back to the default actions, once the work is over.
+    public func uninstall() {
+        for source in sources { source.cancel() }
+        sources = []
+        for number in Self.signals { Foundation.signal(number, SIG_DFL) }
+    }
+
+    public static func name(_ number: Int32) -> String {
+        switch number {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(number)"
+        }
+    }
+}
+
+/// The process groups bspgen has running, written to `<cache>/running/<bspgen pid>` so that after bspgen itself
+/// was killed (SIGKILL, a crash, a lost machine session) the next run stops what it left behind before it touches
+/// the same build directories.
+public final class ProcessGroupRegistry: @unchecked Sendable {
+    public static let shared = ProcessGroupRegistry()
+
+    private let lock = NSLock()
+    private var file: URL?
+    private var groups: [Int32: String] = [:]
+
+    /// Starts recording in `directory`, after stopping the groups of bspgen processes that no longer exist.
+    public func use(directory: URL) {
+        Self.reapOrphans(in: directory)
+        lock.withLock {
+            file = directory.appendingPathComponent(String(getpid()))
+        }
+    }
+
+    func add(_ group: Int32) {
+        lock.withLock {
+            groups[group] = Self.startTime(of: group) ?? ""
+            persist()
+        }
+    }
+
+    func remove(_ group: Int32) {
+        lock.withLock {
+            groups[group] = nil
+            persist()
+        }
+    }
+
+    /// One line per group: its id and its leader's start time, which tells a reused id from ours.
+    private func persist() {
+        guard let file else { return }
+        if groups.isEmpty {
+            try? FileManager.default.removeItem(at: file)
+            return
+        }
+        let text = groups.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)\n" }.joined()
+        try? AtomicFile.write(text, to: file)
+    }
+
+    /// SIGTERM, then SIGKILL, to each group listed by a bspgen process that is gone.
+    static func reapOrphans(in directory: URL) {
+        guard let owners = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for owner in owners {
+            guard let pid = Int32(owner), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let file = directory.appendingPathComponent(owner)
+            let lines = (try? String(contentsOf: file, encoding: .utf8))?.split(separator: "\n") ?? []
+            for line in lines {
+                let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
+                guard let group = fields.first.flatMap(Int32.init), group > 1,
+                      startTime(of: group) == (fields.count > 1 ? fields[1] : "") else { continue }
+                FileHandle.standardError.write(Data("bspgen: stopping process group \(group) left running by bspgen \(pid), which is gone\n".utf8))
+                kill(-group, SIGTERM)
+                for _ in 0..<30 where kill(-group, 0) == 0 { usleep(100_000) }
+                kill(-group, SIGKILL)
+            }
+            try? FileManager.default.removeItem(at: file)
+        }
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+    static func startTime(of pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        // Fields after the command name start at field 3 (state); field 22 is the 20th of them.
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+}
