@@ -36,6 +36,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),
+        // libFuzzer harness for the parsers of untrusted input (scripts/fuzz.sh); a corpus replayer otherwise.
+        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree"]),
 
         .testTarget(name: "BoardModelTests", dependencies: ["BoardModel"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "BoardModel"]),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: host set-up (apt packages, Swift build), every unit and integration test (swift test),
+# a bounded libFuzzer run over the parsers of untrusted input (scripts/fuzz.sh),
 # then real builds of every board (bspgen test --all): QEMU boards boot headless, the others have their
 # artifacts checked. Build results are cached in
 # ${BSPGEN_CACHE:-~/.cache/bspgen}, so a second run is fast; each stage prints its time.
@@ -17,6 +18,13 @@ swift_status=${PIPESTATUS[0]}
 set -e
 echo "== swift test: exit status $swift_status after $((SECONDS - start)) s"
 
+echo "== fuzz: the YAML, cpio list and dtb readers under libFuzzer, ${BSPGEN_FUZZ_SECONDS:-30} s each"
+set +e
+scripts/fuzz.sh "${BSPGEN_FUZZ_SECONDS:-30}"
+fuzz_status=$?
+set -e
+echo "== fuzz: exit status $fuzz_status after $((SECONDS - start)) s"
+
 echo "== bspgen test --all: build every board, boot the QEMU ones, check the artifacts of the others"
 set +e
 .build/debug/bspgen test --all --quiet
@@ -24,5 +32,5 @@ boot_status=$?
 set -e
 echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
 
-[ "$swift_status" -eq 0 ] && [ "$boot_status" -eq 0 ] || status=1
+[ "$swift_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$boot_status" -eq 0 ] || status=1
 exit "$status"
