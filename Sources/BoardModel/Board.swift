@@ -179,4 +179,14 @@ public struct QEMUSpec: Codable, Sendable, Equatable {
         case binary, machine, cpu, memory, smp, console, dtb, timeout
         case extraArgs = "extra_args"
     }
+
+    /// `memory` in bytes; nil unless it is a positive number with an M or G suffix.
+    public var memoryBytes: UInt64? {
+        guard let unit = memory.last, let shift = ["M": 20, "G": 30][unit], let count = UInt64(memory.dropLast()), count > 0,
+              count <= UInt64.max >> shift else { return nil }
+        return count << shift
+    }
+
+    /// What a guest can be given under emulation here: enough for a kernel and an initramfs, no more than a host has.
+    public static let memoryRange: ClosedRange<UInt64> = (16 << 20)...(64 << 30)
 }

@@ -233,7 +233,11 @@ private struct BoardChecks {
 
     mutating func checkQEMU(_ qemu: QEMUSpec) {
         let memory = qemu.memory
-        if memory.count < 2 || !"MG".contains(memory.last ?? " ") || Int(memory.dropLast()).map({ $0 <= 0 }) ?? true {
+        if let bytes = qemu.memoryBytes {
+            if !QEMUSpec.memoryRange.contains(bytes) {
+                problem("qemu.memory", "expected 16M to 64G, found '\(memory)'", hint: "256M is plenty for a BusyBox initramfs")
+            }
+        } else {
             problem("qemu.memory", "expected a positive size with an M or G suffix, like '256M', found '\(memory)'")
         }
         if let smp = qemu.smp, !(1...64).contains(smp) { problem("qemu.smp", "expected 1 to 64 CPUs, found \(smp)") }

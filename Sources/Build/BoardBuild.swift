@@ -138,7 +138,10 @@ public struct BoardBuild: Sendable {
         let sources: [InitramfsSource] = [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
             + board.lists.map { .list($0) } + [.listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory)]
         let compression = InitramfsCompression(rawValue: (board.board.initramfsSpec.compression ?? .gzip).rawValue) ?? .gzip
-        let summary = try InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch).pack(sources, to: destination, compression: compression)
+        // The guest holds the compressed archive and the unpacked tree at once: half its memory is the most it can take.
+        let limit = board.board.qemu?.memoryBytes.map { $0 / 2 } ?? InitramfsPacker.defaultSizeLimit
+        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: limit)
+        let summary = try packer.pack(sources, to: destination, compression: compression)
         environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
     }
 }

@@ -178,8 +178,15 @@ public struct SourceFetcher: Sendable {
         let tree = workspace.sources.appendingPathComponent("\(name)-\(sha256.prefix(12))", isDirectory: true)
         if !FileManager.default.fileExists(atPath: tree.path) {
             let temporary = try AtomicFile.temporaryDirectory(beside: tree)
-            // GNU tar refuses members with '..' and strips leading '/', so nothing lands outside `temporary`.
-            try await ProcessRunner.logged(Command("tar", ["-xf", archive.path, "-C", temporary.path, "--no-same-owner"]), log: log)
+            // GNU tar refuses members with '..', strips leading '/', and creates a symlink that points outside only
+            // after every member is extracted, so nothing lands outside `temporary`, not even through a link.
+            do {
+                try await ProcessRunner.logged(Command("tar", ["-xf", archive.path, "-C", temporary.path, "--no-same-owner", "--no-same-permissions"]),
+                                               log: log)
+            } catch {
+                try? FileManager.default.removeItem(at: temporary)
+                throw error
+            }
             try AtomicFile.replace(tree, with: temporary)
         }
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: tree.path)) ?? []).filter { !$0.hasPrefix(".") }

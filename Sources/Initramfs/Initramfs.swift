@@ -94,9 +94,27 @@ public struct InitramfsSummary: Sendable, Equatable {
 
 public struct InitramfsPacker: Sendable {
     public var sourceDateEpoch: Int64
+    /// The most file data an archive may hold; checked before anything is written.
+    public var sizeLimit: UInt64
 
-    public init(sourceDateEpoch: Int64) {
+    public static let defaultSizeLimit: UInt64 = 1 << 30
+
+    public init(sourceDateEpoch: Int64, sizeLimit: UInt64 = defaultSizeLimit) {
         self.sourceDateEpoch = sourceDateEpoch
+        self.sizeLimit = sizeLimit
+    }
+
+    /// Hard links carry their data once.
+    func checkSize(_ entries: [InitramfsEntry]) throws {
+        var files: [Int: InitramfsFileSize] = [:]
+        for entry in entries {
+            guard case .file(let content) = entry.kind else { continue }
+            files[content.linkGroup] = InitramfsFileSize(path: entry.path, size: UInt64(content.size), origin: entry.origin)
+        }
+        let total = files.values.reduce(0) { $0 + $1.size }
+        guard total > sizeLimit else { return }
+        let largest = files.values.sorted { ($0.size, $1.path) > ($1.size, $0.path) }.prefix(5)
+        throw InitramfsError.tooLarge(total: total, limit: sizeLimit, largest: Array(largest))
     }
 
     /// Writes the archive to a temporary file beside `destination` and renames it into place, so
@@ -109,6 +127,7 @@ public struct InitramfsPacker: Sendable {
         }
         var linkGroups = 0
         let entries = try assembleArchiveEntries(sources.map { try $0.entries(linkGroups: &linkGroups) })
+        try checkSize(entries)
 
         let temporary = destination.deletingLastPathComponent()
             .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")

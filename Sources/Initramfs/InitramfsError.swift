@@ -12,6 +12,13 @@ public struct InitramfsInputLocation: Sendable, Equatable, CustomStringConvertib
     }
 }
 
+/// A file of an archive with its size, to name the biggest when the archive is too large.
+public struct InitramfsFileSize: Sendable, Equatable {
+    public var path: String
+    public var size: UInt64
+    public var origin: InitramfsInputLocation
+}
+
 public enum InitramfsError: Error, CustomStringConvertible, Equatable {
     case unknownEntryType(InitramfsInputLocation, type: String)
     case wrongFieldCount(InitramfsInputLocation, type: String, found: Int)
@@ -29,6 +36,7 @@ public enum InitramfsError: Error, CustomStringConvertible, Equatable {
     case compressionFailed(InitramfsCompression, reason: String)
     case outputFailed(path: String, reason: String)
     case malformedArchive(path: String, offset: UInt64, reason: String)
+    case tooLarge(total: UInt64, limit: UInt64, largest: [InitramfsFileSize])
 
     public var description: String {
         switch self {
@@ -72,6 +80,12 @@ public enum InitramfsError: Error, CustomStringConvertible, Equatable {
             return "Cannot write the initramfs '\(path)': \(reason)."
         case let .malformedArchive(path, offset, reason):
             return "'\(path)' is not a valid newc cpio archive at byte \(offset): \(reason)."
+        case let .tooLarge(total, limit, largest):
+            let mebibyte = { (bytes: UInt64) in "\(bytes >> 20) MiB" }
+            return "The initramfs would hold \(mebibyte(total)) of file data, more than the \(mebibyte(limit)) limit "
+                + "(the kernel unpacks it into RAM next to the compressed copy). Largest files:\n"
+                + largest.map { "  \(mebibyte($0.size))  /\($0.path)  (from \($0.origin))" }.joined(separator: "\n")
+                + "\nLeave large files out of the overlays, or use a root file system image for them."
         }
     }
 }

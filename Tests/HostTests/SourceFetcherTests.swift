@@ -56,3 +56,113 @@ import Testing
         #expect(tree.root.lastPathComponent == "pkg-1.0")
     }
 }
+
+/// Hostile and damaged tarballs: each is refused or contained, nothing is written outside the cache, and no
+/// half-unpacked tree is left for a later run to take as good.
+@Suite struct HostileTarballTests {
+    enum Member {
+        case file(String, String)
+        case symlink(String, target: String)
+        case hardlink(String, target: String)
+    }
+
+    /// A ustar archive: 512-byte headers with octal fields and a checksum, data padded to 512 bytes.
+    static func tarball(_ members: [Member]) -> Data {
+        var archive = Data()
+        for member in members {
+            var header = [UInt8](repeating: 0, count: 512)
+            func put(_ text: String, at offset: Int, width: Int) {
+                for (index, byte) in text.utf8.prefix(width).enumerated() { header[offset + index] = byte }
+            }
+            func octal(_ value: Int, at offset: Int, width: Int) {
+                put(String(String(value, radix: 8).suffix(width - 1)).leftPadded(to: width - 1), at: offset, width: width - 1)
+            }
+            let (name, type, link, data): (String, UInt8, String, Data) = switch member {
+            case let .file(name, text): (name, UInt8(ascii: "0"), "", Data(text.utf8))
+            case let .symlink(name, target): (name, UInt8(ascii: "2"), target, Data())
+            case let .hardlink(name, target): (name, UInt8(ascii: "1"), target, Data())
+            }
+            put(name, at: 0, width: 100)
+            octal(0o644, at: 100, width: 8)
+            octal(0, at: 108, width: 8)
+            octal(0, at: 116, width: 8)
+            octal(data.count, at: 124, width: 12)
+            octal(0, at: 136, width: 12)
+            header[156] = type
+            put(link, at: 157, width: 100)
+            put("ustar", at: 257, width: 6)
+            put("00", at: 263, width: 2)
+            for index in 148..<156 { header[index] = UInt8(ascii: " ") }
+            octal(header.reduce(0) { $0 + Int($1) }, at: 148, width: 7)
+            archive.append(contentsOf: header)
+            archive.append(data)
+            archive.append(Data(count: (512 - data.count % 512) % 512))
+        }
+        archive.append(Data(count: 1024))
+        return archive
+    }
+
+    private func fetch(_ archive: Data) async throws -> (result: Result<SourceTree, any Error>, folder: URL, workspace: Workspace) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("evil-1.0.tar")
+        try archive.write(to: file)
+        let workspace = Workspace(cacheDirectory: folder.appendingPathComponent("cache").path)
+        let result: Result<SourceTree, any Error>
+        do {
+            result = .success(try await SourceFetcher(workspace: workspace).fetch(.tarball(path: file.path, sha256: nil), relativeTo: folder,
+                                                                                  log: folder.appendingPathComponent("log")))
+        } catch {
+            result = .failure(error)
+        }
+        return (result, folder, workspace)
+    }
+
+    /// Everything under `folder` but the cache and the archive: what escaped.
+    private func escaped(_ folder: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !["cache", "evil-1.0.tar", "log"].contains($0) }
+    }
+
+    @Test(arguments: [
+        ("dot-dot member", [Member.file("evil/Makefile", "all:\n"), .file("evil/../../escaped", "x")]),
+        ("write through a symlink", [.file("evil/Makefile", "all:\n"), .symlink("evil/link", target: "../../../.."), .file("evil/link/escaped", "x")]),
+        ("hard link to a host file", [.file("evil/Makefile", "all:\n"), .hardlink("evil/passwd", target: "/etc/passwd")]),
+    ])
+    func hostileArchiveIsRefusedAndLeavesNothing(_ label: String, _ members: [Member]) async throws {
+        let (result, folder, workspace) = try await fetch(Self.tarball(members))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard case .failure(let error) = result else {
+            Issue.record("\(label): unpacked")
+            return
+        }
+        #expect("\(error)".contains("tar"), "the error names the failing command: \(error)")
+        #expect(try escaped(folder) == [])
+        let trees = (try? FileManager.default.contentsOfDirectory(atPath: workspace.sources.path)) ?? []
+        #expect(trees == [], "no tree, whole or partial, is kept: \(trees)")
+    }
+
+    @Test func absolutePathsLandInsideTheTree() async throws {
+        let (result, folder, _) = try await fetch(Self.tarball([.file("evil/Makefile", "all:\n"), .file("/tmp/bspgen-escaped-absolute", "x")]))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tree = try result.get()
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/bspgen-escaped-absolute"))
+        #expect(FileManager.default.fileExists(atPath: tree.root.appendingPathComponent("tmp/bspgen-escaped-absolute").path))
+    }
+
+    @Test func truncatedArchiveIsAnError() async throws {
+        let whole = Self.tarball([.file("evil/Makefile", "all:\n"), .file("evil/big", String(repeating: "x", count: 5000))])
+        // Cut inside a member's data, as an interrupted download is (a cut inside a header looks like the end to tar).
+        let (result, folder, workspace) = try await fetch(whole.prefix(2600))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard case .failure(let error) = result else {
+            Issue.record("a truncated archive was unpacked")
+            return
+        }
+        #expect("\(error)".contains("log:") || "\(error)".contains("tar"), "\(error)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: workspace.sources.path)) ?? []) == [])
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

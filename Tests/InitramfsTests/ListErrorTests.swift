@@ -118,3 +118,38 @@ func malformedListLineIsReported(_ list: MalformedList) throws {
         #expect(error == .sourceDateEpochOutOfRange(1 << 32))
     }
 }
+
+/// A 10 GB overlay is refused before anything is written: per file above the format's 4 GiB, and in total above
+/// the packer's limit, naming the largest files.
+@Test func hugeOverlaysAreRefusedBeforeWriting() throws {
+    try withTemporaryDirectory { directory in
+        let overlay = directory.appendingPathComponent("overlay")
+        try FileManager.default.createDirectory(at: overlay, withIntermediateDirectories: true)
+        let archive = directory.appendingPathComponent("initramfs.cpio")
+        // Sparse files: no disk space is used.
+        func sparseFile(_ name: String, size: Int) {
+            let path = overlay.appendingPathComponent(name).path
+            #expect(FileManager.default.createFile(atPath: path, contents: nil) && truncate(path, off_t(size)) == 0)
+        }
+        sparseFile("ten-gigabytes.img", size: 10_000_000_000)
+        #expect(throws: InitramfsError.self) {
+            try InitramfsPacker(sourceDateEpoch: 0).pack([.directory(overlay)], to: archive, compression: .none)
+        }
+        try FileManager.default.removeItem(at: overlay.appendingPathComponent("ten-gigabytes.img"))
+
+        for index in 0..<3 { sparseFile("part\(index).img", size: 600 << 20) }
+        do {
+            try InitramfsPacker(sourceDateEpoch: 0).pack([.directory(overlay)], to: archive, compression: .none)
+            Issue.record("1.8 GiB of overlay was packed")
+        } catch let error as InitramfsError {
+            guard case let .tooLarge(total, limit, largest) = error else { Issue.record("wrong error: \(error)"); return }
+            #expect(total == 3 * (600 << 20))
+            #expect(limit == InitramfsPacker.defaultSizeLimit)
+            #expect(largest.map(\.path) == ["part0.img", "part1.img", "part2.img"])
+            #expect(error.description.contains("600 MiB  /part0.img"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: archive.path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "overlay" }
+        #expect(leftovers.isEmpty, "nothing half-written: \(leftovers)")
+    }
+}
