@@ -168,6 +168,7 @@ private struct BoardChecks {
             problem("cmdline", "the command line does not name the console: expected 'console=\(board.console)' in it",
                     hint: "add 'console=\(board.console)' to cmdline")
         }
+        checkCommandLineWords()
         if let qemu = board.qemu { checkQEMU(qemu) }
         let spec = board.initramfsSpec
         let kernelFragments = files(board.kernel.fragments ?? [], field: "kernel.fragments")
@@ -185,6 +186,36 @@ private struct BoardChecks {
                              kernelFragments: kernelFragments, busyboxFragments: busyboxFragments,
                              overlays: overlays, lists: lists, initScript: initScript,
                              deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates)
+    }
+
+    /// Values that end up as words of make's or QEMU's command line: a leading '-' would be an option (make's
+    /// --eval runs anything), a ',' or '=' a QEMU property (dumpdtb= writes a host file), a control character
+    /// anything at all. A board file states data; it never gets to run a command on the host.
+    mutating func checkCommandLineWords() {
+        func check(_ field: String, _ value: String, _ allowed: String, pattern: (String) -> Bool, example: String) {
+            let characters = CharacterSet(charactersIn: allowed)
+            guard value.unicodeScalars.allSatisfy(characters.contains), value.first?.isLetter == true || value.first?.isNumber == true,
+                  pattern(value) else {
+                problem(field, "'\(value)' is not a valid value here", hint: "expected something like '\(example)'")
+                return
+            }
+        }
+        let word = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+        check("name", board.name, word + "-.", pattern: { _ in true }, example: "my-board")
+        check("kernel.base_config", board.kernel.baseConfig, word + "-", pattern: { $0.hasSuffix("config") }, example: "multi_v7_defconfig")
+        for (index, tree) in (board.kernel.deviceTrees ?? []).enumerated() {
+            check("kernel.device_trees[\(index)]", tree, word + "-./+", pattern: { $0.hasSuffix(".dtb") && !$0.split(separator: "/").contains("..") },
+                  example: "broadcom/bcm2837-rpi-3-b.dtb")
+        }
+        check("console", board.console, word, pattern: { _ in true }, example: "ttyAMA0")
+        if board.cmdline.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            problem("cmdline", "the command line contains a control character", hint: "write it on one line")
+        }
+        if let qemu = board.qemu {
+            check("qemu.binary", qemu.binary, word + "-", pattern: { $0.hasPrefix("qemu-system-") }, example: "qemu-system-aarch64")
+            check("qemu.machine", qemu.machine, word + "-.", pattern: { _ in true }, example: "virt")
+            if let cpu = qemu.cpu { check("qemu.cpu", cpu, word + "-.", pattern: { _ in true }, example: "cortex-a53") }
+        }
     }
 
     mutating func checkDeviceTree(_ spec: DeviceTreeSpec) {

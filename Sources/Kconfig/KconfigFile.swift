@@ -95,6 +95,10 @@ struct OptionLine {
         guard let first = rest.first, first != "#", !first.isWhitespace else { throw invalid("missing value after =") }
         if first == "\"" {
             guard let (text, end) = Self.quotedString(rest) else { throw invalid("unterminated string") }
+            // Kbuild includes the config as makefile text: a make function call in a value could run commands.
+            if text.contains("$(") || text.contains("${") {
+                throw invalid("a string without '$(' or '${' (make would expand it when Kbuild reads the config)")
+            }
             value = .string(text)
             rest = rest[end...]
         } else {

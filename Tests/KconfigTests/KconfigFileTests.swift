@@ -75,6 +75,8 @@ struct KconfigFileTests {
         ("CONFIG_FOO=yes", "expected y, m, n, a number or a quoted string after ="),
         ("CONFIG_FOO=0xZZ", "expected y, m, n, a number or a quoted string after ="),
         ("CONFIG_FOO=\"a\" b", "expected only a # comment after the value"),
+        ("CONFIG_LOCALVERSION=\"-$(shell id)\"", "a string without '$(' or '${' (make would expand it when Kbuild reads the config)"),
+        ("CONFIG_CMDLINE=\"${HOME}\"", "a string without '$(' or '${' (make would expand it when Kbuild reads the config)"),
     ])
     func garbageLine(line: String, expected: String) throws {
         let text = "# fragment\nCONFIG_OK=y\n\n\(line)\nCONFIG_LATER=y\n"
