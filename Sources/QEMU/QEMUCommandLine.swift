@@ -41,14 +41,21 @@ public struct QEMUCommandLine: Sendable, Equatable {
         self.accelerator = accelerator
     }
 
+    /// Only options on the allow-list, each with a value it accepts: the guest gets the artifacts, no host files,
+    /// sockets, programs or network, and nothing bspgen sets itself is overridden.
     private static func checkExtraArguments(of board: Board) throws(QEMUError) {
-        for argument in board.qemu?.extraArgs ?? [] {
-            if let reason = Self.forbiddenOptions[Self.optionName(argument)] {
-                throw QEMUError.forbiddenArgument(board: board.name, argument: argument, reason: reason)
+        var words = (board.qemu?.extraArgs ?? [])[...]
+        while let word = words.popFirst() {
+            func refuse(_ reason: String) -> QEMUError { .forbiddenArgument(board: board.name, argument: word, reason: reason) }
+            guard word.hasPrefix("-") else { throw refuse("a value without an option before it") }
+            guard let rule = allowedOptions[optionName(word)] else {
+                throw refuse(forbiddenReasons[optionName(word)] ?? "it is not among the options bspgen allows ("
+                    + allowedOptions.keys.sorted().joined(separator: " ") + "); the guest gets the artifacts and nothing of the host")
             }
-            if Self.hostPathProperties.contains(where: { argument.contains($0) }) {
-                throw QEMUError.forbiddenArgument(board: board.name, argument: argument,
-                                                  reason: "it names a host file, folder or program (e.g. -device loader,file=…)")
+            guard let check = rule else { continue }
+            guard let value = words.popFirst() else { throw refuse("it needs a value") }
+            if let reason = check(value) {
+                throw QEMUError.forbiddenArgument(board: board.name, argument: "\(word) \(value)", reason: reason)
             }
         }
     }
@@ -124,23 +131,35 @@ public struct QEMUCommandLine: Sendable, Equatable {
         argument.hasPrefix("--") ? String(argument.dropFirst()) : argument
     }
 
-    /// Properties by which `-device`, `-netdev` and friends reach host files or run host programs.
-    private static let hostPathProperties = ["file=", "path=", "script=", "smb=", "tftp="]
-
     private static let networkOptions: Set<String> = ["-nic", "-net", "-netdev"]
 
-    private static let forbiddenOptions: [String: String] = {
+    /// Allowed options and how their value is checked (nil: a flag without a value).
+    private static let allowedOptions: [String: (@Sendable (String) -> String?)?] = {
+        /// Properties by which devices reach host files or programs.
+        let hostProperties = ["file=", "path=", "script=", "chardev=", "netdev=", "drive=", "fsdev=", "romfile="]
+        let noHostProperty: @Sendable (String) -> String? = { value in
+            hostProperties.first(where: value.contains).map { "'\($0)' would reach a host file, program or socket" }
+        }
+        let only: @Sendable (Set<String>) -> @Sendable (String) -> String? = { allowed in
+            { allowed.contains($0) ? nil : "allowed values: \(allowed.sorted().joined(separator: ", "))" }
+        }
+        return [
+            "-nic": only(["none"]), "-device": noHostProperty, "-global": noHostProperty,
+            "-display": only(["none"]), "-vga": only(["none", "std", "virtio"]), "-rtc": noHostProperty, "-icount": noHostProperty,
+            "-nodefaults": nil, "-usb": nil, "-no-hpet": nil,
+        ]
+    }()
+
+    /// Why the usual suspects are refused, for a clearer message than "not allowed".
+    private static let forbiddenReasons: [String: String] = {
         var reasons: [String: String] = [:]
         for option in ["-M", "-machine", "-cpu", "-m", "-smp", "-accel", "-enable-kvm", "-kernel", "-initrd", "-dtb",
                        "-append", "-nographic", "-no-reboot"] {
             reasons[option] = "bspgen sets it from the board's qemu section"
         }
-        // Anything that opens host files, sockets or programs to the guest or to QEMU: the guest gets the
-        // artifacts and nothing else.
-        for option in ["-virtfs", "-fsdev", "-drive", "-blockdev", "-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb",
-                       "-sd", "-mtdblock", "-pflash", "-bios", "-L", "-chardev", "-serial", "-parallel", "-monitor", "-qmp",
-                       "-qmp-pretty", "-mon", "-gdb", "-s", "-readconfig", "-loadvm", "-incoming", "-plugin", "-object",
-                       "-daemonize", "-pidfile", "-run-with", "-runas", "-chroot", "-D", "-trace"] {
+        for option in ["-net", "-netdev"] { reasons[option] = "the guest gets no host network; '-nic none' is the only network option" }
+        for option in ["-virtfs", "-fsdev", "-drive", "-blockdev", "-hda", "-hdb", "-cdrom", "-sd", "-pflash", "-bios", "-chardev",
+                       "-serial", "-monitor", "-qmp", "-gdb", "-readconfig", "-plugin", "-object", "-semihosting", "-semihosting-config"] {
             reasons[option] = "it would give QEMU or the guest access to host files, sockets or programs"
         }
         return reasons
