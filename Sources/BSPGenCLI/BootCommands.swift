@@ -16,8 +16,9 @@ func qemuCommandLine(for board: ResolvedBoard, names: ArtifactNames, in folder: 
 }
 
 /// Builds (stages whose inputs did not change are skipped), adding `run-qemu.sh` for boards QEMU can boot.
-func buildWithRunScript(_ name: String, options: BuildOptions) async throws -> (BuildEnvironment, BoardBuildResult) {
-    let environment = try await options.environment(name)
+func buildWithRunScript(_ name: String, options: BuildOptions, jobs: Int? = nil,
+                        progressPrefix: String? = nil) async throws -> (BuildEnvironment, BoardBuildResult) {
+    let environment = try await options.environment(name, jobs: jobs, progressPrefix: progressPrefix)
     var build = BoardBuild(environment: environment)
     let names = ArtifactNames(board: environment.board.board)
     let output = environment.workspace.output(name)
