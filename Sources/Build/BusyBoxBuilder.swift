@@ -79,7 +79,7 @@ public struct BusyBoxBuilder: Sendable {
             try? StageRecord(key: key).write(boardRecord)
             let ccache = wrappers.ccacheSummary()
             environment.journal.ran("busybox", because: (stale ?? []).map { $0 == "no previous record" ? "no shared build \(folder.lastPathComponent) yet" : $0 },
-                                    since: start, detail: [wrappers.summary, ccache].compactMap { $0 }.joined(separator: ", "))
+                                    since: start, detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
             return built
         }
     }

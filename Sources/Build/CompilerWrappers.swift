@@ -69,7 +69,9 @@ public struct CompilerWrappers: Sendable {
         if let hosts = options.distccHosts, let distcc {
             variables["DISTCC_HOSTS"] = hosts
             // distcc keeps its state in ~/.distcc unless told otherwise; bspgen writes only in its cache.
-            variables["DISTCC_DIR"] = workspace.cacheDirectory.appendingPathComponent("distcc").path
+            let state = workspace.cacheDirectory.appendingPathComponent("distcc", isDirectory: true)
+            try? FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            variables["DISTCC_DIR"] = state.path
             if ccache != nil { variables["CCACHE_PREFIX"] = distcc.path }
             parts.append("distcc (\(hosts))")
         }

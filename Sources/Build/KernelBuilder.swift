@@ -172,7 +172,7 @@ public struct KernelBuilder: Sendable {
         let ccache = wrappers.ccacheSummary()
         progress.end("\(kernel.image.rawValue) \(size / 1024) KiB" + (ccache.map { ", \($0)" } ?? ""))
         environment.journal.ran("kernel image", because: stale ?? [], since: start,
-                                detail: [wrappers.summary, ccache].compactMap { $0 }.joined(separator: ", "))
+                                detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
         return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: false)
     }
 }
