@@ -15,7 +15,7 @@ public struct BSPGen: AsyncParsableCommand {
         version: bspgenVersion,
         subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
                       ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
-                      BuildCommand.self, BootCommand.self, TestCommand.self, DTCommand.self]
+                      BuildCommand.self, BootCommand.self, TestCommand.self, BenchCommand.self, DTCommand.self]
     )
     public init() {}
 
