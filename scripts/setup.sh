@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # kernel and BusyBox builds
   build-essential bc bison flex perl libelf-dev libssl-dev libncurses-dev kmod xz-utils zstd ccache
+  # spreading compiles over machines (bspgen build --distcc HOSTS; the tests start a distccd on loopback)
+  distcc
   # default kernel source (Debian's linux-source-6.1) and Debian source packages (apt-get source, dpkg-source)
   linux-source-6.1 dpkg-dev curl
   # cross toolchains, with the C libraries that static BusyBox links against (not pulled in without recommends)

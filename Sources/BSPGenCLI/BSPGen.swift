@@ -15,7 +15,7 @@ public struct BSPGen: AsyncParsableCommand {
         version: bspgenVersion,
         subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
                       ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
-                      BuildCommand.self, BootCommand.self, TestCommand.self, DTCommand.self]
+                      BuildCommand.self, BootCommand.self, TestCommand.self, BenchCommand.self, DTCommand.self]
     )
     public init() {}
 
@@ -23,8 +23,6 @@ public struct BSPGen: AsyncParsableCommand {
     /// Ctrl-C, SIGTERM and SIGHUP cancel the command: child processes are stopped, nothing half-done is kept,
     /// and the exit status is 128 + the signal.
     public static func main(_ arguments: [String]?) async -> Int32 {
-        // Line by line into a CI log too, so that results appear between the progress lines they belong to.
-        setvbuf(stdout, nil, _IOLBF, 0)
         let interruption = Interruption()
         let work = Task { await run(arguments) }
         interruption.install { work.cancel() }

@@ -16,8 +16,9 @@ func qemuCommandLine(for board: ResolvedBoard, names: ArtifactNames, in folder: 
 }
 
 /// Builds (stages whose inputs did not change are skipped), adding `run-qemu.sh` for boards QEMU can boot.
-func buildWithRunScript(_ name: String, options: BuildOptions) async throws -> (BuildEnvironment, BoardBuildResult) {
-    let environment = try await options.environment(name)
+func buildWithRunScript(_ name: String, options: BuildOptions, jobs: Int? = nil,
+                        progressPrefix: String? = nil) async throws -> (BuildEnvironment, BoardBuildResult) {
+    let environment = try await options.environment(name, jobs: jobs, progressPrefix: progressPrefix)
     var build = BoardBuild(environment: environment)
     let names = ArtifactNames(board: environment.board.board)
     let output = environment.workspace.output(name)
@@ -129,6 +130,8 @@ struct TestCommand: AsyncParsableCommand {
             }
             reports.append(report)
             if !json { printReport(report) }
+            // Into a log too, each board's result comes right after its progress lines.
+            fflush(nil)
         }
         if json { try printJSON(reports) }
         let failed = reports.filter { !$0.passed }.map(\.board)

@@ -17,15 +17,60 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Build every board.")
     var all = false
 
+    @Flag(help: "After each board, print every stage: run or skipped, why (which input changed), its time and ccache's hit rate.")
+    var explain = false
+
     func run() async throws {
         let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
-        for name in names {
-            let (_, result) = try await buildWithRunScript(name, options: options)
-            print("\(name): \(result.outputDirectory.path)")
-            for artifact in result.manifest.artifacts {
-                print("  \(artifact.path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%9d", artifact.size))  \(artifact.sha256.prefix(16))")
+        // With several boards, -j N is the total: up to N boards at once, sharing the N jobs between their makes.
+        let parallel = names.count > 1 ? min(names.count, max(1, options.jobs ?? 1)) : 1
+        let makeJobs = parallel > 1 ? max(1, (options.jobs ?? parallel) / parallel) : nil
+        let options = self.options
+        let explain = self.explain
+        try await withThrowingTaskGroup(of: (String, String).self) { group in
+            var next = 0
+            func start() {
+                let name = names[next]
+                next += 1
+                group.addTask {
+                    let (_, result) = try await buildWithRunScript(name, options: options, jobs: makeJobs,
+                                                                   progressPrefix: parallel > 1 ? "\(name):" : nil)
+                    return (name, Self.report(name, result, explain: explain))
+                }
+            }
+            while next < min(parallel, names.count) { start() }
+            var reports: [String: String] = [:]
+            var printed = 0
+            while let (name, report) = try await group.next() {
+                reports[name] = report
+                // Reports in the order the boards were named.
+                while printed < names.count, let text = reports[names[printed]] {
+                    print(text, terminator: "")
+                    printed += 1
+                }
+                if next < names.count { start() }
             }
         }
+    }
+
+    static func report(_ name: String, _ result: BoardBuildResult, explain: Bool) -> String {
+        var text = "\(name): \(result.outputDirectory.path)\n"
+        for artifact in result.manifest.artifacts {
+            text += "  \(artifact.path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%9d", artifact.size))  \(artifact.sha256.prefix(16))\n"
+        }
+        if explain { text += explanation(result.stages) }
+        return text
+    }
+
+    /// One line per stage: ran or skipped, its time, why, and details such as ccache's hits.
+    static func explanation(_ stages: [StageReport]) -> String {
+        var text = "  stages:\n"
+        for stage in stages {
+            let time = stage.ran ? String(format: "%7.2f s", stage.seconds) : "         "
+            text += "    \(stage.ran ? "ran    " : "skipped") \(stage.stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(time)  "
+                + stage.reasons.joined(separator: "; ") + (stage.detail.map { $0.isEmpty ? "" : " [\($0)]" } ?? "") + "\n"
+        }
+        return text
     }
 }
 
@@ -40,11 +85,13 @@ struct InitramfsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try await options.environment(board)
-        let busybox = try await BusyBoxBuilder(environment: environment).build()
         let names = ArtifactNames(board: environment.board.board)
         let destination = environment.workspace.output(board).appendingPathComponent(names.initramfs)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try BoardBuild(environment: environment).packInitramfs(busybox: busybox, to: destination)
+        try await environment.withBoardLock {
+            let busybox = try await BusyBoxBuilder(environment: environment).build()
+            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try BoardBuild(environment: environment).packInitramfs(busybox: busybox, to: destination)
+        }
         print("initramfs: \(destination.path)")
     }
 }

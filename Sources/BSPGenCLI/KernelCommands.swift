@@ -10,19 +10,30 @@ struct BuildOptions: ParsableArguments {
     @OptionGroup var project: ProjectOptions
     @OptionGroup var workspaceOptions: WorkspaceOptions
 
-    @Option(name: .shortAndLong, help: "Parallel make jobs (default: the number of CPUs).")
+    @Option(name: .shortAndLong, help: "Parallel make jobs (default: the number of CPUs). For `build` of several boards, the total: up to N boards build at once and share them.")
     var jobs: Int?
 
     @Flag(help: "Only print stage results, no live progress line.")
     var quiet = false
 
-    func environment(_ boardName: String) async throws -> BuildEnvironment {
+    @Flag(help: "Compile without ccache (by default ccache is used when installed; it never changes the outputs).")
+    var noCcache = false
+
+    @Option(help: ArgumentHelp("Spread the kernel's and BusyBox's compiles over these distcc hosts (DISTCC_HOSTS syntax, e.g. 'localhost/2 build1/8').",
+                               valueName: "HOSTS"))
+    var distcc: String?
+
+    /// `progressPrefix` labels every progress line (for boards built side by side), which also turns off the live line.
+    func environment(_ boardName: String, jobs makeJobs: Int? = nil, progressPrefix: String? = nil) async throws -> BuildEnvironment {
         let board = try project.board(boardName)
         let toolchain = try await ToolchainResolver.resolve(board.toolchain, toolchainDirectory: workspaceOptions.toolchainDirectoryURL)
+        let terminal = quiet || progressPrefix != nil ? false : isatty(STDERR_FILENO) != 0
         let workspace = workspaceOptions.workspace
         ProcessGroupRegistry.shared.use(directory: workspace.running)
         return BuildEnvironment(board: board, workspace: workspace, toolchain: toolchain,
-                                progress: ProgressLine(isTerminal: quiet ? false : isatty(STDERR_FILENO) != 0), jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+                                progress: ProgressLine(isTerminal: terminal, prefix: progressPrefix),
+                                jobs: makeJobs ?? jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                compilers: CompilerOptions(ccache: !noCcache, distccHosts: distcc))
     }
 }
 
@@ -46,7 +57,9 @@ struct ConfigCommand: AsyncParsableCommand {
             }
             return URL(fileURLWithPath: path).standardizedFileURL
         }
-        let configuration = try await KernelBuilder(environment: environment).configure(extraFragments: extra, force: !extra.isEmpty)
+        let configuration = try await environment.withBoardLock {
+            try await KernelBuilder(environment: environment).configure(extraFragments: extra, force: !extra.isEmpty)
+        }
         for override in configuration.overrides { print("note: \(override)") }
         let output = environment.workspace.output(board)
         try AtomicFile.copy(configuration.config, to: output.appendingPathComponent("linux.config"))
@@ -68,7 +81,7 @@ struct KernelCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try await options.environment(board)
         let builder = KernelBuilder(environment: environment)
-        let artifacts = try await builder.build(try await builder.configure())
+        let artifacts = try await environment.withBoardLock { try await builder.build(try await builder.configure()) }
         print("kernel image: \(artifacts.image.path)")
         for dtb in artifacts.deviceTrees { print("device tree: \(dtb.path)") }
     }

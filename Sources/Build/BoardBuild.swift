@@ -55,6 +55,8 @@ public struct BoardBuildResult: Sendable {
     /// Console checks that a booted guest runs with bspgen's device tree.
     public var guestChecks: [GuestCheck]
     public var stageSeconds: [(stage: String, seconds: Double)]
+    /// Each stage: run or skipped, and why.
+    public var stages: [StageReport]
 }
 
 /// The whole pipeline for one board: kernel config and image, BusyBox, initramfs, then the output folder,
@@ -68,7 +70,13 @@ public struct BoardBuild: Sendable {
 
     var board: ResolvedBoard { environment.board }
 
+    /// Two builds of one board (two bspgen processes, or one listed twice) take turns: the second finds the
+    /// first one's results and skips what it can.
     public func run() async throws -> BoardBuildResult {
+        try await environment.withBoardLock { try await runLocked() }
+    }
+
+    private func runLocked() async throws -> BoardBuildResult {
         var times: [(String, Double)] = []
         func timed<T>(_ stage: String, _ body: () async throws -> T) async rethrows -> T {
             let start = Date()
@@ -82,67 +90,27 @@ public struct BoardBuild: Sendable {
         let busybox = try await timed("busybox") { try await BusyBoxBuilder(environment: environment).build() }
         let names = ArtifactNames(board: board.board)
         let initramfs = environment.buildDirectory.appendingPathComponent(names.initramfs)
-        try await timed("initramfs") { try packInitramfs(busybox: busybox, to: initramfs) }
+        try await timed("initramfs") { try initramfsStage(busybox: busybox, to: initramfs) }
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
         let deviceTrees = try await timed("device trees") {
             try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
         }
         let bootFiles = try await timed("boot files") { try await BootFilesBuilder(environment: environment).build(names: names) }
 
-        let output = environment.workspace.output(board.name)
-        let temporary = try AtomicFile.temporaryDirectory(beside: output)
-        var files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
+        let files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-        files += deviceTrees.files + bootFiles
-        for (name, source) in files {
-            do {
-                try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
-            } catch {
-                throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")
-            }
+            + deviceTrees.files + bootFiles
+        let (output, manifest) = try await timed("output folder") {
+            try outputStage(files: files, configuration: configuration, busybox: busybox)
         }
-        for file in extraFiles {
-            let url = temporary.appendingPathComponent(file.name)
-            try AtomicFile.write(file.text, to: url)
-            if file.executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
-        }
-        let artifacts = try ((try FileManager.default.contentsOfDirectory(atPath: temporary.path))).sorted().map { name in
-            let url = temporary.appendingPathComponent(name)
-            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-            return ManifestArtifact(path: name, size: size, sha256: try Checksum.sha256(of: url))
-        }
-        let manifest = Manifest(
-            board: board.name, arch: board.board.arch, bspgenVersion: bspgenLibraryVersion,
-            toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
-            kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
-            busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
-            cmdline: board.board.cmdline, artifacts: artifacts)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(manifest) + Data("\n".utf8), to: temporary.appendingPathComponent("manifest.json"))
-        try AtomicFile.replace(output, with: temporary)
         return BoardBuildResult(outputDirectory: output, manifest: manifest, names: names, guestChecks: deviceTrees.guestChecks,
-                                stageSeconds: times)
+                                stageSeconds: times, stages: environment.journal.reports)
     }
 
     /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board.
     public func packInitramfs(busybox: BusyBoxArtifacts, to destination: URL) throws {
-        environment.progress.begin("initramfs", destination.lastPathComponent)
-        let boardInfo = environment.buildDirectory.appendingPathComponent("bspgen-board")
-        try AtomicFile.write("BSPGEN_BOARD=\(board.name)\nBSPGEN_ARCH=\(board.board.arch)\n", to: boardInfo)
-        let generated = """
-            dir /etc/bspgen 0755 0 0
-            file /etc/bspgen/board \(boardInfo.path) 0644 0 0
-            file /init \(board.initScript.path) 0755 0 0
-            """
-        let sources: [InitramfsSource] = [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
-            + board.lists.map { .list($0) } + [.listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory)]
-        let compression = InitramfsCompression(rawValue: (board.board.initramfsSpec.compression ?? .gzip).rawValue) ?? .gzip
-        // The guest holds the compressed archive and the unpacked tree at once: half its memory is the most it can take.
-        let limit = board.board.qemu?.memoryBytes.map { $0 / 2 } ?? InitramfsPacker.defaultSizeLimit
-        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: limit)
-        let summary = try packer.pack(sources, to: destination, compression: compression)
-        environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
+        let (sources, compression) = try initramfsSources(busybox: busybox)
+        try pack(sources, compression: compression, to: destination)
     }
 }
 

@@ -15,11 +15,33 @@ public struct BootFilesBuilder: Sendable {
     public func build(names: ArtifactNames) async throws -> [(name: String, url: URL)] {
         let specs = board.board.bootFiles ?? []
         guard !specs.isEmpty else { return [] }
-        environment.progress.begin("boot files", specs.map(\.name).joined(separator: ", "))
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var values = ["BOARD": board.name, "CMDLINE": board.board.cmdline, "CONSOLE": board.board.console,
                       "KERNEL": names.kernel, "INITRAMFS": names.initramfs]
         values["DTB"] = names.deviceTrees.first
+        var key = StageKey()
+        key.add("stage", "boot-files-1")
+        key.add("boot_files section", key.encodable(specs))
+        key.add("values", key.encodable(values))
+        key.add("epoch", String(environment.sourceDateEpoch))
+        for template in board.bootFileTemplates { try key.addFile("template", template) }
+        let outputs = specs.map { directory.appendingPathComponent($0.name) }
+        let recordURL = directory.appendingPathComponent(".bspgen-boot-files.json")
+        guard let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) else {
+            environment.progress.skip("boot files", "inputs unchanged")
+            environment.journal.skipped("boot files", "inputs unchanged")
+            return zip(specs, outputs).map { ($0.name, $1) }
+        }
+        let start = Date()
+        try? FileManager.default.removeItem(at: recordURL)
+        let files = try await make(specs: specs, values: values)
+        try StageRecord(key: key, outputs: outputs).write(recordURL)
+        environment.journal.ran("boot files", because: stale, since: start)
+        return files
+    }
+
+    private func make(specs: [BootFileSpec], values: [String: String]) async throws -> [(name: String, url: URL)] {
+        environment.progress.begin("boot files", specs.map(\.name).joined(separator: ", "))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = environment.log("boot-files")
         try? FileManager.default.removeItem(at: log)
         var files: [(String, URL)] = []

@@ -11,10 +11,16 @@ public struct BuildEnvironment: Sendable {
     public var jobs: Int
     /// Stamped on everything that has no time of its own (initramfs entries, kernel build timestamp).
     public var sourceDateEpoch: Int64
+    /// ccache and distcc for the kernel's and BusyBox's compiles.
+    public var compilers: CompilerOptions
+    /// What each stage did and why, for `--explain`.
+    public let journal = StageJournal()
 
     public init(board: ResolvedBoard, workspace: Workspace, toolchain: HostToolchain, progress: ProgressLine,
-                jobs: Int = ProcessInfo.processInfo.activeProcessorCount, sourceDateEpoch: Int64? = nil) {
+                jobs: Int = ProcessInfo.processInfo.activeProcessorCount, sourceDateEpoch: Int64? = nil,
+                compilers: CompilerOptions = CompilerOptions()) {
         self.board = board
+        self.compilers = compilers
         self.workspace = workspace
         self.toolchain = toolchain
         self.progress = progress
@@ -29,6 +35,19 @@ public struct BuildEnvironment: Sendable {
 
     public var buildDirectory: URL { workspace.build(board.name) }
     public func log(_ name: String) -> URL { workspace.logs(board.name).appendingPathComponent("\(name).log") }
+
+    /// Runs `body` as the only build of this board on this cache: another process (or task) building the same
+    /// board waits, then finds the results and skips what it can. Not re-entrant: take it once per command.
+    public func withBoardLock<T>(_ body: () async throws -> T) async throws -> T {
+        try await FileLock.withLock(workspace.lock("board-\(board.name)"),
+                                    onWait: { progress.note("[\(board.name)] waiting for another build of this board") }, body)
+    }
+
+    /// The compiler wrappers for one compile stage, whose ccache results go to `logs/<stage>.ccache`.
+    func compilerWrappers(stage: String) throws -> CompilerWrappers {
+        try CompilerWrappers.prepare(toolchain: toolchain, workspace: workspace, options: compilers,
+                                     statsLog: workspace.logs(board.name).appendingPathComponent("\(stage).ccache"))
+    }
 }
 
 public enum BuildError: Error, CustomStringConvertible {
@@ -53,43 +72,4 @@ public enum BuildError: Error, CustomStringConvertible {
             return "boot file \(name): \(message)"
         }
     }
-}
-
-/// A stage's record of the inputs its result was made from. It is written last, after the result is complete,
-/// so an interrupted stage is never taken for a finished one.
-struct StageRecord: Codable, Equatable {
-    var key: String
-    var notes: [String] = []
-    /// sha256 of result files, so that a result edited behind bspgen's back (menuconfig, by hand) is not reused.
-    var outputs: [String: String] = [:]
-
-    /// Whether this record is for `key` and every recorded output still has its recorded content.
-    func matches(_ key: String) -> Bool {
-        self.key == key && outputs.allSatisfy { path, sum in (try? Checksum.sha256(of: URL(fileURLWithPath: path))) == sum }
-    }
-
-    static func read(_ url: URL) -> StageRecord? {
-        guard let data = try? Data(contentsOf: url) else { return nil }
-        return try? JSONDecoder().decode(StageRecord.self, from: data)
-    }
-
-    func write(_ url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(self), to: url)
-    }
-}
-
-/// Builds a stage key from named inputs; the names keep keys of different stages from colliding.
-struct StageKey {
-    private var parts: [String] = []
-
-    mutating func add(_ name: String, _ value: String) { parts.append("\(name)=\(value)") }
-
-    /// By content and file name, not by path: another checkout of the same boards reuses the results.
-    mutating func addFile(_ name: String, _ url: URL) throws {
-        add(name, url.lastPathComponent + ":" + (try Checksum.sha256(of: url)))
-    }
-
-    var value: String { Checksum.sha256(parts.joined(separator: "\n")) }
 }

@@ -20,22 +20,31 @@ public struct BusyBoxBuilder: Sendable {
     public init(environment: BuildEnvironment) { self.environment = environment }
 
     var board: ResolvedBoard { environment.board }
-    func make(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int? = nil) -> Command {
+    func make(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int? = nil,
+              wrappers: CompilerWrappers = .plain) -> Command {
         var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
         if let jobs { arguments.append("-j\(jobs)") }
-        return Command("make", arguments + targets, environment: [
+        var variables = [
             "SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "KBUILD_BUILD_TIMESTAMP": "", "LC_ALL": "C",
             // An exported CROSS_COMPILE of the user's would otherwise win in sub-makes.
             "CROSS_COMPILE": environment.toolchain.crossCompile,
-        ])
+        ]
+        variables.merge(wrappers.variables) { _, wrapper in wrapper }
+        return Command("make", arguments + targets, environment: variables)
     }
 
     public func build(force: Bool = false) async throws -> BusyBoxArtifacts {
         let progress = environment.progress
         progress.begin("busybox source", board.board.busybox.resolvedSource.description)
+        let sourceStart = Date()
         let source = try await SourceFetcher(workspace: environment.workspace)
             .fetch(board.board.busybox.resolvedSource, relativeTo: board.folder, log: environment.log("busybox-source"))
         progress.end(source.root.path)
+        if source.fetchedNow {
+            environment.journal.ran("busybox source", because: ["not in the cache yet"], since: sourceStart, detail: source.root.path)
+        } else {
+            environment.journal.skipped("busybox source", "unpacked tree in the cache (\(source.root.deletingLastPathComponent().lastPathComponent))")
+        }
 
         var key = StageKey()
         key.add("stage", "busybox-1")
@@ -46,11 +55,41 @@ public struct BusyBoxBuilder: Sendable {
         let buildDirectory = folder.appendingPathComponent("build", isDirectory: true)
         let stagingTree = folder.appendingPathComponent("install", isDirectory: true)
         let recordURL = folder.appendingPathComponent("install.json")
-        func make(_ targets: [String], jobs: Int? = nil) -> Command { self.make(source, targets, in: buildDirectory, jobs: jobs) }
         let binary = stagingTree.appendingPathComponent("bin/busybox")
-        if !force, StageRecord.read(recordURL)?.key == key.value, FileManager.default.fileExists(atPath: binary.path) {
-            progress.skip("busybox", "inputs unchanged (\(folder.lastPathComponent))")
-            return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: true)
+        // Boards with the same BusyBox share this folder: one builds it, the others wait and reuse it.
+        return try await FileLock.withLock(environment.workspace.lock("busybox-\(folder.lastPathComponent)"),
+                                           onWait: { progress.note("[busybox] waiting for another build of \(folder.lastPathComponent)") }) {
+            // The shared folder is named by the key, so a changed input means a new folder: what changed is
+            // told by this board's own note of the BusyBox it used last.
+            let boardRecord = environment.buildDirectory.appendingPathComponent(".bspgen-busybox.json")
+            var stale = StageRecord.staleness(of: recordURL, for: key, required: [binary], forced: force ? "forced" : nil)
+            if stale == ["no previous record"], let changed = StageRecord.staleness(of: boardRecord, for: key), changed != ["no previous record"] {
+                stale = changed
+            }
+            if stale == nil {
+                try? StageRecord(key: key).write(boardRecord)
+                progress.skip("busybox", "inputs unchanged (\(folder.lastPathComponent))")
+                environment.journal.skipped("busybox", "inputs unchanged (shared build \(folder.lastPathComponent))")
+                return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: true)
+            }
+            let start = Date()
+            let wrappers = try environment.compilerWrappers(stage: "busybox")
+            let built = try await build(source: source, buildDirectory: buildDirectory, stagingTree: stagingTree, wrappers: wrappers)
+            try StageRecord(key: key).write(recordURL)
+            try? StageRecord(key: key).write(boardRecord)
+            let ccache = wrappers.ccacheSummary()
+            environment.journal.ran("busybox", because: (stale ?? []).map { $0 == "no previous record" ? "no shared build \(folder.lastPathComponent) yet" : $0 },
+                                    since: start, detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
+            return built
+        }
+    }
+
+    private func build(source: SourceTree, buildDirectory: URL, stagingTree: URL, wrappers: CompilerWrappers) async throws -> BusyBoxArtifacts {
+        let progress = environment.progress
+        let recordURL = stagingTree.deletingLastPathComponent().appendingPathComponent("install.json")
+        let binary = stagingTree.appendingPathComponent("bin/busybox")
+        func make(_ targets: [String], jobs: Int? = nil) -> Command {
+            self.make(source, targets, in: buildDirectory, jobs: jobs, wrappers: wrappers)
         }
         try? FileManager.default.removeItem(at: recordURL)
         let log = environment.log("busybox")
@@ -75,7 +114,7 @@ public struct BusyBoxBuilder: Sendable {
         }
         progress.end()
 
-        progress.begin("busybox build", "make -j\(environment.jobs)")
+        progress.begin("busybox build", "make -j\(environment.jobs) (\(wrappers.summary))")
         try await ProcessRunner.logged(make(["busybox"], jobs: environment.jobs), log: log, onLine: progress.update)
         let temporary = try AtomicFile.temporaryDirectory(beside: stagingTree)
         try await ProcessRunner.logged(make(["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
@@ -84,7 +123,6 @@ public struct BusyBoxBuilder: Sendable {
             throw BuildError.wrongBinary(path: installed.path, message: mismatch + "\n    log: \(log.path)")
         }
         try AtomicFile.replace(stagingTree, with: temporary)
-        try StageRecord(key: key.value).write(recordURL)
         let size = (try? FileManager.default.attributesOfItem(atPath: binary.path)[.size] as? NSNumber)?.intValue ?? 0
         progress.end("static \(board.toolchain.elfMachine.rawValue) binary, \(size / 1024) KiB")
         return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: false)

@@ -26,7 +26,60 @@ public struct DeviceTreeBuilder: Sendable {
     /// anyway, and leaving them in would make the dtb differ on every build.
     static let volatileChosenProperties = ["rng-seed", "kaslr-seed"]
 
+    /// Done again only when a base tree, an overlay, the command line, the board's device_tree section, the
+    /// initramfs size (when /chosen gives the initrd's place) or, for QEMU's tree, QEMU or its machine changed.
     public func build(kernelDeviceTrees: [URL], initramfsSize: Int) async throws -> DeviceTreeArtifacts {
+        var key = StageKey()
+        key.add("stage", "device-trees-1")
+        switch spec.resolvedOrigin {
+        case .kernel:
+            for dtb in kernelDeviceTrees { try key.addFile("kernel dtb", dtb) }
+        case .qemu:
+            guard let qemu = board.board.qemu else { return DeviceTreeArtifacts(files: [], guestChecks: []) }
+            key.add("qemu section", key.encodable(qemu))
+            let binary = ProcessRunner.which(qemu.binary)
+            let attributes = binary.flatMap { try? FileManager.default.attributesOfItem(atPath: $0.path) }
+            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+            let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            key.add("qemu binary", "\(binary?.path ?? qemu.binary) \(size) \(mtime)")
+        }
+        for overlay in board.deviceTreeOverlays { try key.addFile("overlay", overlay) }
+        key.add("cmdline", board.board.cmdline)
+        key.add("device_tree section", key.encodable(spec))
+        if spec.chosen?.initrdAddress != nil { key.add("initramfs size", String(initramfsSize)) }
+        let names = outputNames(kernelDeviceTrees)
+        let outputs = names.map { directory.appendingPathComponent($0) }
+        let recordURL = directory.appendingPathComponent(".bspgen-device-trees.json")
+        if let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) {
+            let start = Date()
+            try? FileManager.default.removeItem(at: recordURL)
+            let artifacts = try await make(kernelDeviceTrees: kernelDeviceTrees, initramfsSize: initramfsSize)
+            if !artifacts.files.isEmpty {
+                try StageRecord(key: key, outputs: artifacts.files.map(\.url)).write(recordURL)
+                environment.journal.ran("device trees", because: stale, since: start)
+            }
+            return artifacts
+        }
+        environment.progress.skip("device trees", "inputs unchanged")
+        environment.journal.skipped("device trees", "inputs unchanged")
+        // The console checks compare the first output with the tree it was made from.
+        guard let first = names.first else { return DeviceTreeArtifacts(files: [], guestChecks: []) }
+        let base = spec.resolvedOrigin == .qemu ? directory.appendingPathComponent(first.replacingOccurrences(of: ".dtb", with: ".orig.dtb"))
+            : kernelDeviceTrees[0]
+        let checks = try Self.guestChecks(before: try DeviceTreeBlob(contentsOf: base.path),
+                                          after: try DeviceTreeBlob(contentsOf: directory.appendingPathComponent(first).path))
+        return DeviceTreeArtifacts(files: zip(names, outputs).map { ($0, $1) }, guestChecks: checks)
+    }
+
+    /// The output names `make` gives the trees, in the board's order.
+    func outputNames(_ kernelDeviceTrees: [URL]) -> [String] {
+        switch spec.resolvedOrigin {
+        case .kernel: kernelDeviceTrees.map(\.lastPathComponent)
+        case .qemu: board.board.qemu.map { ["qemu-\($0.machine).dtb"] } ?? []
+        }
+    }
+
+    func make(kernelDeviceTrees: [URL], initramfsSize: Int) async throws -> DeviceTreeArtifacts {
         let progress = environment.progress
         let log = environment.log("device-trees")
         try? FileManager.default.removeItem(at: log)

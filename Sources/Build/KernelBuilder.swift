@@ -42,7 +42,7 @@ public struct KernelBuilder: Sendable {
 
     var needsSymbols: Bool { !board.deviceTreeOverlays.isEmpty && board.board.deviceTree?.resolvedOrigin != .qemu }
 
-    func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil) -> Command {
+    func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil, wrappers: CompilerWrappers = .plain) -> Command {
         var arguments = ["-C", source.root.path, "O=\(linuxDirectory.path)", "ARCH=\(board.toolchain.kernelArch)",
                          "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
         if let jobs { arguments.append("-j\(jobs)") }
@@ -55,6 +55,7 @@ public struct KernelBuilder: Sendable {
         // Overlays refer to the base tree's labels (&uart0), which only a dtb built with symbols keeps. From the
         // environment, Kbuild appends its own DTC_FLAGS instead of being overridden as on the command line.
         if needsSymbols { variables["DTC_FLAGS"] = "-@" }
+        variables.merge(wrappers.variables) { _, wrapper in wrapper }
         return Command("make", arguments + targets, environment: variables)
     }
 
@@ -67,8 +68,14 @@ public struct KernelBuilder: Sendable {
     public func configure(extraFragments: [URL] = [], force: Bool = false) async throws -> KernelConfiguration {
         let progress = environment.progress
         progress.begin("kernel source", board.board.kernel.resolvedSource.description)
+        let sourceStart = Date()
         let source = try await fetchSource()
         progress.end(source.root.path)
+        if source.fetchedNow {
+            environment.journal.ran("kernel source", because: ["not in the cache yet"], since: sourceStart, detail: source.root.path)
+        } else {
+            environment.journal.skipped("kernel source", "unpacked tree in the cache (\(source.root.lastPathComponent))")
+        }
 
         let fragmentURLs = board.kernelFragments + extraFragments
         var key = StageKey()
@@ -84,11 +91,15 @@ public struct KernelBuilder: Sendable {
         let recordURL = linuxDirectory.appendingPathComponent(".bspgen-config.json")
         let log = environment.log("kernel-config")
         let fileManager = FileManager.default
-        if !force, let record = StageRecord.read(recordURL), record.matches(key.value), fileManager.fileExists(atPath: defconfig.path) {
+        let stale = StageRecord.staleness(of: recordURL, for: key, required: [config, defconfig],
+                                          forced: force ? "forced (extra fragments or an explicit config run)" : nil)
+        if stale == nil, let record = StageRecord.read(recordURL) {
             progress.skip("kernel config", "inputs unchanged")
+            environment.journal.skipped("kernel config", "inputs unchanged")
             return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
                                        warnings: record.notes, overrides: [], key: key.value, reused: true)
         }
+        let start = Date()
         try? fileManager.removeItem(at: recordURL)
         try fileManager.createDirectory(at: linuxDirectory, withIntermediateDirectories: true)
         try? fileManager.removeItem(at: log)
@@ -115,8 +126,9 @@ public struct KernelBuilder: Sendable {
         try await ProcessRunner.logged(make(source, ["savedefconfig"]), log: log, onLine: progress.update)
         let warnings = problems.map(\.description)
         for warning in warnings { progress.note("warning: \(warning)") }
-        try StageRecord(key: key.value, notes: warnings, outputs: [config.path: try Checksum.sha256(of: config)]).write(recordURL)
+        try StageRecord(key: key, notes: warnings, outputs: [config]).write(recordURL)
         progress.end("all \(merge.requested.count) requested options present")
+        environment.journal.ran("kernel config", because: stale ?? [], since: start)
         return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
                                    warnings: warnings, overrides: merge.overrides.map(\.description), key: key.value, reused: false)
     }
@@ -129,29 +141,38 @@ public struct KernelBuilder: Sendable {
         let deviceTrees = (kernel.deviceTrees ?? []).map { linuxDirectory.appendingPathComponent("arch/\(sourceArch)/boot/dts/\($0)") }
         var key = StageKey()
         key.add("stage", "kernel-image-2")
-        key.add("config", configuration.key)
-        try key.addFile("dotconfig", configuration.config)
+        key.add("kernel config", configuration.key)
+        try key.addFile("config", configuration.config)
         key.add("targets", ([kernel.image.rawValue] + (kernel.deviceTrees ?? [])).joined(separator: " "))
         key.add("epoch", String(environment.sourceDateEpoch))
         if needsSymbols { key.add("dtc", "-@") }
         let recordURL = linuxDirectory.appendingPathComponent(".bspgen-image.json")
         let outputs = [image] + deviceTrees
-        if !force, StageRecord.read(recordURL)?.key == key.value, outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+        let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs, forced: force ? "forced" : nil)
+        if stale == nil {
             progress.skip("kernel build", "configuration unchanged")
+            environment.journal.skipped("kernel image", "configuration unchanged")
             return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: true)
         }
+        let start = Date()
         try? FileManager.default.removeItem(at: recordURL)
         let log = environment.log("kernel-build")
         try? FileManager.default.removeItem(at: log)
-        progress.begin("kernel build", "make -j\(environment.jobs) \(kernel.image.rawValue)")
-        try await ProcessRunner.logged(make(configuration.source, [kernel.image.rawValue] + (kernel.deviceTrees ?? []), jobs: environment.jobs),
+        let wrappers = try environment.compilerWrappers(stage: "kernel-build")
+        progress.begin("kernel build", "make -j\(environment.jobs) \(kernel.image.rawValue) (\(wrappers.summary))")
+        // Kbuild's own dependency tracking in the kept build folder decides what to recompile.
+        try await ProcessRunner.logged(make(configuration.source, [kernel.image.rawValue] + (kernel.deviceTrees ?? []), jobs: environment.jobs,
+                                            wrappers: wrappers),
                                        log: log, onLine: progress.update)
         for output in outputs where !FileManager.default.fileExists(atPath: output.path) {
             throw BuildError.missingOutput(what: "the kernel build", path: output.path, log: log)
         }
-        try StageRecord(key: key.value).write(recordURL)
+        try StageRecord(key: key).write(recordURL)
         let size = (try? FileManager.default.attributesOfItem(atPath: image.path)[.size] as? NSNumber)?.intValue ?? 0
-        progress.end("\(kernel.image.rawValue) \(size / 1024) KiB")
+        let ccache = wrappers.ccacheSummary()
+        progress.end("\(kernel.image.rawValue) \(size / 1024) KiB" + (ccache.map { ", \($0)" } ?? ""))
+        environment.journal.ran("kernel image", because: stale ?? [], since: start,
+                                detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
         return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: false)
     }
 }

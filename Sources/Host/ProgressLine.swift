@@ -9,10 +9,13 @@ public final class ProgressLine: @unchecked Sendable {
     private var stageStart = Date()
     private var lastDraw = Date.distantPast
     private let quiet: Bool
+    /// Put before every line, e.g. the board's name when several build at once.
+    private let prefix: String
 
-    public init(quiet: Bool = false, isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
+    public init(quiet: Bool = false, isTerminal: Bool = isatty(STDERR_FILENO) != 0, prefix: String? = nil) {
         self.quiet = quiet
         self.isTerminal = isTerminal
+        self.prefix = prefix.map { $0 + " " } ?? ""
     }
 
     public func begin(_ stage: String, _ detail: String = "") {
@@ -67,6 +70,6 @@ public final class ProgressLine: @unchecked Sendable {
 
     private func emit(_ text: String) {
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
     }
 }

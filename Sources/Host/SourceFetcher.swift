@@ -10,6 +10,10 @@ public struct SourceTree: Sendable, Encodable {
     public var version: String
     /// SHA-256 of the archive the tree was unpacked from (`nil` for a local directory).
     public var sha256: String?
+    /// Whether this run unpacked (or downloaded) it, rather than finding it in the cache.
+    public var fetchedNow = false
+
+    enum CodingKeys: String, CodingKey { case source, root, version, sha256 }
 }
 
 /// Gets sources into the cache: Debian binary and source packages through apt, tarballs checked against their
@@ -22,7 +26,26 @@ public struct SourceFetcher: Sendable {
     public init(workspace: Workspace) { self.workspace = workspace }
 
     /// `relativeTo` is the folder that relative tarball and directory paths start from (the board's folder).
+    /// Boards and bspgen processes fetching the same source wait for each other: one unpacks, the others find
+    /// the finished tree.
     public func fetch(_ spec: SourceSpec, relativeTo folder: URL, log: URL) async throws -> SourceTree {
+        let lockName: String
+        switch spec {
+        case .debianPackage(let name), .debianSource(let name): lockName = "source-debian-\(name)"
+        default: lockName = "source-" + Checksum.sha256(spec.description + "|" + folder.path).prefix(16)
+        }
+        let before = (try? FileManager.default.contentsOfDirectory(atPath: workspace.sources.path)) ?? []
+        var tree = try await FileLock.withLock(workspace.lock(lockName)) {
+            try await fetchUnlocked(spec, relativeTo: folder, log: log)
+        }
+        let prefix = workspace.sources.path + "/"
+        if tree.root.path.hasPrefix(prefix), let top = tree.root.path.dropFirst(prefix.count).split(separator: "/").first {
+            tree.fetchedNow = !before.contains(String(top))
+        }
+        return tree
+    }
+
+    private func fetchUnlocked(_ spec: SourceSpec, relativeTo folder: URL, log: URL) async throws -> SourceTree {
         switch spec {
         case .debianPackage(let name):
             let (archive, version) = try await debianPackageTarball(name, log: log)

@@ -23,6 +23,12 @@ public struct Workspace: Sendable {
     public var apt: URL { cacheDirectory.appendingPathComponent("apt", isDirectory: true) }
     /// BusyBox builds by input hash: boards with the same toolchain, source and fragments share one.
     public var busybox: URL { cacheDirectory.appendingPathComponent("busybox", isDirectory: true) }
+    /// Lock files (flock) for resources shared between boards and processes.
+    public var locks: URL { cacheDirectory.appendingPathComponent("locks", isDirectory: true) }
+    public func lock(_ name: String) -> URL { locks.appendingPathComponent(name + ".lock") }
+    /// ccache's own cache (CCACHE_DIR), and the compiler wrapper links bspgen puts first on make's PATH.
+    public var ccache: URL { cacheDirectory.appendingPathComponent("ccache", isDirectory: true) }
+    public var wrappers: URL { cacheDirectory.appendingPathComponent("wrappers", isDirectory: true) }
     public func build(_ board: String) -> URL { cacheDirectory.appendingPathComponent("build/\(board)", isDirectory: true) }
     public func output(_ board: String) -> URL { outputDirectory.appendingPathComponent(board, isDirectory: true) }
     public func logs(_ board: String) -> URL { build(board).appendingPathComponent("logs", isDirectory: true) }

@@ -93,6 +93,9 @@ public struct InitramfsSummary: Sendable, Equatable {
 }
 
 public struct InitramfsPacker: Sendable {
+    /// Changes whenever the same inputs would give other bytes (for stage keys).
+    public static let formatVersion = "newc-1 gzip-blocks-128k-6"
+
     public var sourceDateEpoch: Int64
     /// The most file data an archive may hold; checked before anything is written.
     public var sizeLimit: UInt64
@@ -147,6 +150,29 @@ public struct InitramfsPacker: Sendable {
         } catch {
             unlink(temporary.path)
             throw error
+        }
+    }
+}
+
+extension InitramfsSource {
+    /// One line per entry this input contributes, with everything the archive stores about it except file
+    /// data (name, type, mode, owner, device numbers, link target, hard-link group, mtime as stored given
+    /// `sourceDateEpoch`), and the host file whose data it carries. A build hashes these lines and files to
+    /// decide whether the archive must be written again.
+    public func contentDescription(sourceDateEpoch: Int64) throws -> [(line: String, file: String?)] {
+        var linkGroups = 0
+        return try entries(linkGroups: &linkGroups).map { entry in
+            var line = "\(entry.path) \(String(entry.kind.typeBits | entry.permissions, radix: 8)) \(entry.uid):\(entry.gid)"
+            var file: String?
+            switch entry.kind {
+            case .file(let content):
+                line += " size=\(content.size) mtime=\(min(content.modificationTime, sourceDateEpoch)) link=\(content.linkGroup)"
+                file = content.hostPath
+            case .symlink(let target): line += " -> \(target)"
+            case .characterDevice(let major, let minor), .blockDevice(let major, let minor): line += " \(major):\(minor)"
+            case .directory, .fifo, .socket: break
+            }
+            return (line, file)
         }
     }
 }

@@ -31,7 +31,7 @@ private let projectArguments = ["--boards", root.appendingPathComponent("boards"
     }
 
     @Test func everyCommandHasHelp() async {
-        for command in ["list", "show", "validate", "doctor", "config", "menuconfig", "kernel", "initramfs", "cpio", "build", "boot", "test", "dt"] {
+        for command in ["list", "show", "validate", "doctor", "config", "menuconfig", "kernel", "initramfs", "cpio", "build", "boot", "test", "bench", "dt"] {
             #expect(await BSPGen.main([command, "--help"]) == 0, "\(command) --help")
         }
     }

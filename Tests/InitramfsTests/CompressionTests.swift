@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Testing
 @testable import Initramfs
@@ -45,8 +46,8 @@ func compressedArchiveDecompressesToThePlainOne(_ compression: InitramfsCompress
         let list = InitramfsSource.listText("dir /dev 0755 0 0", name: "gzip.list", baseDirectory: work)
         let compressed = try packedBytes([list], compression: .gzip, in: work, name: "initramfs.cpio.gz")
 
-        // Magic, deflate, no flags, mtime 0, "maximum compression", OS 3 (Unix).
-        #expect(Array(compressed.prefix(10)) == [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 2, 3])
+        // Magic, deflate, no flags, mtime 0, no extra flags (level 6), OS 3 (Unix).
+        #expect(Array(compressed.prefix(10)) == [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])
     }
 }
 
@@ -76,5 +77,76 @@ func compressedArchiveDecompressesToThePlainOne(_ compression: InitramfsCompress
 
         #expect(error == .malformedArchive(
             path: notAnArchive.path, offset: 0, reason: "the header does not start with 070701 or 070702"))
+    }
+}
+
+/// Several 128 KiB blocks, compressible and not, so that block boundaries and dictionaries matter.
+private func multiBlockData() -> [UInt8] {
+    Array(String(repeating: "bspgen initramfs block ", count: 30_000).utf8) + noiseData(count: 300_001)
+        + Array(String(repeating: "tail ", count: 10_000).utf8)
+}
+
+private func gzipWithThreads(_ data: [UInt8], threads: Int, in work: URL) throws -> [UInt8] {
+    let url = work.appendingPathComponent("threads-\(threads).gz")
+    let output = try OutputFile(creating: url.path)
+    let sink = ParallelGzipSink(output: output, threads: threads)
+    // Uneven slices, as the cpio writer hands them over.
+    var offset = 0
+    var step = 1
+    while offset < data.count {
+        let end = min(data.count, offset + step * 7_919)
+        try data[offset..<end].withUnsafeBytes { try sink.consume($0) }
+        offset = end
+        step += 1
+    }
+    try sink.finish()
+    return Array(try Data(contentsOf: url))
+}
+
+@Test func parallelGzipGivesTheSameBytesOnAnyNumberOfThreads() throws {
+    try withTemporaryDirectory { work in
+        let data = multiBlockData()
+        let one = try gzipWithThreads(data, threads: 1, in: work)
+        #expect(try gzipWithThreads(data, threads: 2, in: work) == one)
+        #expect(try gzipWithThreads(data, threads: 5, in: work) == one)
+        try Data(one).write(to: work.appendingPathComponent("check.gz"))
+        #expect(try runChecked(["gzip", "-dc", work.appendingPathComponent("check.gz").path]).output == Data(data))
+        #expect(one.count < data.count)
+    }
+}
+
+/// The kernel's unpacker gives each gzip member to its inflater on its own and fails when a member ends
+/// inside a cpio archive; the parallel output must be one member whose end is the end of the file.
+@Test func parallelGzipIsOneMemberAsTheKernelNeeds() throws {
+    try withTemporaryDirectory { work in
+        var data = multiBlockData()
+        let compressed = try gzipWithThreads(data, threads: 3, in: work)
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { inflateEnd(stream); stream.deallocate() }
+        #expect(inflateInit2_(stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        var input = compressed
+        var output = [UInt8](repeating: 0, count: data.count + 1)
+        let status = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.pointee.next_in = source.baseAddress
+                stream.pointee.avail_in = uInt(source.count)
+                stream.pointee.next_out = target.baseAddress
+                stream.pointee.avail_out = uInt(target.count)
+                return inflate(stream, Z_FINISH)
+            }
+        }
+        #expect(status == Z_STREAM_END)
+        #expect(stream.pointee.avail_in == 0, "bytes after the first gzip member")
+        #expect(Array(output.prefix(Int(stream.pointee.total_out))) == data)
+        data.removeAll()
+    }
+}
+
+@Test func emptyParallelGzipIsAValidEmptyFile() throws {
+    try withTemporaryDirectory { work in
+        let compressed = try gzipWithThreads([], threads: 2, in: work)
+        try Data(compressed).write(to: work.appendingPathComponent("empty.gz"))
+        #expect(try runChecked(["gzip", "-dc", work.appendingPathComponent("empty.gz").path]).output.isEmpty)
     }
 }

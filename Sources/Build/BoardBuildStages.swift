@@ -1,0 +1,125 @@
+import BoardModel
+import Foundation
+import Host
+import Initramfs
+
+/// The stages of `BoardBuild.run` after the kernel and BusyBox, each keyed by its inputs.
+extension BoardBuild {
+    /// `out/<board>/`, written again only when one of its files or the manifest's facts changed (or the folder
+    /// was edited); it appears complete or not at all.
+    func outputStage(files: [(String, URL)], configuration: KernelConfiguration, busybox: BusyBoxArtifacts) throws -> (URL, Manifest) {
+        let output = environment.workspace.output(board.name)
+        var artifacts: [ManifestArtifact] = []
+        for (name, source) in files {
+            let size = (try FileManager.default.attributesOfItem(atPath: source.path)[.size] as? NSNumber)?.intValue ?? 0
+            artifacts.append(ManifestArtifact(path: name, size: size, sha256: try Checksum.sha256(of: source)))
+        }
+        for file in extraFiles {
+            artifacts.append(ManifestArtifact(path: file.name, size: file.text.utf8.count, sha256: Checksum.sha256(file.text)))
+        }
+        artifacts.sort { $0.path < $1.path }
+        let manifest = Manifest(
+            board: board.name, arch: board.board.arch, bspgenVersion: bspgenLibraryVersion,
+            toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
+            kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
+            busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
+            cmdline: board.board.cmdline, artifacts: artifacts)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let manifestData = try encoder.encode(manifest) + Data("\n".utf8)
+
+        var key = StageKey()
+        key.add("stage", "output-1")
+        key.add("output folder", output.path)
+        for artifact in artifacts { key.add("artifact \(artifact.path)", artifact.sha256) }
+        key.add("manifest", Checksum.sha256(manifestData))
+        key.add("executable", extraFiles.filter(\.executable).map(\.name).joined(separator: " "))
+        let recordURL = environment.buildDirectory.appendingPathComponent(".bspgen-output.json")
+        let outputs = artifacts.map { output.appendingPathComponent($0.path) } + [output.appendingPathComponent("manifest.json")]
+        guard let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) else {
+            environment.progress.skip("output", "\(output.path) up to date")
+            environment.journal.skipped("output folder", "every file unchanged")
+            return (output, manifest)
+        }
+        let start = Date()
+        try? FileManager.default.removeItem(at: recordURL)
+        let temporary = try AtomicFile.temporaryDirectory(beside: output)
+        for (name, source) in files {
+            do {
+                try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
+            } catch {
+                throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")
+            }
+        }
+        for file in extraFiles {
+            let url = temporary.appendingPathComponent(file.name)
+            try AtomicFile.write(file.text, to: url)
+            if file.executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
+        }
+        try AtomicFile.write(manifestData, to: temporary.appendingPathComponent("manifest.json"))
+        try AtomicFile.replace(output, with: temporary)
+        try StageRecord(key: key, outputs: outputs).write(recordURL)
+        environment.journal.ran("output folder", because: stale, since: start)
+        return (output, manifest)
+    }
+
+    /// The initramfs in the build folder, packed again only when something that goes into it changed: any
+    /// entry of BusyBox's tree, the overlays, the lists and the files they name, `/init`, the epoch or the
+    /// compression.
+    func initramfsStage(busybox: BusyBoxArtifacts, to destination: URL) throws {
+        let (sources, compression) = try initramfsSources(busybox: busybox)
+        var key = StageKey()
+        key.add("stage", "initramfs-1")
+        key.add("packer", InitramfsPacker.formatVersion)
+        key.add("epoch", String(environment.sourceDateEpoch))
+        key.add("compression", compression.rawValue)
+        for (name, source) in zip(initramfsSourceNames, sources) {
+            var lines = ""
+            for item in try source.contentDescription(sourceDateEpoch: environment.sourceDateEpoch) {
+                lines += item.line + (try item.file.map { " " + (try Checksum.sha256(of: URL(fileURLWithPath: $0))) } ?? "") + "\n"
+            }
+            key.add(name, Checksum.sha256(lines))
+        }
+        let recordURL = environment.buildDirectory.appendingPathComponent(".bspgen-initramfs.json")
+        guard let stale = StageRecord.staleness(of: recordURL, for: key, required: [destination]) else {
+            environment.progress.skip("initramfs", "inputs unchanged")
+            environment.journal.skipped("initramfs", "inputs unchanged")
+            return
+        }
+        let start = Date()
+        try? FileManager.default.removeItem(at: recordURL)
+        try pack(sources, compression: compression, to: destination)
+        try StageRecord(key: key, outputs: [destination]).write(recordURL)
+        environment.journal.ran("initramfs", because: stale, since: start)
+    }
+
+    /// What the stage key calls each of `initramfsSources`, in the same order.
+    var initramfsSourceNames: [String] {
+        ["busybox tree"] + board.overlays.map { "overlay \($0.lastPathComponent)" } + board.lists.map { "list \($0.lastPathComponent)" }
+            + ["init and board info"]
+    }
+
+    func initramfsSources(busybox: BusyBoxArtifacts) throws -> ([InitramfsSource], InitramfsCompression) {
+        let boardInfo = environment.buildDirectory.appendingPathComponent("bspgen-board")
+        let info = "BSPGEN_BOARD=\(board.name)\nBSPGEN_ARCH=\(board.board.arch)\n"
+        if (try? String(contentsOf: boardInfo, encoding: .utf8)) != info { try AtomicFile.write(info, to: boardInfo) }
+        let generated = """
+            dir /etc/bspgen 0755 0 0
+            file /etc/bspgen/board \(boardInfo.path) 0644 0 0
+            file /init \(board.initScript.path) 0755 0 0
+            """
+        let sources: [InitramfsSource] = [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
+            + board.lists.map { .list($0) } + [.listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory)]
+        let compression = InitramfsCompression(rawValue: (board.board.initramfsSpec.compression ?? .gzip).rawValue) ?? .gzip
+        return (sources, compression)
+    }
+
+    func pack(_ sources: [InitramfsSource], compression: InitramfsCompression, to destination: URL) throws {
+        environment.progress.begin("initramfs", destination.lastPathComponent)
+        // The guest holds the compressed archive and the unpacked tree at once: half its memory is the most it can take.
+        let limit = board.board.qemu?.memoryBytes.map { $0 / 2 } ?? InitramfsPacker.defaultSizeLimit
+        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: limit)
+        let summary = try packer.pack(sources, to: destination, compression: compression)
+        environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
+    }
+}

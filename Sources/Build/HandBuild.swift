@@ -1,0 +1,102 @@
+import BoardModel
+import Foundation
+import Host
+
+/// The same build done by hand with a tutorial's commands (`make tinyconfig` + `merge_config.sh`, `make`, BusyBox
+/// `make`, `find | cpio -o -H newc | gzip`), in a folder of its own, for `bspgen bench` to compare against.
+/// Plain compilers: no ccache, no stage cache, nothing of bspgen's.
+public struct HandBuild: Sendable {
+    public let environment: BuildEnvironment
+    public let folder: URL
+    public let kernelSource: SourceTree
+    public let busyboxSource: SourceTree
+
+    public init(environment: BuildEnvironment, folder: URL, kernelSource: SourceTree, busyboxSource: SourceTree) {
+        self.environment = environment
+        self.folder = folder
+        self.kernelSource = kernelSource
+        self.busyboxSource = busyboxSource
+    }
+
+    var board: ResolvedBoard { environment.board }
+    var linux: URL { folder.appendingPathComponent("linux") }
+    var busybox: URL { folder.appendingPathComponent("busybox") }
+    public var rootfs: URL { folder.appendingPathComponent("rootfs") }
+    public var kernelImage: URL {
+        let arch = ["x86_64": "x86", "i386": "x86"][board.toolchain.kernelArch] ?? board.toolchain.kernelArch
+        return linux.appendingPathComponent("arch/\(arch)/boot/\(board.board.kernel.image.rawValue)")
+    }
+    public var initramfs: URL { folder.appendingPathComponent("initramfs.cpio.gz") }
+
+    private var kernelMake: String {
+        "make -s -C \(shellQuote(kernelSource.root.path)) O=\(shellQuote(linux.path)) ARCH=\(board.toolchain.kernelArch) CROSS_COMPILE=\(environment.toolchain.crossCompile)"
+    }
+    private var busyboxMake: String {
+        "make -s -C \(shellQuote(busyboxSource.root.path)) O=\(shellQuote(busybox.path)) CROSS_COMPILE=\(environment.toolchain.crossCompile)"
+    }
+
+    /// Runs a shell script (bash, pipefail) with its output in `folder/by-hand.log`, and returns its wall time.
+    @discardableResult
+    func timed(_ script: String) async throws -> Double {
+        let start = Date()
+        try await ProcessRunner.logged(Command("bash", ["-euo", "pipefail", "-c", script], environment: ["LC_ALL": "C"], workingDirectory: folder),
+                                       log: folder.appendingPathComponent("by-hand.log"))
+        return Date().timeIntervalSince(start)
+    }
+
+    /// Kernel configured and built, BusyBox configured, built and installed into `rootfs`, from nothing.
+    public func cold() async throws -> Double {
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: busybox, withIntermediateDirectories: true)
+        let fragments = board.kernelFragments.map { shellQuote($0.path) }.joined(separator: " ")
+        let busyboxFragments = board.busyboxFragments.map { shellQuote($0.path) }.joined(separator: " ")
+        return try await timed("""
+            \(kernelMake) \(board.board.kernel.baseConfig)
+            (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path))/scripts/kconfig/merge_config.sh -m .config \(fragments))
+            \(kernelMake) olddefconfig
+            \(kernelMake) -j\(environment.jobs) \(board.board.kernel.image.rawValue)
+            \(busyboxMake) defconfig
+            cat \(busyboxFragments) >> \(shellQuote(busybox.path))/.config
+            echo 'CONFIG_STATIC=y' >> \(shellQuote(busybox.path))/.config
+            echo 'CONFIG_CROSS_COMPILER_PREFIX="\(environment.toolchain.crossCompile)"' >> \(shellQuote(busybox.path))/.config
+            \(busyboxMake) oldconfig < <(yes "")
+            \(busyboxMake) -j\(environment.jobs)
+            \(busyboxMake) CONFIG_PREFIX=\(shellQuote(rootfs.path)) install
+            """) + (try await pack())
+    }
+
+    /// What a tutorial repeats after any change: make in both trees, then the initramfs again.
+    public func noOp() async throws -> Double {
+        try await timed("""
+            \(kernelMake) -j\(environment.jobs) \(board.board.kernel.image.rawValue)
+            \(busyboxMake) -j\(environment.jobs)
+            \(busyboxMake) CONFIG_PREFIX=\(shellQuote(rootfs.path)) install
+            """) + (try await pack())
+    }
+
+    /// One kernel fragment line changed: merge the fragments again, olddefconfig, make.
+    public func fragmentLine(_ fragments: [URL]) async throws -> Double {
+        try await timed("""
+            \(kernelMake) \(board.board.kernel.baseConfig)
+            (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path))/scripts/kconfig/merge_config.sh -m .config \(fragments.map { shellQuote($0.path) }.joined(separator: " ")))
+            \(kernelMake) olddefconfig
+            \(kernelMake) -j\(environment.jobs) \(board.board.kernel.image.rawValue)
+            """)
+    }
+
+    /// The initramfs: /init and the board's overlays copied over the BusyBox tree, then `find | cpio | gzip -9`.
+    public func pack(gzipLevel: String = "-9") async throws -> Double {
+        let overlays = board.overlays.map { "cp -a \(shellQuote($0.path))/. \(shellQuote(rootfs.path))/" }.joined(separator: "\n")
+        return try await timed("""
+            mkdir -p \(shellQuote(rootfs.path))/dev \(shellQuote(rootfs.path))/proc \(shellQuote(rootfs.path))/sys \(shellQuote(rootfs.path))/etc/bspgen
+            cp \(shellQuote(board.initScript.path)) \(shellQuote(rootfs.path))/init
+            echo 'BSPGEN_BOARD=\(board.name)' > \(shellQuote(rootfs.path))/etc/bspgen/board
+            \(overlays)
+            """) + (try await packOnly(gzipLevel: gzipLevel))
+    }
+
+    /// `find . | cpio -o -H newc | gzip` on the prepared tree, alone.
+    public func packOnly(gzipLevel: String = "-9", to destination: URL? = nil) async throws -> Double {
+        try await timed("cd \(shellQuote(rootfs.path)) && find . | cpio -o -H newc 2>/dev/null | gzip \(gzipLevel) > \(shellQuote((destination ?? initramfs).path))")
+    }
+}

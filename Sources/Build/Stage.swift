@@ -1,0 +1,141 @@
+import Foundation
+import Host
+
+/// Builds a stage key from named inputs. The names make keys of different stages differ and let a later run
+/// say which input changed; the parts are kept in the stage record for that.
+struct StageKey {
+    private(set) var parts: [(name: String, value: String)] = []
+
+    /// A value longer than this is recorded by its hash.
+    private static let longValue = 160
+
+    mutating func add(_ name: String, _ value: String) {
+        var unique = name
+        var number = 2
+        while parts.contains(where: { $0.name == unique }) {
+            unique = "\(name) #\(number)"
+            number += 1
+        }
+        parts.append((unique, value.count > Self.longValue ? "sha256:" + Checksum.sha256(value) : value))
+    }
+
+    /// By content and file name, not by path: another checkout of the same boards reuses the results.
+    mutating func addFile(_ name: String, _ url: URL) throws {
+        add("\(name) \(url.lastPathComponent)", try Checksum.sha256(of: url))
+    }
+
+    func encodable<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? String(describing: value)
+    }
+
+    var inputs: [String: String] { Dictionary(parts.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }) }
+    var value: String { Checksum.sha256(parts.map { "\($0.name)=\($0.value)" }.joined(separator: "\n")) }
+}
+
+/// A stage's record of the inputs its result was made from. It is written last, after the result is complete,
+/// so an interrupted stage is never taken for a finished one.
+struct StageRecord: Codable, Equatable {
+    var key: String
+    /// The named parts of the key, so that the next run can say which one changed.
+    var inputs: [String: String]?
+    var notes: [String] = []
+    /// sha256 of result files, so that a result edited behind bspgen's back (menuconfig, by hand) is not reused.
+    var outputs: [String: String] = [:]
+
+    init(key: StageKey, notes: [String] = [], outputs: [URL] = []) throws {
+        self.key = key.value
+        inputs = key.inputs
+        self.notes = notes
+        self.outputs = Dictionary(uniqueKeysWithValues: try outputs.map { ($0.path, try Checksum.sha256(of: $0)) })
+    }
+
+    static func read(_ url: URL) -> StageRecord? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return try? JSONDecoder().decode(StageRecord.self, from: data)
+    }
+
+    func write(_ url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: url)
+    }
+
+    /// Why a stage with the record at `url` must run for `key`, or nil when its result can be reused.
+    /// `required` are results that must exist (beyond the recorded outputs, which must also be unedited).
+    static func staleness(of url: URL, for key: StageKey, required: [URL] = [], forced: String? = nil) -> [String]? {
+        if let forced { return [forced] }
+        guard let record = read(url) else {
+            return [FileManager.default.fileExists(atPath: url.path) ? "stage record unreadable" : "no previous record"]
+        }
+        var reasons: [String] = []
+        if record.key != key.value {
+            if let old = record.inputs {
+                let new = key.inputs
+                for name in Set(old.keys).union(new.keys).sorted() {
+                    switch (old[name], new[name]) {
+                    case let (before?, after?) where before != after: reasons.append("\(name) changed")
+                    case (nil, _?): reasons.append("\(name) added")
+                    case (_?, nil): reasons.append("\(name) removed")
+                    default: break
+                    }
+                }
+                if reasons.isEmpty { reasons.append("order of inputs changed") }
+            } else {
+                reasons.append("record from an older bspgen")
+            }
+        }
+        for (path, sum) in record.outputs.sorted(by: { $0.key < $1.key }) {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            if !FileManager.default.fileExists(atPath: path) {
+                reasons.append("output \(name) missing")
+            } else if (try? Checksum.sha256(of: URL(fileURLWithPath: path))) != sum {
+                reasons.append("output \(name) edited since")
+            }
+        }
+        for url in required where record.outputs[url.path] == nil && !FileManager.default.fileExists(atPath: url.path) {
+            reasons.append("output \(url.lastPathComponent) missing")
+        }
+        return reasons.isEmpty ? nil : reasons
+    }
+}
+
+/// What happened to one stage in one build, for `bspgen build --explain`.
+public struct StageReport: Sendable, Codable, Equatable {
+    public var stage: String
+    public var ran: Bool
+    /// Why it ran (inputs that changed), or why it was skipped.
+    public var reasons: [String]
+    public var seconds: Double
+    /// e.g. ccache's hits and misses for a compile stage.
+    public var detail: String?
+
+    public init(stage: String, ran: Bool, reasons: [String], seconds: Double, detail: String? = nil) {
+        self.stage = stage
+        self.ran = ran
+        self.reasons = reasons
+        self.seconds = seconds
+        self.detail = detail
+    }
+}
+
+/// The stage reports of one board's build, in the order the stages ended.
+public final class StageJournal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [StageReport] = []
+
+    public init() {}
+
+    public var reports: [StageReport] { lock.withLock { entries } }
+
+    func add(_ report: StageReport) { lock.withLock { entries.append(report) } }
+
+    func skipped(_ stage: String, _ reason: String) {
+        add(StageReport(stage: stage, ran: false, reasons: [reason], seconds: 0))
+    }
+
+    func ran(_ stage: String, because reasons: [String], since start: Date, detail: String? = nil) {
+        add(StageReport(stage: stage, ran: true, reasons: reasons, seconds: Date().timeIntervalSince(start), detail: detail))
+    }
+}
