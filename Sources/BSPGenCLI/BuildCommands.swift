@@ -1,6 +1,7 @@
 import ArgumentParser
 import BoardModel
 import Build
+import DiskImage
 import Foundation
 import Host
 import Initramfs
@@ -17,13 +18,60 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Build every board.")
     var all = false
 
+    @Flag(help: "Also make the disk/SD-card images, the GRUB loader and the ext4 root file system (as 'bspgen image').")
+    var images = false
+
     func run() async throws {
         let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
         for name in names {
-            let (_, result) = try await buildWithRunScript(name, options: options)
+            let (_, result) = try await buildWithRunScript(name, options: options, images: images)
             print("\(name): \(result.outputDirectory.path)")
             for artifact in result.manifest.artifacts {
                 print("  \(artifact.path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%9d", artifact.size))  \(artifact.sha256.prefix(16))")
+            }
+        }
+    }
+}
+
+struct ImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "image",
+        abstract: "Build a board with its disk/SD-card images (and ext4 root file system) into out/BOARD/, and show their partitions.",
+        discussion: """
+            The images are made without root or loop devices: FAT partitions by mkfs.vfat and mtools, the ext4 root \
+            file system by mke2fs -d and debugfs, the MBR or GPT table by bspgen. Identifiers and times are fixed, so \
+            the same inputs give the same bytes.
+            """)
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board names.")
+    var boards: [String] = []
+
+    @Flag(help: "Every board that has disk images.")
+    var all = false
+
+    func run() async throws {
+        let catalog = options.project.catalog()
+        let names = all ? catalog.boardNames.filter { !(catalog.boards[$0]?.board.diskImages ?? []).isEmpty } : boards
+        guard !names.isEmpty else { throw ValidationError("name a board, or use --all") }
+        for name in names {
+            let (environment, result) = try await buildWithRunScript(name, options: options, images: true)
+            let images = environment.board.board.diskImages ?? []
+            if images.isEmpty && environment.board.board.rootfs == nil {
+                throw CommandFailure(message: "\(name) describes no disk_images and no rootfs; see README 'Disk images'")
+            }
+            for spec in images {
+                let url = result.outputDirectory.appendingPathComponent(spec.name)
+                let table = try PartitionTable.read(from: url)
+                print("\(url.path): \(table.format.rawValue), \(table.totalSize >> 20) MiB")
+                for (partition, partitionSpec) in zip(table.partitions, spec.partitions) {
+                    let content = partitionSpec.image ?? partitionSpec.filesystem?.rawValue ?? ""
+                    print("  \(partitionSpec.label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%6d", partition.size >> 20)) MiB at \(String(format: "%6d", partition.offset >> 20)) MiB  \(content)"
+                          + (partitionSpec.files.map { ": " + $0.map(\.destination).joined(separator: ", ") } ?? ""))
+                }
+            }
+            if environment.board.board.rootfs != nil {
+                print("\(result.outputDirectory.appendingPathComponent(RootFilesystemSpec.imageName).path): ext4 root file system")
             }
         }
     }

@@ -31,23 +31,6 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var artifacts: [ManifestArtifact]
 }
 
-/// The names of a board's artifacts in its output folder.
-public struct ArtifactNames: Sendable {
-    public var kernel: String
-    public var initramfs: String
-    public var deviceTrees: [String]
-
-    public init(board: Board) {
-        kernel = board.kernel.image.rawValue
-        let compression = board.initramfsSpec.compression ?? .gzip
-        initramfs = "initramfs.cpio" + [CompressionName.gzip: ".gz", .xz: ".xz", .zstd: ".zst", .none: ""][compression, default: ""]
-        switch (board.deviceTree?.resolvedOrigin ?? .kernel, board.qemu?.machine) {
-        case let (.qemu, machine?): deviceTrees = ["qemu-\(machine).dtb"]
-        default: deviceTrees = (board.kernel.deviceTrees ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
-        }
-    }
-}
-
 public struct BoardBuildResult: Sendable {
     public var outputDirectory: URL
     public var manifest: Manifest
@@ -63,6 +46,8 @@ public struct BoardBuild: Sendable {
     public let environment: BuildEnvironment
     /// Extra text files for the output folder (e.g. `run-qemu.sh`), with their permissions.
     public var extraFiles: [(name: String, text: String, executable: Bool)] = []
+    /// Also make the board's disk images, its GRUB loader and its ext4 root file system (`bspgen image`).
+    public var includeImages = false
 
     public init(environment: BuildEnvironment) { self.environment = environment }
 
@@ -88,14 +73,40 @@ public struct BoardBuild: Sendable {
             try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
         }
         let bootFiles = try await timed("boot files") { try await BootFilesBuilder(environment: environment).build(names: names) }
+        let images = ImageBuilder(environment: environment)
+        var imageFiles: [(name: String, url: URL)] = []
+        if let fit = board.board.fitImage {
+            imageFiles += try await timed("FIT image") {
+                try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.files.first, initramfs: initramfs, names: names)
+            }
+        }
+        if includeImages {
+            if let grub = board.board.grub { imageFiles.append(try await timed("GRUB") { try await images.grub(grub) }) }
+            if let rootfs = board.board.rootfs {
+                imageFiles.append(try await timed("root file system") {
+                    try await images.rootFilesystem(rootfs, sources: initramfsSources(busybox: busybox))
+                })
+            }
+            var artifacts: [String: URL] = [names.kernel: kernel.image, names.initramfs: initramfs,
+                                            "linux.config": configuration.config, "linux.defconfig": configuration.defconfig]
+            for (name, url) in deviceTrees.files + bootFiles + imageFiles { artifacts[name] = url }
+            for spec in board.board.diskImages ?? [] {
+                let image = try await timed("disk image \(spec.name)") { try await images.diskImage(spec, artifacts: artifacts) }
+                imageFiles.append(image)
+                artifacts[image.name] = image.url
+            }
+        }
 
         let output = environment.workspace.output(board.name)
         let temporary = try AtomicFile.temporaryDirectory(beside: output)
         var files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-        files += deviceTrees.files + bootFiles
+        files += deviceTrees.files + bootFiles + imageFiles
         for (name, source) in files {
             do {
+                // Images are large and made fresh by each build: a hard link costs no copy.
+                if imageFiles.contains(where: { $0.url == source }),
+                   (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil { continue }
                 try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
             } catch {
                 throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")
@@ -128,6 +139,14 @@ public struct BoardBuild: Sendable {
     /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board.
     public func packInitramfs(busybox: BusyBoxArtifacts, to destination: URL) throws {
         environment.progress.begin("initramfs", destination.lastPathComponent)
+        let sources = try initramfsSources(busybox: busybox)
+        let compression = InitramfsCompression(rawValue: (board.board.initramfsSpec.compression ?? .gzip).rawValue) ?? .gzip
+        let summary = try InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch).pack(sources, to: destination, compression: compression)
+        environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
+    }
+
+    /// What the initramfs (and the root file system image) is made of, in order.
+    func initramfsSources(busybox: BusyBoxArtifacts) throws -> [InitramfsSource] {
         let boardInfo = environment.buildDirectory.appendingPathComponent("bspgen-board")
         try AtomicFile.write("BSPGEN_BOARD=\(board.name)\nBSPGEN_ARCH=\(board.board.arch)\n", to: boardInfo)
         let generated = """
@@ -135,11 +154,8 @@ public struct BoardBuild: Sendable {
             file /etc/bspgen/board \(boardInfo.path) 0644 0 0
             file /init \(board.initScript.path) 0755 0 0
             """
-        let sources: [InitramfsSource] = [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
+        return [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
             + board.lists.map { .list($0) } + [.listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory)]
-        let compression = InitramfsCompression(rawValue: (board.board.initramfsSpec.compression ?? .gzip).rawValue) ?? .gzip
-        let summary = try InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch).pack(sources, to: destination, compression: compression)
-        environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
     }
 }
 
