@@ -170,6 +170,9 @@ struct TestCommand: AsyncParsableCommand {
     @Flag(help: "Print the results as JSON.")
     var json = false
 
+    @Flag(help: "Also make the disk images and check them (partition tables, every file of their FAT partitions).")
+    var images = false
+
     @Option(help: "Boot through one of the board's boot methods (firmware and a disk image), e.g. uboot or disk.")
     var boot: String?
 
@@ -181,10 +184,11 @@ struct TestCommand: AsyncParsableCommand {
         let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
         var reports: [BoardTestReport] = []
         for name in names {
-            let (environment, result) = try await buildWithRunScript(name, options: options, images: selection.needsImages)
+            let (environment, result) = try await buildWithRunScript(name, options: options, images: images || selection.needsImages)
             let board = environment.board
+            let checker = ArtifactChecker(board: board, folder: result.outputDirectory)
             var report = BoardTestReport(board: name, method: board.qemuBootable ? "qemu" : "artifacts",
-                                         artifactChecks: ArtifactChecker(board: board, folder: result.outputDirectory).run())
+                                         artifactChecks: checker.run() + (await checker.checkImageContents()))
             if board.qemuBootable {
                 let commandLine = try await qemuCommandLine(for: board, names: result.names, in: result.outputDirectory, boot: selection)
                 report.method = selection == .kernel ? "qemu" : "qemu-\(selection.label)"

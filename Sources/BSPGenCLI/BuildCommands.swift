@@ -73,6 +73,12 @@ struct ImageCommand: AsyncParsableCommand {
             if environment.board.board.rootfs != nil {
                 print("\(result.outputDirectory.appendingPathComponent(RootFilesystemSpec.imageName).path): ext4 root file system")
             }
+            // The same image checks as bspgen test: tables, labels, image partitions, every FAT file read back.
+            let checker = ArtifactChecker(board: environment.board, folder: result.outputDirectory)
+            let checks = checker.run().filter { $0.name.hasPrefix("disk image") || $0.name.hasPrefix("root file system") }
+                + (await checker.checkImageContents())
+            for check in checks { print("  \(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)") }
+            if checks.contains(where: { !$0.passed }) { throw CommandFailure(message: "\(name): an image check failed") }
         }
     }
 }

@@ -273,3 +273,38 @@ public struct UBootLegacyImage: Sendable {
         bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
     }
 }
+
+extension ArtifactChecker {
+    /// Every file of every FAT partition of the board's disk images (those in the folder), read back with mtools
+    /// at the partition's offset and compared byte for byte with the artifact it was copied from.
+    public func checkImageContents() async -> [ArtifactCheck] {
+        var checks: [ArtifactCheck] = []
+        for spec in board.board.diskImages ?? [] where exists(spec.name) {
+            let name = "files in \(spec.name)"
+            do {
+                let url = folder.appendingPathComponent(spec.name)
+                let table = try PartitionTable.read(from: url)
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-check-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: scratch) }
+                var count = 0
+                for (partition, partitionSpec) in zip(table.partitions, spec.partitions) where partitionSpec.filesystem != nil {
+                    for (index, file) in (partitionSpec.files ?? []).enumerated() {
+                        let copy = scratch.appendingPathComponent("\(count)-\(index)")
+                        try HostRequirements.require("mcopy")
+                        try await ProcessRunner.checked(Command("mcopy", ["-n", "-i", "\(url.path)@@\(partition.offset)", "::/" + file.destination, copy.path],
+                                                                environment: ["MTOOLS_SKIP_CHECK": "1", "MTOOLSRC": "/dev/null"]))
+                        guard try Checksum.sha256(of: copy) == Checksum.sha256(of: folder.appendingPathComponent(file.from)) else {
+                            throw Failure("\(partitionSpec.label):/\(file.destination) differs from \(file.from)")
+                        }
+                        count += 1
+                    }
+                }
+                checks.append(ArtifactCheck(name: name, passed: true, detail: "\(count) files read back with mtools, identical to the artifacts"))
+            } catch {
+                checks.append(ArtifactCheck(name: name, passed: false, detail: "\(error)"))
+            }
+        }
+        return checks
+    }
+}
