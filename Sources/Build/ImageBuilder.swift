@@ -109,10 +109,11 @@ public struct ImageBuilder: Sendable {
         let script = directory.appendingPathComponent("rootfs.debugfs")
         try AtomicFile.write(commands.joined(separator: "\n") + "\n", to: script)
         try HostRequirements.require("debugfs")
-        let result = try await ProcessRunner.capture(Command("debugfs", ["-w", "-f", script.path, temporary.path], environment: toolEnvironment))
+        let debugfs = Command("debugfs", ["-w", "-f", script.path, temporary.path], environment: toolEnvironment)
+        let result = try await ProcessRunner.capture(debugfs)
+        appendToLog("$ \(debugfs)\n" + result.output + "# \(result.statusText)\n")
         let problems = Self.debugfsProblems(result.output)
         guard result.succeeded, problems.isEmpty else {
-            try? AtomicFile.write(result.output, to: log)
             throw BuildError.image(name: RootFilesystemSpec.imageName, message: "debugfs could not apply \(script.path):\n"
                                    + problems.prefix(10).map { "    " + $0 }.joined(separator: "\n") + "\n    log: \(log.path)")
         }
@@ -257,6 +258,15 @@ public struct ImageBuilder: Sendable {
         }
         for path in stagedDirectories { try setTime(staging.appendingPathComponent(path)) }
         try await run("mcopy", ["-i", file.path, "-s", "-m", "-Q"] + topLevel.sorted().map { staging.appendingPathComponent($0).path } + ["::/"])
+    }
+
+    func appendToLog(_ text: String) {
+        try? FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: log.path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data(text.utf8))
     }
 
     func setTime(_ url: URL) throws {
