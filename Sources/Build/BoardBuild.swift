@@ -74,6 +74,7 @@ public struct BoardBuild: Sendable {
         }
         let bootFiles = try await timed("boot files") { try await BootFilesBuilder(environment: environment).build(names: names) }
         let images = ImageBuilder(environment: environment)
+        try? FileManager.default.removeItem(at: images.log)
         var imageFiles: [(name: String, url: URL)] = []
         if let fit = board.board.fitImage {
             imageFiles += try await timed("FIT image") {
