@@ -5,6 +5,9 @@ public struct ArtifactNames: Sendable {
     public var kernel: String
     public var initramfs: String
     public var deviceTrees: [String]
+    /// The device tree of the FIT image when it differs from the first of `deviceTrees`: QEMU's tree as the
+    /// FIT's boot method's firmware sees the machine.
+    public var firmwareDeviceTree: String?
 
     public init(board: Board) {
         kernel = board.kernel.image.rawValue
@@ -13,6 +16,9 @@ public struct ArtifactNames: Sendable {
         switch (board.deviceTree?.resolvedOrigin ?? .kernel, board.qemu?.machine) {
         case let (.qemu, machine?): deviceTrees = ["qemu-\(machine).dtb"]
         default: deviceTrees = (board.kernel.deviceTrees ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
+        }
+        if let method = board.fitImage?.bootMethod, board.deviceTree?.resolvedOrigin == .qemu, let machine = board.qemu?.machine {
+            firmwareDeviceTree = "qemu-\(machine)-\(method).dtb"
         }
     }
 }
@@ -23,6 +29,7 @@ extension Board {
     public var artifactNames: [String] {
         let names = ArtifactNames(board: self)
         var all = [names.kernel, names.initramfs, "linux.config", "linux.defconfig", "manifest.json", "run-qemu.sh"] + names.deviceTrees
+        if let firmwareTree = names.firmwareDeviceTree { all.append(firmwareTree) }
         all += (bootFiles ?? []).map(\.name)
         if let fitImage { all += [fitImage.name, fitImage.sourceName] }
         if let grub { all.append(grub.name) }

@@ -223,6 +223,9 @@ private struct BoardChecks {
                 problem(field + ".template", "cannot read \(template.path) as UTF-8 text")
                 continue
             }
+            if text.contains("@FIT@"), board.fitImage == nil {
+                problem(field + ".template", "\(template.path) uses @FIT@ but the board has no fit_image", hint: "add a fit_image section")
+            }
             for (line, unknown) in BootFileTemplate.unknownPlaceholders(in: text) {
                 problem(field + ".template", "\(template.path):\(line): unknown placeholder @\(unknown)@; known: "
                         + BootFileTemplate.placeholders.map { "@\($0)@" }.joined(separator: ", "),
@@ -248,6 +251,11 @@ private struct BoardChecks {
         if let fit = board.fitImage {
             claim(fit.name, field: "fit_image.name")
             claim(fit.sourceName, field: "fit_image.name")
+            if let method = fit.bootMethod, board.boot?[method] == nil {
+                problem("fit_image.boot_method", "'\(method)' is not one of the board's boot methods (\((board.boot ?? [:]).keys.sorted().joined(separator: ", ")))",
+                        hint: Suggestion.didYouMean(method, among: Array((board.boot ?? [:]).keys)))
+            }
+            if let tree = ArtifactNames(board: board).firmwareDeviceTree { claim(tree, field: "fit_image.boot_method") }
             for (field, address) in [("kernel_address", fit.kernelAddress), ("fdt_address", fit.fdtAddress ?? 0),
                                      ("ramdisk_address", fit.ramdiskAddress ?? 0)] where address < 0 {
                 problem("fit_image.\(field)", "expected a physical address such as 0x40400000, found \(address)")

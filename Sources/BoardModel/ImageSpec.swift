@@ -26,12 +26,17 @@ public struct FITImageSpec: Codable, Sendable, Equatable {
     public var fdtAddress: Int?
     /// Where U-Boot copies the initramfs.
     public var ramdiskAddress: Int?
+    /// The boot method (a key of `boot`) whose firmware loads this image. For `device_tree.from: qemu` the FIT
+    /// then holds the tree QEMU makes when that firmware starts the machine, which can differ from the tree of a
+    /// direct `-kernel` boot (QEMU's virt leaves the PL061 GPIO to firmware, for one).
+    public var bootMethod: String?
 
-    public init(name: String, kernelAddress: Int, fdtAddress: Int? = nil, ramdiskAddress: Int? = nil) {
+    public init(name: String, kernelAddress: Int, fdtAddress: Int? = nil, ramdiskAddress: Int? = nil, bootMethod: String? = nil) {
         self.name = name
         self.kernelAddress = kernelAddress
         self.fdtAddress = fdtAddress
         self.ramdiskAddress = ramdiskAddress
+        self.bootMethod = bootMethod
     }
 
     enum CodingKeys: String, CodingKey {
@@ -39,6 +44,7 @@ public struct FITImageSpec: Codable, Sendable, Equatable {
         case kernelAddress = "kernel_address"
         case fdtAddress = "fdt_address"
         case ramdiskAddress = "ramdisk_address"
+        case bootMethod = "boot_method"
     }
 
     public var sourceName: String {

@@ -78,7 +78,8 @@ public struct BoardBuild: Sendable {
         var imageFiles: [(name: String, url: URL)] = []
         if let fit = board.board.fitImage {
             imageFiles += try await timed("FIT image") {
-                try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.files.first, initramfs: initramfs, names: names)
+                try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.firmwareTree ?? deviceTrees.files.first,
+                                          initramfs: initramfs, names: names)
             }
         }
         if includeImages {
@@ -102,7 +103,7 @@ public struct BoardBuild: Sendable {
         let temporary = try AtomicFile.temporaryDirectory(beside: output)
         var files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-        files += deviceTrees.files + bootFiles + imageFiles
+        files += deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootFiles + imageFiles
         for (name, source) in files {
             do {
                 // Images are large and made fresh by each build: a hard link costs no copy.

@@ -145,10 +145,12 @@ public struct QEMUCommandLine: Sendable, Equatable {
 
     /// QEMU writes the device tree it generates for this machine (with the board's memory, CPUs and extra
     /// devices) to `destination` and exits, without booting anything.
-    public static func dumpDeviceTreeCommand(board: Board, to destination: URL) throws(QEMUError) -> Command {
+    /// With `firmware`, the tree is the one QEMU makes when that firmware is started with `-bios`.
+    public static func dumpDeviceTreeCommand(board: Board, to destination: URL, firmware: URL? = nil) throws(QEMUError) -> Command {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
         try checkExtraArguments(of: board)
         var words = ["-M", "\(spec.machine),dumpdtb=\(destination.path)"]
+        if let firmware { words += ["-bios", firmware.path] }
         if let cpu = spec.cpu { words += ["-cpu", cpu] }
         words += ["-m", spec.memory]
         if let smp = spec.smp { words += ["-smp", String(smp)] }
