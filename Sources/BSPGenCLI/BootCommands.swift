@@ -72,6 +72,16 @@ func bootPathChecks(for board: ResolvedBoard, boot: BootSelection) -> [GuestChec
                        expected: "\(rootfs.resolvedDevice) ext4")]
 }
 
+/// The build's device tree checks for this boot: /chosen/bootargs is what the kernel was given (QEMU's -append
+/// or the boot loader replace the tree's), so it is expected to equal the command line of this boot.
+func guestChecks(_ checks: [GuestCheck], _ commandLine: QEMUCommandLine) -> [GuestCheck] {
+    checks.map { check in
+        var check = check
+        if check.name == "dt /chosen/bootargs" { check.expected = commandLine.cmdline }
+        return check
+    }
+}
+
 /// Builds (stages whose inputs did not change are skipped), adding `run-qemu.sh` for boards QEMU can boot, and
 /// with images a `run-qemu-METHOD.sh` per firmware boot method.
 func buildWithRunScript(_ name: String, options: BuildOptions, images: Bool = false) async throws -> (BuildEnvironment, BoardBuildResult) {
@@ -196,7 +206,7 @@ struct TestCommand: AsyncParsableCommand {
                 let boot = try await QEMURunner.bootTest(commandLine, expectedMachine: board.toolchain.expectedUnameMachine,
                                                          log: environment.log(selection == .kernel ? "boot-test" : "boot-test-\(selection.label)"),
                                                          options: BootTestOptions(timeout: timeout.map { .seconds($0) },
-                                                                                  extraChecks: result.guestChecks
+                                                                                  extraChecks: guestChecks(result.guestChecks, commandLine)
                                                                                     + bootPathChecks(for: board, boot: selection)))
                 environment.progress.end(boot.passed ? "passed" : "FAILED")
                 report.boot = boot
