@@ -20,6 +20,11 @@ echo "== bspgen test: build and boot the QEMU boards"
 set +e
 .build/debug/bspgen test qemu-x86_64 qemu-arm64-virt --quiet
 boot_status=$?
+# The disk boot paths (issue 7): OVMF + GRUB from a GPT disk, U-Boot + FIT from a virtio disk, the ext4 root.
+for path in "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4"; do
+  # shellcheck disable=SC2086
+  .build/debug/bspgen test $path --quiet || boot_status=1
+done
 set -e
 echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
 

@@ -103,7 +103,11 @@ import Testing
         #expect(x86.diskImages?.first?.partitions.first?.type == .efiSystem)
         let arm64 = try catalog.board(named: "qemu-arm64-virt").board
         #expect(arm64.boot?["uboot"]?.package == "u-boot-qemu")
-        #expect(arm64.fitImage != nil)
+        #expect(arm64.fitImage?.bootMethod == "uboot")
+        // The FIT's tree is QEMU's as U-Boot sees the machine, under its own name beside the direct-boot tree.
+        #expect(ArtifactNames(board: arm64).deviceTrees == ["qemu-virt.dtb"])
+        #expect(ArtifactNames(board: arm64).firmwareDeviceTree == "qemu-virt-uboot.dtb")
+        #expect(ArtifactNames(board: x86).firmwareDeviceTree == nil)
         for name in ["vexpress-a9", "raspberrypi3b", "raspberrypi4", "beaglebone-black"] {
             let board = try catalog.board(named: name).board
             let image = try #require(board.diskImages?.first, "\(name) has no SD-card image")
