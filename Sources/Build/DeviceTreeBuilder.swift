@@ -64,6 +64,7 @@ public struct DeviceTreeBuilder: Sendable {
                 }
             }
             tree.pack()
+            tree.zeroPadding()
             let destination = directory.appendingPathComponent(name)
             try AtomicFile.write(Data(tree.bytes), to: destination)
             if name == firmwareTree?.0 {
