@@ -27,8 +27,13 @@ echo "== fuzz: exit status $fuzz_status after $((SECONDS - start)) s"
 
 echo "== bspgen test --all: build every board, boot the QEMU ones, check the artifacts of the others"
 set +e
-.build/debug/bspgen test --all --quiet
+.build/debug/bspgen test --all --images --quiet
 boot_status=$?
+# The disk boot paths (issue 7): OVMF + GRUB from a GPT disk, U-Boot + FIT from a virtio disk, the ext4 root.
+for path in "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4"; do
+  # shellcheck disable=SC2086
+  .build/debug/bspgen test $path --quiet || boot_status=1
+done
 set -e
 echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
 

@@ -3,6 +3,7 @@ import BoardModel
 import Foundation
 import Build
 import DeviceTree
+import DiskImage
 import Host
 import Initramfs
 import Kconfig
@@ -15,7 +16,7 @@ public struct BSPGen: AsyncParsableCommand {
         version: bspgenVersion,
         subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
                       ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
-                      BuildCommand.self, BootCommand.self, TestCommand.self, BenchCommand.self, DTCommand.self]
+                      BuildCommand.self, ImageCommand.self, BootCommand.self, TestCommand.self, BenchCommand.self, DTCommand.self]
     )
     public init() {}
 
@@ -72,6 +73,7 @@ extension KconfigError: UserFacingError {}
 extension InitramfsError: UserFacingError {}
 extension QEMUError: UserFacingError {}
 extension DeviceTreeError: UserFacingError {}
+extension DiskImageError: UserFacingError {}
 
 /// A command's own "this did not work" with the exit status to use; the message has already been made readable.
 struct CommandFailure: Error {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BoardModel
 import Build
+import DiskImage
 import Foundation
 import Host
 import Initramfs
@@ -17,6 +18,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Build every board.")
     var all = false
 
+    @Flag(help: "Also make the disk/SD-card images, the GRUB loader and the ext4 root file system (as 'bspgen image').")
+    var images = false
+
     @Flag(help: "After each board, print every stage: run or skipped, why (which input changed), its time and ccache's hit rate.")
     var explain = false
 
@@ -27,13 +31,14 @@ struct BuildCommand: AsyncParsableCommand {
         let makeJobs = parallel > 1 ? max(1, (options.jobs ?? parallel) / parallel) : nil
         let options = self.options
         let explain = self.explain
+        let images = self.images
         try await withThrowingTaskGroup(of: (String, String).self) { group in
             var next = 0
             func start() {
                 let name = names[next]
                 next += 1
                 group.addTask {
-                    let (_, result) = try await buildWithRunScript(name, options: options, jobs: makeJobs,
+                    let (_, result) = try await buildWithRunScript(name, options: options, images: images, jobs: makeJobs,
                                                                    progressPrefix: parallel > 1 ? "\(name):" : nil)
                     return (name, Self.report(name, result, explain: explain))
                 }
@@ -71,6 +76,56 @@ struct BuildCommand: AsyncParsableCommand {
                 + stage.reasons.joined(separator: "; ") + (stage.detail.map { $0.isEmpty ? "" : " [\($0)]" } ?? "") + "\n"
         }
         return text
+    }
+}
+
+struct ImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "image",
+        abstract: "Build a board with its disk/SD-card images (and ext4 root file system) into out/BOARD/, and show their partitions.",
+        discussion: """
+            The images are made without root or loop devices: FAT partitions by mkfs.vfat and mtools, the ext4 root \
+            file system by mke2fs -d and debugfs, the MBR or GPT table by bspgen. Identifiers and times are fixed, so \
+            the same inputs give the same bytes.
+            """)
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board names.")
+    var boards: [String] = []
+
+    @Flag(help: "Every board that has disk images.")
+    var all = false
+
+    func run() async throws {
+        let catalog = options.project.catalog()
+        let names = all ? catalog.boardNames.filter { !(catalog.boards[$0]?.board.diskImages ?? []).isEmpty } : boards
+        guard !names.isEmpty else { throw ValidationError("name a board, or use --all") }
+        for name in names {
+            let (environment, result) = try await buildWithRunScript(name, options: options, images: true)
+            let images = environment.board.board.diskImages ?? []
+            if images.isEmpty && environment.board.board.rootfs == nil {
+                throw CommandFailure(message: "\(name) describes no disk_images and no rootfs; see README 'Disk images'")
+            }
+            for spec in images {
+                let url = result.outputDirectory.appendingPathComponent(spec.name)
+                let table = try PartitionTable.read(from: url)
+                print("\(url.path): \(table.format.rawValue), \(table.totalSize >> 20) MiB")
+                for (partition, partitionSpec) in zip(table.partitions, spec.partitions) {
+                    let content = partitionSpec.image ?? partitionSpec.filesystem?.rawValue ?? ""
+                    print("  \(partitionSpec.label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%6d", partition.size >> 20)) MiB at \(String(format: "%6d", partition.offset >> 20)) MiB  \(content)"
+                          + (partitionSpec.files.map { ": " + $0.map(\.destination).joined(separator: ", ") } ?? ""))
+                }
+            }
+            if environment.board.board.rootfs != nil {
+                print("\(result.outputDirectory.appendingPathComponent(RootFilesystemSpec.imageName).path): ext4 root file system")
+            }
+            // The same image checks as bspgen test: tables, labels, image partitions, every FAT file read back.
+            let checker = ArtifactChecker(board: environment.board, folder: result.outputDirectory)
+            let checks = checker.run().filter { $0.name.hasPrefix("disk image") || $0.name.hasPrefix("root file system") }
+                + (await checker.checkImageContents())
+            for check in checks { print("  \(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)") }
+            if checks.contains(where: { !$0.passed }) { throw CommandFailure(message: "\(name): an image check failed") }
+        }
     }
 }
 

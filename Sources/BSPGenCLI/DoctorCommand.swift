@@ -31,6 +31,20 @@ struct DoctorCommand: AsyncParsableCommand {
             report(FileManager.default.fileExists(atPath: path), package, path, package: package)
         }
 
+        print("Images and firmware boots (bspgen image, test --boot, --rootfs)")
+        for tool in HostRequirements.imageTools {
+            let path = ProcessRunner.which(tool.program)
+            report(path != nil, tool.program, path?.path ?? "needed for \(tool.purpose) (Debian: \(tool.package))", package: tool.package)
+        }
+        var files: [String: String] = [:]   // path → package
+        for board in boards {
+            if let grub = board.board.grub { files["/usr/lib/grub/\(grub.format)/normal.mod"] = grub.package }
+            for method in (board.board.boot ?? [:]).values { files[method.firmware] = method.package }
+        }
+        for (path, package) in files.sorted(by: { $0.key < $1.key }) {
+            report(FileManager.default.fileExists(atPath: path), package, path, package: package)
+        }
+
         print("Toolchains")
         let toolchainNames = Set(boards.map(\.board.toolchain))
         for name in toolchainNames.sorted() {

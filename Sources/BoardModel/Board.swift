@@ -17,13 +17,25 @@ public struct Board: Codable, Sendable, Equatable {
     public var deviceTree: DeviceTreeSpec?
     /// Files the board's firmware or boot loader reads (config.txt, uEnv.txt, boot.scr…), made from templates.
     public var bootFiles: [BootFileSpec]?
+    /// A U-Boot FIT image of the kernel, device tree and initramfs.
+    public var fitImage: FITImageSpec?
+    /// A GRUB EFI loader for disk images.
+    public var grub: GRUBSpec?
+    /// An ext4 image of the root tree, for `--rootfs ext4` and for disk images.
+    public var rootfs: RootFilesystemSpec?
+    /// Disk and SD-card images (`bspgen image`).
+    public var diskImages: [DiskImageSpec]?
+    /// Firmware boot paths by name (`bspgen test --boot NAME`), besides QEMU's direct `-kernel` boot.
+    public var boot: [String: BootMethodSpec]?
     /// Absent for boards QEMU cannot emulate: those are checked on their artifacts only.
     public var qemu: QEMUSpec?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, arch, toolchain, kernel, cmdline, console, busybox, initramfs, qemu
+        case name, description, arch, toolchain, kernel, cmdline, console, busybox, initramfs, qemu, grub, rootfs, boot
         case deviceTree = "device_tree"
         case bootFiles = "boot_files"
+        case fitImage = "fit_image"
+        case diskImages = "disk_images"
     }
 
     public var initramfsSpec: InitramfsSpec { initramfs ?? InitramfsSpec() }
@@ -144,7 +156,8 @@ public enum BootFileKind: String, YAMLEnumeration, Codable, Sendable {
 }
 
 /// A file for the boot partition, made from a template beside the board. `@KERNEL@`, `@INITRAMFS@`, `@DTB@`
-/// (the first device tree), `@CMDLINE@`, `@CONSOLE@` and `@BOARD@` are replaced by the board's values.
+/// (the first device tree), `@FIT@` (the FIT image), `@CMDLINE@`, `@CONSOLE@` and `@BOARD@` are replaced by the
+/// board's values.
 public struct BootFileSpec: Codable, Sendable, Equatable {
     public var name: String
     public var template: String

@@ -1,7 +1,7 @@
 /// The `@NAME@` placeholders of boot file templates. `@` rather than `${}` because U-Boot scripts use `${var}`
 /// for their own variables.
 public enum BootFileTemplate {
-    public static let placeholders = ["BOARD", "CMDLINE", "CONSOLE", "DTB", "INITRAMFS", "KERNEL"]
+    public static let placeholders = ["BOARD", "CMDLINE", "CONSOLE", "DTB", "FIT", "INITRAMFS", "KERNEL"]
 
     /// `@WORD@` tokens (capitals, digits, `_`) that are not placeholders, with their 1-based line numbers.
     public static func unknownPlaceholders(in text: String) -> [(line: Int, name: String)] {

@@ -179,6 +179,7 @@ private struct BoardChecks {
         let deviceTreeOverlays = files(board.deviceTree?.overlays ?? [], field: "device_tree.overlays")
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
+        checkImages()
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
         guard let toolchain, problems.isEmpty, let initScript = initScript.first else { return nil }
@@ -253,6 +254,9 @@ private struct BoardChecks {
                 problem(field + ".template", "cannot read \(template.path) as UTF-8 text")
                 continue
             }
+            if text.contains("@FIT@"), board.fitImage == nil {
+                problem(field + ".template", "\(template.path) uses @FIT@ but the board has no fit_image", hint: "add a fit_image section")
+            }
             for (line, unknown) in BootFileTemplate.unknownPlaceholders(in: text) {
                 problem(field + ".template", "\(template.path):\(line): unknown placeholder @\(unknown)@; known: "
                         + BootFileTemplate.placeholders.map { "@\($0)@" }.joined(separator: ", "),
@@ -260,6 +264,115 @@ private struct BoardChecks {
             }
         }
         return templates
+    }
+
+    /// FIT image, GRUB, root file system, disk images and boot methods: names that do not collide, sizes that
+    /// parse, partitions that say what they hold, files that are artifacts of the board.
+    mutating func checkImages() {
+        var names: Set<String> = Set(ArtifactNames(board: board).deviceTrees + (board.bootFiles ?? []).map(\.name))
+            .union([ArtifactNames(board: board).kernel, ArtifactNames(board: board).initramfs, "linux.config", "linux.defconfig",
+                    "manifest.json", "run-qemu.sh"])
+        func claim(_ name: String, field: String) {
+            if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+                problem(field, "'\(name)' is not a plain file name", hint: "use a name such as 'image.itb' or 'disk.img'")
+            } else if !names.insert(name).inserted {
+                problem(field, "'\(name)' is already an artifact or another file of this board")
+            }
+        }
+        if let fit = board.fitImage {
+            claim(fit.name, field: "fit_image.name")
+            claim(fit.sourceName, field: "fit_image.name")
+            if let method = fit.bootMethod, board.boot?[method] == nil {
+                problem("fit_image.boot_method", "'\(method)' is not one of the board's boot methods (\((board.boot ?? [:]).keys.sorted().joined(separator: ", ")))",
+                        hint: Suggestion.didYouMean(method, among: Array((board.boot ?? [:]).keys)))
+            }
+            if let tree = ArtifactNames(board: board).firmwareDeviceTree { claim(tree, field: "fit_image.boot_method") }
+            for (field, address) in [("kernel_address", fit.kernelAddress), ("fdt_address", fit.fdtAddress ?? 0),
+                                     ("ramdisk_address", fit.ramdiskAddress ?? 0)] where address < 0 {
+                problem("fit_image.\(field)", "expected a physical address such as 0x40400000, found \(address)")
+            }
+        }
+        if let grub = board.grub {
+            claim(grub.name, field: "grub.name")
+            if !grub.prefix.hasPrefix("/") { problem("grub.prefix", "expected an absolute path on the partition, like '/EFI/BOOT'") }
+            if grub.modules.isEmpty { problem("grub.modules", "expected the GRUB modules to build in, e.g. [part_gpt, fat, normal, linux, serial]") }
+            if grub.format.isEmpty || grub.package.isEmpty { problem("grub", "format and package must not be empty") }
+        }
+        if let rootfs = board.rootfs {
+            names.insert(RootFilesystemSpec.imageName)
+            if ByteSize.parse(rootfs.size) == nil {
+                problem("rootfs.size", "expected a size with a K, M or G suffix, like '64M', found '\(rootfs.size)'")
+            }
+            if !rootfs.resolvedDevice.hasPrefix("/dev/") { problem("rootfs.device", "expected a device such as /dev/vda") }
+            if rootfs.attach != nil, board.qemu == nil {
+                problem("rootfs.attach", "the board has no qemu section to attach the image to", hint: "remove 'attach'")
+            }
+        }
+        let images = board.diskImages ?? []
+        for (index, image) in images.enumerated() { claim(image.name, field: "disk_images[\(index)].name") }
+        for (index, image) in images.enumerated() { checkDiskImage(image, field: "disk_images[\(index)]", artifacts: names) }
+        for (method, spec) in (board.boot ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let field = "boot.\(method)"
+            if method == "kernel" { problem(field, "'kernel' is QEMU's direct -kernel boot, the default; choose another name") }
+            if board.qemu == nil { problem(field, "boot methods are tested in QEMU, but the board has no qemu section") }
+            if !spec.firmware.hasPrefix("/usr/") || spec.firmware.contains("..") {
+                problem(field + ".firmware", "expected an absolute path under /usr from a Debian package, like /usr/share/ovmf/OVMF.fd, found '\(spec.firmware)'")
+            }
+            if !images.contains(where: { $0.name == spec.disk }) {
+                problem(field + ".disk", "'\(spec.disk)' is not one of the board's disk_images (\(images.map(\.name).joined(separator: ", ")))",
+                        hint: Suggestion.didYouMean(spec.disk, among: images.map(\.name)))
+            }
+        }
+    }
+
+    mutating func checkDiskImage(_ image: DiskImageSpec, field: String, artifacts: Set<String>) {
+        let limit = image.table == .mbr ? 4 : 128
+        if image.partitions.isEmpty || image.partitions.count > limit {
+            problem(field + ".partitions", "expected 1 to \(limit) partitions for a \(image.table.rawValue) table, found \(image.partitions.count)")
+        }
+        for (index, partition) in image.partitions.enumerated() {
+            let field = "\(field).partitions[\(index)]"
+            let size = partition.size.flatMap(ByteSize.parse)
+            if let text = partition.size, size == nil {
+                problem(field + ".size", "expected a size with a K, M or G suffix, like '64M', found '\(text)'")
+            }
+            if partition.label.isEmpty || partition.label.count > 11 || !partition.label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+                problem(field + ".label", "expected 1 to 11 letters, digits, '-' or '_' (a FAT volume label), found '\(partition.label)'")
+            }
+            switch (partition.filesystem, partition.image) {
+            case (let filesystem?, nil):
+                guard let size else {
+                    problem(field + ".size", "a \(filesystem.rawValue) partition needs a size, like '64M'")
+                    break
+                }
+                // mkfs.vfat needs 65525 clusters for FAT32 (about 33 MiB with 512-byte clusters).
+                if filesystem == .fat32, size < 34 << 20 {
+                    problem(field + ".size", "FAT32 needs at least 34M", hint: "use 'filesystem: fat16' for a smaller partition")
+                }
+                var destinations = Set<String>()
+                for (fileIndex, file) in (partition.files ?? []).enumerated() {
+                    let fileField = "\(field).files[\(fileIndex)]"
+                    if !artifacts.contains(file.from) || file.from == image.name {
+                        problem(fileField, "'\(file.from)' is not an artifact of this board; known: \(artifacts.sorted().joined(separator: ", "))",
+                                hint: Suggestion.didYouMean(file.from, among: artifacts))
+                    }
+                    let path = file.destination
+                    if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
+                        problem(fileField + ".to", "expected a relative path inside the partition, like 'EFI/BOOT/BOOTX64.EFI', found '\(path)'")
+                    } else if !destinations.insert(path.uppercased()).inserted {
+                        problem(fileField, "'\(path)' is written twice into this partition (FAT names ignore case)")
+                    }
+                }
+            case (nil, let source?):
+                if partition.files != nil { problem(field + ".files", "files go into a FAT partition; this one is the image '\(source)'") }
+                if !artifacts.contains(source) || source == image.name {
+                    problem(field + ".image", "'\(source)' is not an artifact of this board",
+                            hint: source == RootFilesystemSpec.imageName ? "add a 'rootfs' section with its size" : Suggestion.didYouMean(source, among: artifacts))
+                }
+            default:
+                problem(field, "a partition has either 'filesystem' (and 'files') or 'image', not both and not neither")
+            }
+        }
     }
 
     mutating func checkQEMU(_ qemu: QEMUSpec) {

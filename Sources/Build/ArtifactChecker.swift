@@ -1,6 +1,7 @@
 import BoardModel
 import CZlib
 import DeviceTree
+import DiskImage
 import Foundation
 import Host
 import Initramfs
@@ -39,12 +40,98 @@ public struct ArtifactChecker: Sendable {
         for name in names.deviceTrees { check("device tree \(name)") { try checkDeviceTree(name) } }
         check("initramfs \(names.initramfs)") { try checkInitramfs() }
         for spec in board.board.bootFiles ?? [] { check("boot file \(spec.name)") { try checkBootFile(spec) } }
+        if let fit = board.board.fitImage { check("FIT image \(fit.name)") { try checkFITImage(fit) } }
+        // Images are made by `bspgen image` (or build --images): checked when they are there.
+        if board.board.rootfs != nil, exists(RootFilesystemSpec.imageName) {
+            check("root file system \(RootFilesystemSpec.imageName)") { try Self.ext4Summary(try file(RootFilesystemSpec.imageName)) }
+        }
+        for spec in board.board.diskImages ?? [] where exists(spec.name) {
+            check("disk image \(spec.name)") { try checkDiskImage(spec) }
+        }
         return checks
     }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }
+    }
+
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) }
+
+    /// The FIT image is a device tree whose every image's sha256 hash node matches its data, and whose default
+    /// configuration names the kernel, the device tree and the initramfs.
+    func checkFITImage(_ spec: FITImageSpec) throws -> String {
+        let tree = try DeviceTreeBlob(bytes: try file(spec.name))
+        let images = try tree.node(at: "/images")
+        var checked: [String] = []
+        for image in images.children {
+            guard let data = image.property("data")?.value else { throw Failure("/images/\(image.name) has no data") }
+            guard let hash = image.children.first(where: { $0.name.hasPrefix("hash") }),
+                  hash.property("algo")?.string == "sha256", let value = hash.property("value")?.value else {
+                throw Failure("/images/\(image.name) has no sha256 hash node")
+            }
+            let expected = value.map { String(format: "%02x", $0) }.joined()
+            guard Checksum.sha256(Data(data)) == expected else { throw Failure("/images/\(image.name): sha256 of the data does not match its hash node") }
+            checked.append("\(image.name) \(data.count / 1024) KiB")
+        }
+        let configurations = try tree.node(at: "/configurations")
+        guard let name = configurations.property("default")?.string, let configuration = configurations.children.first(where: { $0.name == name }) else {
+            throw Failure("no default configuration")
+        }
+        var wanted = ["kernel", "ramdisk"]
+        if !names.deviceTrees.isEmpty { wanted.append("fdt") }
+        for key in wanted where configuration.property(key) == nil { throw Failure("configuration \(name) has no \(key)") }
+        return "sha256 verified: " + checked.joined(separator: ", ")
+    }
+
+    /// The ext4 superblock: magic 0xEF53 and the volume name.
+    static func ext4Summary(_ data: Data) throws -> String {
+        let bytes = [UInt8](data.prefix(2048))
+        guard bytes.count == 2048, bytes[1024 + 56] == 0x53, bytes[1024 + 57] == 0xEF else { throw Failure("no ext2/3/4 superblock magic at 1080") }
+        let label = String(decoding: bytes[(1024 + 120)..<(1024 + 136)].prefix { $0 != 0 }, as: UTF8.self)
+        return "ext4, label '\(label)', \(data.count >> 20) MiB"
+    }
+
+    /// The partition table reads back (GPT checksums included) with the board's partitions in order and kind;
+    /// FAT partitions have a boot sector with the board's label; image partitions hold the image's bytes.
+    func checkDiskImage(_ spec: DiskImageSpec) throws -> String {
+        let url = folder.appendingPathComponent(spec.name)
+        let table = try PartitionTable.read(from: url)
+        guard table.format.rawValue == spec.table.rawValue else { throw Failure("a \(table.format.rawValue) table, expected \(spec.table.rawValue)") }
+        guard table.partitions.count == spec.partitions.count else {
+            throw Failure("\(table.partitions.count) partitions, expected \(spec.partitions.count)")
+        }
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw Failure("cannot open \(url.path)") }
+        defer { try? handle.close() }
+        func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
+            try handle.seek(toOffset: UInt64(offset))
+            return [UInt8](try handle.read(upToCount: count) ?? Data())
+        }
+        var notes: [String] = []
+        for (partition, partitionSpec) in zip(table.partitions, spec.partitions) {
+            let expectedKind: PartitionKind = switch partitionSpec.type {
+            case .efiSystem: .efiSystem
+            case .fat: .fat
+            case .linux: .linux
+            }
+            guard partition.kind == expectedKind else { throw Failure("partition \(partitionSpec.label) has the wrong type") }
+            if let filesystem = partitionSpec.filesystem {
+                let boot = try read(partition.offset, 512)
+                let labelOffset = filesystem == .fat32 ? 0x47 : 0x2B
+                let label = String(decoding: boot[labelOffset..<labelOffset + 11], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                guard boot[510] == 0x55, boot[511] == 0xAA, label == partitionSpec.label.uppercased() else {
+                    throw Failure("partition \(partitionSpec.label) has no FAT boot sector labelled \(partitionSpec.label.uppercased())")
+                }
+                notes.append("\(partitionSpec.label) \(filesystem.rawValue) \(partition.size >> 20) MiB")
+            } else if let image = partitionSpec.image {
+                let expected = try file(image)
+                guard Data(try read(partition.offset, expected.count)) == expected else {
+                    throw Failure("partition \(partitionSpec.label) does not hold \(image)")
+                }
+                notes.append("\(partitionSpec.label) = \(image)")
+            }
+        }
+        return "\(table.format.rawValue), " + notes.joined(separator: ", ")
     }
 
     func file(_ name: String) throws -> Data {
@@ -184,5 +271,40 @@ public struct UBootLegacyImage: Sendable {
 
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
+    }
+}
+
+extension ArtifactChecker {
+    /// Every file of every FAT partition of the board's disk images (those in the folder), read back with mtools
+    /// at the partition's offset and compared byte for byte with the artifact it was copied from.
+    public func checkImageContents() async -> [ArtifactCheck] {
+        var checks: [ArtifactCheck] = []
+        for spec in board.board.diskImages ?? [] where exists(spec.name) {
+            let name = "files in \(spec.name)"
+            do {
+                let url = folder.appendingPathComponent(spec.name)
+                let table = try PartitionTable.read(from: url)
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-check-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: scratch) }
+                var count = 0
+                for (partition, partitionSpec) in zip(table.partitions, spec.partitions) where partitionSpec.filesystem != nil {
+                    for (index, file) in (partitionSpec.files ?? []).enumerated() {
+                        let copy = scratch.appendingPathComponent("\(count)-\(index)")
+                        try HostRequirements.require("mcopy")
+                        try await ProcessRunner.checked(Command("mcopy", ["-n", "-i", "\(url.path)@@\(partition.offset)", "::/" + file.destination, copy.path],
+                                                                environment: ["MTOOLS_SKIP_CHECK": "1", "MTOOLSRC": "/dev/null"]))
+                        guard try Checksum.sha256(of: copy) == Checksum.sha256(of: folder.appendingPathComponent(file.from)) else {
+                            throw Failure("\(partitionSpec.label):/\(file.destination) differs from \(file.from)")
+                        }
+                        count += 1
+                    }
+                }
+                checks.append(ArtifactCheck(name: name, passed: true, detail: "\(count) files read back with mtools, identical to the artifacts"))
+            } catch {
+                checks.append(ArtifactCheck(name: name, passed: false, detail: "\(error)"))
+            }
+        }
+        return checks
     }
 }

@@ -31,23 +31,6 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var artifacts: [ManifestArtifact]
 }
 
-/// The names of a board's artifacts in its output folder.
-public struct ArtifactNames: Sendable {
-    public var kernel: String
-    public var initramfs: String
-    public var deviceTrees: [String]
-
-    public init(board: Board) {
-        kernel = board.kernel.image.rawValue
-        let compression = board.initramfsSpec.compression ?? .gzip
-        initramfs = "initramfs.cpio" + [CompressionName.gzip: ".gz", .xz: ".xz", .zstd: ".zst", .none: ""][compression, default: ""]
-        switch (board.deviceTree?.resolvedOrigin ?? .kernel, board.qemu?.machine) {
-        case let (.qemu, machine?): deviceTrees = ["qemu-\(machine).dtb"]
-        default: deviceTrees = (board.kernel.deviceTrees ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
-        }
-    }
-}
-
 public struct BoardBuildResult: Sendable {
     public var outputDirectory: URL
     public var manifest: Manifest
@@ -65,6 +48,8 @@ public struct BoardBuild: Sendable {
     public let environment: BuildEnvironment
     /// Extra text files for the output folder (e.g. `run-qemu.sh`), with their permissions.
     public var extraFiles: [(name: String, text: String, executable: Bool)] = []
+    /// Also make the board's disk images, its GRUB loader and its ext4 root file system (`bspgen image`).
+    public var includeImages = false
 
     public init(environment: BuildEnvironment) { self.environment = environment }
 
@@ -96,12 +81,38 @@ public struct BoardBuild: Sendable {
             try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
         }
         let bootFiles = try await timed("boot files") { try await BootFilesBuilder(environment: environment).build(names: names) }
+        let images = ImageBuilder(environment: environment)
+        try? FileManager.default.removeItem(at: images.log)
+        var imageFiles: [(name: String, url: URL)] = []
+        if let fit = board.board.fitImage {
+            imageFiles += try await timed("FIT image") {
+                try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.firmwareTree ?? deviceTrees.files.first,
+                                          initramfs: initramfs, names: names)
+            }
+        }
+        if includeImages {
+            if let grub = board.board.grub { imageFiles.append(try await timed("GRUB") { try await images.grub(grub) }) }
+            if let rootfs = board.board.rootfs {
+                imageFiles.append(try await timed("root file system") {
+                    try await images.rootFilesystem(rootfs, sources: initramfsSources(busybox: busybox).0)
+                })
+            }
+            var artifacts: [String: URL] = [names.kernel: kernel.image, names.initramfs: initramfs,
+                                            "linux.config": configuration.config, "linux.defconfig": configuration.defconfig]
+            for (name, url) in deviceTrees.files + bootFiles + imageFiles { artifacts[name] = url }
+            for spec in board.board.diskImages ?? [] {
+                let image = try await timed("disk image \(spec.name)") { try await images.diskImage(spec, artifacts: artifacts) }
+                imageFiles.append(image)
+                artifacts[image.name] = image.url
+            }
+        }
 
         let files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-            + deviceTrees.files + bootFiles
+            + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootFiles + imageFiles
         let (output, manifest) = try await timed("output folder") {
-            try outputStage(files: files, configuration: configuration, busybox: busybox)
+            // Images are large and made fresh by each build: a hard link costs no copy.
+            try outputStage(files: files, linking: Set(imageFiles.map(\.name)), configuration: configuration, busybox: busybox)
         }
         return BoardBuildResult(outputDirectory: output, manifest: manifest, names: names, guestChecks: deviceTrees.guestChecks,
                                 stageSeconds: times, stages: environment.journal.reports)

@@ -7,7 +7,9 @@ import Initramfs
 extension BoardBuild {
     /// `out/<board>/`, written again only when one of its files or the manifest's facts changed (or the folder
     /// was edited); it appears complete or not at all.
-    func outputStage(files: [(String, URL)], configuration: KernelConfiguration, busybox: BusyBoxArtifacts) throws -> (URL, Manifest) {
+    /// `linking`: names of files hard-linked into the output instead of copied.
+    func outputStage(files: [(String, URL)], linking: Set<String> = [], configuration: KernelConfiguration,
+                     busybox: BusyBoxArtifacts) throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
         for (name, source) in files {
@@ -46,6 +48,9 @@ extension BoardBuild {
         let temporary = try AtomicFile.temporaryDirectory(beside: output)
         for (name, source) in files {
             do {
+                if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
+                    continue
+                }
                 try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
             } catch {
                 throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")

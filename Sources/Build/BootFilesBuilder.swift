@@ -18,6 +18,7 @@ public struct BootFilesBuilder: Sendable {
         var values = ["BOARD": board.name, "CMDLINE": board.board.cmdline, "CONSOLE": board.board.console,
                       "KERNEL": names.kernel, "INITRAMFS": names.initramfs]
         values["DTB"] = names.deviceTrees.first
+        values["FIT"] = board.board.fitImage?.name
         var key = StageKey()
         key.add("stage", "boot-files-1")
         key.add("boot_files section", key.encodable(specs))
@@ -49,6 +50,9 @@ public struct BootFilesBuilder: Sendable {
             let text = try String(contentsOf: template, encoding: .utf8)
             if values["DTB"] == nil, text.contains("@DTB@") {
                 throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @DTB@ but the board has no device tree")
+            }
+            if values["FIT"] == nil, text.contains("@FIT@") {
+                throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @FIT@ but the board has no fit_image")
             }
             let rendered = BootFileTemplate.render(text, values: values)
             let destination = directory.appendingPathComponent(spec.name)

@@ -56,6 +56,7 @@ public enum BuildError: Error, CustomStringConvertible {
     case wrongBinary(path: String, message: String)
     case deviceTree(file: String, message: String)
     case bootFile(name: String, message: String)
+    case image(name: String, message: String)
 
     public var description: String {
         switch self {
@@ -70,6 +71,8 @@ public enum BuildError: Error, CustomStringConvertible {
             return "\(path): \(message)"
         case let .bootFile(name, message):
             return "boot file \(name): \(message)"
+        case let .image(name, message):
+            return "image \(name): \(message)"
         }
     }
 }

@@ -11,6 +11,9 @@ public struct DeviceTreeArtifacts: Sendable {
     public var files: [(name: String, url: URL)]
     /// Console checks that the guest booted with the first of these trees.
     public var guestChecks: [GuestCheck]
+    /// QEMU's tree as the FIT image's firmware sees the machine (`ArtifactNames.firmwareDeviceTree`), patched
+    /// the same way; the FIT image holds it.
+    public var firmwareTree: (name: String, url: URL)?
 }
 
 public struct DeviceTreeBuilder: Sendable {
@@ -84,13 +87,16 @@ public struct DeviceTreeBuilder: Sendable {
         let log = environment.log("device-trees")
         try? FileManager.default.removeItem(at: log)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let bases = try await baseTrees(kernelDeviceTrees, log: log)
-        guard !bases.isEmpty else { return DeviceTreeArtifacts(files: [], guestChecks: []) }
+        var bases = try await baseTrees(kernelDeviceTrees, log: log)
+        let firmwareTree = try await firmwareBaseTree(log: log)
+        if let firmwareTree { bases.append(firmwareTree) }
+        guard !bases.isEmpty else { return DeviceTreeArtifacts(files: [], guestChecks: [], firmwareTree: nil) }
         progress.begin("device trees", "\(bases.count) tree(s), \(board.deviceTreeOverlays.count) overlay(s)")
         var overlays: [(URL, DeviceTreeBlob)] = []
         for file in board.deviceTreeOverlays { overlays.append((file, try await compileOverlay(file, log: log))) }
 
         var files: [(String, URL)] = []
+        var firmwareFile: (name: String, url: URL)?
         var firstChanges: (before: DeviceTreeBlob, after: DeviceTreeBlob)?
         for (name, source) in bases {
             let original = try DeviceTreeBlob(contentsOf: source.path)
@@ -111,14 +117,19 @@ public struct DeviceTreeBuilder: Sendable {
                 }
             }
             tree.pack()
+            tree.zeroPadding()
             let destination = directory.appendingPathComponent(name)
             try AtomicFile.write(Data(tree.bytes), to: destination)
-            files.append((name, destination))
+            if name == firmwareTree?.0 {
+                firmwareFile = (name, destination)
+            } else {
+                files.append((name, destination))
+            }
             if firstChanges == nil { firstChanges = (original, tree) }
         }
-        progress.end(files.map(\.0).joined(separator: ", "))
+        progress.end((files + (firmwareFile.map { [$0] } ?? [])).map(\.0).joined(separator: ", "))
         let checks = try firstChanges.map { try Self.guestChecks(before: $0.before, after: $0.after) } ?? []
-        return DeviceTreeArtifacts(files: files, guestChecks: checks)
+        return DeviceTreeArtifacts(files: files, guestChecks: checks, firmwareTree: firmwareFile)
 
         func patch(_ tree: inout DeviceTreeBlob, treeName: String) throws {
             let chosen = spec.chosen
@@ -132,6 +143,24 @@ public struct DeviceTreeBuilder: Sendable {
                 throw BuildError.deviceTree(file: treeName, message: "cannot set /chosen: \(error)")
             }
         }
+    }
+
+    /// QEMU's tree dumped with the firmware of the FIT image's boot method, when the board's trees come from QEMU.
+    func firmwareBaseTree(log: URL) async throws -> (String, URL)? {
+        let names = ArtifactNames(board: board.board)
+        guard let name = names.firmwareDeviceTree, let method = board.board.fitImage?.bootMethod,
+              let firmware = board.board.boot?[method] else { return nil }
+        try HostRequirements.requireFile(firmware.firmware, package: firmware.package)
+        let temporary = directory.appendingPathComponent(".\(name).\(getpid())")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        try await ProcessRunner.logged(try QEMUCommandLine.dumpDeviceTreeCommand(board: board.board, to: temporary,
+                                                                                firmware: URL(fileURLWithPath: firmware.firmware)), log: log)
+        guard FileManager.default.fileExists(atPath: temporary.path) else {
+            throw BuildError.missingOutput(what: "QEMU's device tree dump with \(firmware.firmware)", path: temporary.path, log: log)
+        }
+        let dumped = directory.appendingPathComponent(name.replacingOccurrences(of: ".dtb", with: ".orig.dtb"))
+        try AtomicFile.replace(dumped, with: temporary)
+        return (name, dumped)
     }
 
     /// The dtbs to start from, with their output names.

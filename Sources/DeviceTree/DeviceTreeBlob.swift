@@ -49,6 +49,39 @@ public struct DeviceTreeBlob: Sendable {
         }
     }
 
+    /// Zeroes the alignment padding after node names and property values. libfdt leaves whatever bytes were
+    /// there when a property is resized or the structure moves, so two trees with the same content could differ
+    /// in those bytes (QEMU's dumps do, run to run); zeroed, the same content gives the same bytes.
+    public mutating func zeroPadding() {
+        let start = storage.word(at: 8)
+        let end = min(start + storage.word(at: 36), storage.count)
+        var offset = start
+        while offset + 4 <= end {
+            let token = storage.word(at: offset)
+            offset += 4
+            switch token {
+            case 1:  // FDT_BEGIN_NODE: a NUL-terminated name, padded to 4 bytes
+                var nameEnd = offset
+                while nameEnd < end, storage[nameEnd] != 0 { nameEnd += 1 }
+                let next = (nameEnd + 1 + 3) & ~3
+                guard next <= end else { return }
+                for index in (nameEnd + 1)..<next { storage[index] = 0 }
+                offset = next
+            case 3:  // FDT_PROP: length, name offset, value padded to 4 bytes
+                guard offset + 8 <= end else { return }
+                let valueEnd = offset + 8 + storage.word(at: offset)
+                let next = (valueEnd + 3) & ~3
+                guard next <= end else { return }
+                for index in valueEnd..<next { storage[index] = 0 }
+                offset = next
+            case 2, 4:  // FDT_END_NODE, FDT_NOP
+                continue
+            default:  // FDT_END
+                return
+            }
+        }
+    }
+
     /// Writes the packed tree to `file` atomically (temporary file, then rename).
     public func write(to file: String) throws {
         try File.writeAtomically(bytes, to: file, operation: "write \(file)")

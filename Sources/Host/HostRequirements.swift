@@ -26,6 +26,29 @@ public enum HostRequirements {
         HostTool(program: "curl", package: "curl", purpose: "URL sources"),
     ]
 
+    /// What disk images, the root file system image and firmware boots need (`bspgen image`, `test --boot`).
+    public static let imageTools: [HostTool] = [
+        HostTool(program: "mkfs.vfat", package: "dosfstools", purpose: "FAT partitions of disk images"),
+        HostTool(program: "mcopy", package: "mtools", purpose: "filling FAT partitions without mounting them"),
+        HostTool(program: "mdir", package: "mtools", purpose: "reading FAT partitions back"),
+        HostTool(program: "mke2fs", package: "e2fsprogs", purpose: "the ext4 root file system"),
+        HostTool(program: "debugfs", package: "e2fsprogs", purpose: "device nodes and owners in the ext4 image without root"),
+        HostTool(program: "grub-mkimage", package: "grub-common", purpose: "GRUB EFI loaders"),
+    ]
+
+    /// Fails with the exact install command when `program` (one of `tools` or `imageTools`) is not on PATH.
+    public static func require(_ program: String) throws(HostError) {
+        guard ProcessRunner.which(program) == nil else { return }
+        let package = (tools + imageTools).first { $0.program == program }?.package
+        throw HostError.missingTool(program, install: package.map { aptInstallCommand([$0]) })
+    }
+
+    /// Fails with the install command of `package` when a file it provides (firmware, modules) is missing.
+    public static func requireFile(_ path: String, package: String) throws(HostError) {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        throw HostError.missingTool(path, install: aptInstallCommand([package]))
+    }
+
     /// Headers and libraries the kernel build needs (checked by file, since they are not programs).
     public static let buildFiles: [(path: String, package: String)] = [
         ("/usr/include/libelf.h", "libelf-dev"),

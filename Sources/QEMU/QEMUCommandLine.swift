@@ -16,6 +16,18 @@ public struct BootArtifacts: Sendable, Equatable {
     }
 }
 
+/// A disk image QEMU attaches, opened with `snapshot=on`: the guest's writes go to a temporary overlay, never
+/// into the image.
+public struct QEMUDisk: Sendable, Equatable {
+    public var image: URL
+    public var attachment: DiskAttachment
+
+    public init(image: URL, attachment: DiskAttachment) {
+        self.image = image
+        self.attachment = attachment
+    }
+}
+
 public enum Accelerator: String, Sendable, Codable {
     case kvm, tcg
 }
@@ -28,17 +40,25 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public let cmdline: String
     public let artifacts: BootArtifacts
     public let accelerator: Accelerator
+    /// Firmware started with `-bios` instead of QEMU loading the kernel: it boots from `disks`.
+    public let firmware: URL?
+    public let disks: [QEMUDisk]
 
     /// Checks the board's extra arguments: nothing that bspgen sets itself, nothing that reaches host files.
-    public init(board: Board, artifacts: BootArtifacts, accelerator: Accelerator) throws(QEMUError) {
+    /// `cmdline` is the kernel command line: passed with `-append` for a direct boot; with `firmware`, what the
+    /// boot loader on the disk is expected to pass (the console check compares /proc/cmdline with it).
+    public init(board: Board, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL? = nil,
+                disks: [QEMUDisk] = [], cmdline: String? = nil) throws(QEMUError) {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
-        if spec.dtb == true, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board.name) }
+        if spec.dtb == true, firmware == nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board.name) }
         try Self.checkExtraArguments(of: board)
         self.board = board.name
         self.spec = spec
-        self.cmdline = board.cmdline
+        self.cmdline = cmdline ?? board.cmdline
         self.artifacts = artifacts
         self.accelerator = accelerator
+        self.firmware = firmware
+        self.disks = disks
     }
 
     /// Only options on the allow-list, each with a value it accepts: the guest gets the artifacts, no host files,
@@ -103,10 +123,27 @@ public struct QEMUCommandLine: Sendable, Equatable {
         words += ["-m", spec.memory]
         if let smp = spec.smp { words += ["-smp", String(smp)] }
         words += ["-accel", accelerator.rawValue]
-        words += ["-kernel", path(artifacts.kernel), "-initrd", path(artifacts.initramfs)]
-        if spec.dtb == true, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
+        if let firmware {
+            // The firmware finds its boot loader, kernel and device tree on the disk (or is given QEMU's tree).
+            words += ["-bios", firmware.path]
+        } else {
+            words += ["-kernel", path(artifacts.kernel), "-initrd", path(artifacts.initramfs)]
+            if spec.dtb == true, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
+        }
+        for (index, disk) in disks.enumerated() {
+            // QEMU splits -drive at commas; a comma in a path is written twice.
+            let file = path(disk.image).replacingOccurrences(of: ",", with: ",,")
+            switch disk.attachment {
+            case .sd:
+                words += ["-drive", "if=sd,format=raw,snapshot=on,file=\(file)"]
+            case .virtioPCI, .virtioMMIO:
+                words += ["-drive", "if=none,id=disk\(index),format=raw,snapshot=on,file=\(file)",
+                          "-device", "\(disk.attachment == .virtioPCI ? "virtio-blk-pci" : "virtio-blk-device"),drive=disk\(index)"]
+            }
+        }
+        if firmware == nil { words += ["-append", cmdline] }
         // -nographic puts the first serial port and the monitor on stdio, muxed: Ctrl-A X quits.
-        words += ["-append", cmdline, "-nographic", "-no-reboot"]
+        words += ["-nographic", "-no-reboot"]
         let extra = spec.extraArgs ?? []
         // No network unless the board asks for one; this also spares x86 the seconds of its NIC boot ROM.
         if !extra.contains(where: { Self.networkOptions.contains(Self.optionName($0)) }) { words += ["-nic", "none"] }
@@ -115,10 +152,12 @@ public struct QEMUCommandLine: Sendable, Equatable {
 
     /// QEMU writes the device tree it generates for this machine (with the board's memory, CPUs and extra
     /// devices) to `destination` and exits, without booting anything.
-    public static func dumpDeviceTreeCommand(board: Board, to destination: URL) throws(QEMUError) -> Command {
+    /// With `firmware`, the tree is the one QEMU makes when that firmware is started with `-bios`.
+    public static func dumpDeviceTreeCommand(board: Board, to destination: URL, firmware: URL? = nil) throws(QEMUError) -> Command {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
         try checkExtraArguments(of: board)
         var words = ["-M", "\(spec.machine),dumpdtb=\(destination.path)"]
+        if let firmware { words += ["-bios", firmware.path] }
         if let cpu = spec.cpu { words += ["-cpu", cpu] }
         words += ["-m", spec.memory]
         if let smp = spec.smp { words += ["-smp", String(smp)] }

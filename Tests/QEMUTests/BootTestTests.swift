@@ -11,7 +11,7 @@ import Testing
         #expect(report.passed, "\(report.failure.map(String.init(describing:)) ?? "")")
         #expect(report.failure == nil)
         #expect(report.banner == "=== bspgen: board fake is up (Linux 6.1.0, x86_64) ===")
-        #expect((report.secondsToBanner ?? 99) < 5)
+        #expect(report.secondsToBanner != nil)
         #expect(report.checks.map(\.name) == ["uname -m", "/proc/cmdline", "poweroff"])
         #expect(report.checks.allSatisfy { $0.passed })
         #expect(report.checks.first?.obtained == "x86_64")
@@ -44,7 +44,8 @@ import Testing
         let report = try await fake.bootTest(timeout: .seconds(60))
         #expect(report.failure == .kernelPanic(line: "[    0.9] Kernel panic - not syncing: Fatal exception in interrupt"))
         #expect(report.failure?.kind == "kernel-panic")
-        #expect(report.totalSeconds < 10)
+        // Fast means long before the 60 s timeout; the margin is for a loaded machine starting the fake.
+        #expect(report.totalSeconds < 30)
         #expect(report.lastConsoleLines.last?.contains("end Kernel panic") == true)
         #expect(report.exitStatus == "killed by signal 9")
         #expect(!isRunning(try fake.pid()))
@@ -78,7 +79,7 @@ import Testing
         }
         #expect(what.contains("banner"))
         #expect(seconds == 3)
-        #expect(report.totalSeconds < 6)
+        #expect(report.totalSeconds < 30, "ends at the timeout, not when the guest does")
         #expect(report.lastConsoleLines.last == "[    0.512345] Run /init as init process")
         #expect(report.lastConsoleLines.contains("SeaBIOS (version 1.16.2-debian-1.16.2-1)"), "escape sequences are stripped")
         #expect(!isRunning(try fake.pid()))
@@ -106,7 +107,7 @@ import Testing
             Issue.record("expected a timeout, got \(String(describing: report.failure))")
             return
         }
-        #expect(report.totalSeconds < 8)
+        #expect(report.totalSeconds < 30, "ends at the timeout, flood or not")
         #expect(report.lastConsoleLines.count == ConsoleRecorder.tailLines)
         #expect(report.lastConsoleLines.allSatisfy { $0 == "flood flood flood flood flood flood flood flood" })
         let logSize = try FileManager.default.attributesOfItem(atPath: fake.log.path)[.size] as? Int ?? 0
@@ -128,13 +129,17 @@ import Testing
     @Test func cancellationKillsQEMU() async throws {
         let fake = try FakeQEMU(FakeQEMU.noise + "\nsleep 1000")
         let test = Task { try await fake.bootTest(timeout: .seconds(60)) }
-        try await Task.sleep(for: .seconds(1))
-        let pid = try fake.pid()
+        var started: Int32?
+        for _ in 0..<200 where started == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            started = try? fake.pid()
+        }
+        let pid = try #require(started, "the fake QEMU started")
         #expect(isRunning(pid))
-        let started = ContinuousClock.now
+        let cancelled = ContinuousClock.now
         test.cancel()
         await #expect(throws: CancellationError.self) { try await test.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - cancelled < .seconds(20), "well before the 60 s timeout")
         #expect(!isRunning(pid))
     }
 
