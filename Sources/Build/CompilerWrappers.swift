@@ -61,8 +61,9 @@ public struct CompilerWrappers: Sendable {
         if ccache != nil {
             try? FileManager.default.removeItem(at: statsLog)
             variables["CCACHE_DIR"] = workspace.ccache.path
-            // Paths under the cache are hashed relative to the build folder: another cache location still hits.
-            variables["CCACHE_BASEDIR"] = workspace.cacheDirectory.path
+            // No CCACHE_BASEDIR: ccache would hand the compiler relative paths, which end up in __FILE__ strings
+            // (WARN_ON, BUG) and make the image differ from one built without ccache. A user's own setting goes too.
+            variables["CCACHE_BASEDIR"] = ""
             variables["CCACHE_STATSLOG"] = statsLog.path
             parts.append("ccache")
         }

@@ -88,3 +88,34 @@ import Testing
     @Test func kernelLikeCompilesGoToTheDaemon() async throws { try await compile(ccache: false) }
     @Test func ccacheMissesGoToTheDaemon() async throws { try await compile(ccache: true) }
 }
+
+/// ccache must give the compiler's own bytes: an object compiled through bspgen's wrapper (a miss, then a hit)
+/// equals the one the plain compiler makes, __FILE__ strings included, for a source under the cache as Kbuild's are.
+@Test func ccacheObjectsEqualThePlainCompilers() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-ccache-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let workspace = Workspace(cacheDirectory: folder.appendingPathComponent("cache").path, outputDirectory: folder.appendingPathComponent("out").path)
+    let source = workspace.sources.appendingPathComponent("demo/kernel/warn.c")
+    let build = workspace.build("demo")
+    try FileManager.default.createDirectory(at: source.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
+    try "const char *where = __FILE__;\nint line(void) { return __LINE__; }\n".write(to: source, atomically: true, encoding: .utf8)
+
+    let board = try Catalog(boardsDirectory: repositoryRoot.appendingPathComponent("boards"),
+                            toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains")).board(named: "qemu-arm64-virt")
+    let toolchain = try await ToolchainResolver.resolve(board.toolchain)
+    let stats = folder.appendingPathComponent("ccache.stats")
+    let wrappers = try CompilerWrappers.prepare(toolchain: toolchain, workspace: workspace, options: CompilerOptions(), statsLog: stats)
+    try #require(wrappers.summary == "ccache", "ccache is missing: apt-get install ccache")
+    func compile(_ name: String, _ environment: [String: String]) async throws -> Data {
+        let object = folder.appendingPathComponent(name)
+        try await ProcessRunner.checked(Command(toolchain.crossCompile + "gcc", ["-O2", "-c", source.path, "-o", object.path],
+                                                environment: environment.mapValues { Optional($0) }, workingDirectory: build))
+        return try Data(contentsOf: object)
+    }
+    let plain = try await compile("plain.o", [:])
+    #expect(try await compile("miss.o", wrappers.variables) == plain)
+    #expect(try await compile("hit.o", wrappers.variables) == plain)
+    let counted = CCacheStats(log: try String(contentsOf: stats, encoding: .utf8))
+    #expect(counted.hits == 1 && counted.misses == 1, "\(counted)")
+}
