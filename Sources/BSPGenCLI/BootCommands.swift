@@ -84,9 +84,11 @@ func guestChecks(_ checks: [GuestCheck], _ commandLine: QEMUCommandLine) -> [Gue
 
 /// Builds (stages whose inputs did not change are skipped), adding `run-qemu.sh` for boards QEMU can boot, and
 /// with images a `run-qemu-METHOD.sh` per firmware boot method.
-func buildWithRunScript(_ name: String, options: BuildOptions, images: Bool = false, jobs: Int? = nil,
-                        progressPrefix: String? = nil) async throws -> (BuildEnvironment, BoardBuildResult) {
-    let environment = try await options.environment(name, jobs: jobs, progressPrefix: progressPrefix)
+/// `adjust` may change the environment first (e.g. a scratch workspace for a build from nothing).
+func buildWithRunScript(_ name: String, options: BuildOptions, images: Bool = false, jobs: Int? = nil, progressPrefix: String? = nil,
+                        adjust: (inout BuildEnvironment) -> Void = { _ in }) async throws -> (BuildEnvironment, BoardBuildResult) {
+    var environment = try await options.environment(name, jobs: jobs, progressPrefix: progressPrefix)
+    adjust(&environment)
     var build = BoardBuild(environment: environment)
     build.includeImages = images
     let names = ArtifactNames(board: environment.board.board)

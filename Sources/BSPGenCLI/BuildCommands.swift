@@ -18,6 +18,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Build every board.")
     var all = false
 
+    @Flag(help: "Then build each board again from scratch (own build folders, no ccache) and compare the two outputs byte by byte, naming the first file that differs.")
+    var checkReproducible = false
+
     @Flag(help: "Also make the disk/SD-card images, the GRUB loader and the ext4 root file system (as 'bspgen image').")
     var images = false
 
@@ -56,6 +59,30 @@ struct BuildCommand: AsyncParsableCommand {
                 if next < names.count { start() }
             }
         }
+        if checkReproducible {
+            for name in names { try await checkReproducibility(name) }
+        }
+    }
+
+    /// A second build from nothing: its own build folders and output under the cache, and no ccache, so that no
+    /// result of the first build can be reused.
+    func checkReproducibility(_ name: String) async throws {
+        let first = options.workspaceOptions.workspace
+        let scratch = first.cacheDirectory.appendingPathComponent("reproducible/\(name)", isDirectory: true)
+        try? FileManager.default.removeItem(at: scratch)
+        print("\(name): building again from scratch in \(scratch.path) to compare")
+        let (_, second) = try await buildWithRunScript(name, options: options, images: images) { environment in
+            environment.workspace = environment.workspace.isolated(in: scratch)
+            environment.compilers.ccache = false
+        }
+        let check = try ReproducibilityCheck(first: first.output(name), second: second.outputDirectory)
+        guard let difference = check.differences.first else {
+            print("\(name): reproducible: \(check.identical.count) files byte-identical (\(check.identical.joined(separator: ", ")))")
+            return
+        }
+        throw CommandFailure(message: "\(name) is not reproducible: \(difference)"
+            + (check.differences.count > 1 ? " (and \(check.differences.count - 1) more: \(check.differences.dropFirst().map(\.description).joined(separator: "; ")))" : "")
+            + "\n    first build: \(first.output(name).path)\n    second build: \(second.outputDirectory.path)")
     }
 
     static func report(_ name: String, _ result: BoardBuildResult, explain: Bool) -> String {

@@ -5,7 +5,9 @@ import Foundation
 /// (what the user keeps). Nothing is written anywhere else.
 public struct Workspace: Sendable {
     public let cacheDirectory: URL
-    public let outputDirectory: URL
+    public private(set) var outputDirectory: URL
+    /// Where board builds and BusyBox builds go: the cache, or a scratch folder for a second, clean build.
+    public private(set) var buildRoot: URL
 
     /// `--cache-dir` wins over `BSPGEN_CACHE`, which wins over `~/.cache/bspgen`; `--out` over `out/`.
     public init(cacheDirectory: String? = nil, outputDirectory: String? = nil,
@@ -14,6 +16,16 @@ public struct Workspace: Sendable {
         let cache = cacheDirectory ?? environment["BSPGEN_CACHE"] ?? home.appendingPathComponent(".cache/bspgen").path
         self.cacheDirectory = URL(fileURLWithPath: cache).standardizedFileURL
         self.outputDirectory = URL(fileURLWithPath: outputDirectory ?? "out").standardizedFileURL
+        buildRoot = self.cacheDirectory
+    }
+
+    /// The same sources, downloads and locks, but board builds, BusyBox builds and the output under `directory`:
+    /// for a build from scratch that shares nothing it could be wrongly reused from.
+    public func isolated(in directory: URL) -> Workspace {
+        var copy = self
+        copy.buildRoot = directory
+        copy.outputDirectory = directory.appendingPathComponent("out", isDirectory: true)
+        return copy
     }
 
     public var downloads: URL { cacheDirectory.appendingPathComponent("downloads", isDirectory: true) }
@@ -22,14 +34,14 @@ public struct Workspace: Sendable {
     public var running: URL { cacheDirectory.appendingPathComponent("running", isDirectory: true) }
     public var apt: URL { cacheDirectory.appendingPathComponent("apt", isDirectory: true) }
     /// BusyBox builds by input hash: boards with the same toolchain, source and fragments share one.
-    public var busybox: URL { cacheDirectory.appendingPathComponent("busybox", isDirectory: true) }
+    public var busybox: URL { buildRoot.appendingPathComponent("busybox", isDirectory: true) }
     /// Lock files (flock) for resources shared between boards and processes.
     public var locks: URL { cacheDirectory.appendingPathComponent("locks", isDirectory: true) }
     public func lock(_ name: String) -> URL { locks.appendingPathComponent(name + ".lock") }
     /// ccache's own cache (CCACHE_DIR), and the compiler wrapper links bspgen puts first on make's PATH.
     public var ccache: URL { cacheDirectory.appendingPathComponent("ccache", isDirectory: true) }
     public var wrappers: URL { cacheDirectory.appendingPathComponent("wrappers", isDirectory: true) }
-    public func build(_ board: String) -> URL { cacheDirectory.appendingPathComponent("build/\(board)", isDirectory: true) }
+    public func build(_ board: String) -> URL { buildRoot.appendingPathComponent("build/\(board)", isDirectory: true) }
     public func output(_ board: String) -> URL { outputDirectory.appendingPathComponent(board, isDirectory: true) }
     public func logs(_ board: String) -> URL { build(board).appendingPathComponent("logs", isDirectory: true) }
 }

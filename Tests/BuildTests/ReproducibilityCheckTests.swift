@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+@testable import Build
+
+@Suite struct ReproducibilityCheckTests {
+    @Test func namesTheFirstDifferingFileAndByteAndFilesOnOneSide() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-repro-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (a, b) = (root.appendingPathComponent("a"), root.appendingPathComponent("b"))
+        for folder in [a, b] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        func write(_ folder: URL, _ name: String, _ text: String) throws { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
+        try write(a, "Image", "same bytes"); try write(b, "Image", "same bytes")
+        try write(a, "initramfs.cpio.gz", "abcdef"); try write(b, "initramfs.cpio.gz", "abcXef")
+        try write(a, "manifest.json", "{}"); try write(b, "manifest.json", "{}\n")
+        try write(a, "zImage.only-here", "x")
+
+        let check = try ReproducibilityCheck(first: a, second: b)
+        #expect(check.identical == ["Image"])
+        #expect(check.differences.map(\.description) == [
+            "initramfs.cpio.gz differs from byte 3 on (sizes 6 and 6)",
+            "manifest.json differs from byte 2 on (sizes 2 and 3)",
+            "zImage.only-here exists only in \(a.path)",
+        ])
+        #expect(try ReproducibilityCheck(first: a, second: a).differences.isEmpty)
+    }
+}
