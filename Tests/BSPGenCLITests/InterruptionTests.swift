@@ -3,8 +3,9 @@ import Testing
 
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// A board whose "kernel source" is a Makefile that stands in for Kbuild: configuring is instant and building the
-/// image blocks in a grandchild `sleep` (writing its pid) until a file `release` exists beside the Makefile.
+/// A board whose "kernel source" is a Makefile that stands in for Kbuild. The target named in `blockAt` (the base
+/// config, olddefconfig or the image) blocks in a grandchild `sleep` (writing its pid) until a file `release`
+/// exists beside the Makefile; the others are instant.
 private struct FakeKernelProject {
     let directory: URL
     var boards: URL { directory.appendingPathComponent("boards") }
@@ -15,7 +16,7 @@ private struct FakeKernelProject {
     var sleeperPID: URL { build.appendingPathComponent("sleeper.pid") }
     var release: URL { source.appendingPathComponent("release") }
 
-    init() throws {
+    init(blockAt target: String = "bzImage") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-interrupt-\(UUID().uuidString)")
         let toolchains = directory.appendingPathComponent("toolchains")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
@@ -38,18 +39,12 @@ private struct FakeKernelProject {
             busybox: {}
             """.write(to: boards.appendingPathComponent("fake.yaml"), atomically: true, encoding: .utf8)
         try "CONFIG_PRINTK=y\n".write(to: boards.appendingPathComponent("fake/linux.fragment"), atomically: true, encoding: .utf8)
-        let makefile = """
-            tinyconfig:
-            \techo 'CONFIG_PRINTK=y' > $(O)/.config
-            olddefconfig:
-            \ttrue
-            savedefconfig:
-            \tcp $(O)/.config $(O)/defconfig
-            bzImage:
-            \tsh -c 'until [ -e $(CURDIR)/release ]; do sleep 60 & echo $$! > $(O)/sleeper.pid; wait $$!; done'
-            \tmkdir -p $(O)/arch/x86/boot && echo image > $(O)/arch/x86/boot/bzImage
-
-            """
+        let block = "\tsh -c 'until [ -e $(CURDIR)/release ]; do sleep 60 & echo $$! > $(O)/sleeper.pid; wait $$!; done'\n"
+        func rule(_ name: String, _ recipe: String) -> String { "\(name):\n" + (name == target ? block : "") + recipe }
+        let makefile = rule("tinyconfig", "\techo 'CONFIG_PRINTK=y' > $(O)/.config\n")
+            + rule("olddefconfig", "\ttrue\n")
+            + rule("savedefconfig", "\tcp $(O)/.config $(O)/defconfig\n")
+            + rule("bzImage", "\tmkdir -p $(O)/arch/x86/boot && echo image > $(O)/arch/x86/boot/bzImage\n")
         try makefile.write(to: source.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
     }
 
@@ -96,9 +91,9 @@ private func waitUntil(_ condition: () -> Bool, seconds: Double) async -> Bool {
 /// Interruption at any point leaves the cache and the output consistent: children are stopped, an interrupted
 /// stage is not recorded as done, and the next run completes it.
 @Suite(.serialized) struct InterruptionTests {
-    @Test(arguments: [SIGTERM, SIGINT])
-    func aSignalStopsTheWholeBuildAndRecordsNothing(signal: Int32) async throws {
-        let project = try FakeKernelProject()
+    @Test(arguments: [(SIGTERM, "bzImage"), (SIGINT, "bzImage"), (SIGTERM, "tinyconfig"), (SIGINT, "olddefconfig")])
+    func aSignalStopsTheWholeBuildAndRecordsNothing(signal: Int32, blockAt target: String) async throws {
+        let project = try FakeKernelProject(blockAt: target)
         defer { project.cleanUp() }
         let bspgen = try project.start(["build", "fake"])
         let sleeper = try await project.waitForSleeper()
@@ -107,14 +102,17 @@ private func waitUntil(_ condition: () -> Bool, seconds: Double) async -> Bool {
         bspgen.waitUntilExit()
         #expect(bspgen.terminationStatus == 128 + signal)
         #expect(await waitUntil({ !isAlive(sleeper) }, seconds: 5), "the grandchild of make must be stopped too")
-        #expect(!FileManager.default.fileExists(atPath: project.build.appendingPathComponent(".bspgen-image.json").path))
+        for record in [".bspgen-config.json", ".bspgen-image.json"] where target != "bzImage" || record == ".bspgen-image.json" {
+            #expect(!FileManager.default.fileExists(atPath: project.build.appendingPathComponent(record).path), "\(record) after \(target)")
+        }
         #expect(!FileManager.default.fileExists(atPath: project.output.appendingPathComponent("fake").path))
         let running = (try? FileManager.default.contentsOfDirectory(atPath: project.cache.appendingPathComponent("running").path)) ?? []
         #expect(running.isEmpty, "no process group is left registered: \(running)")
     }
 
-    @Test func afterKillNineTheNextRunStopsTheOrphansAndFinishes() async throws {
-        let project = try FakeKernelProject()
+    @Test(arguments: ["olddefconfig", "bzImage"])
+    func afterKillNineTheNextRunStopsTheOrphansAndFinishes(blockAt target: String) async throws {
+        let project = try FakeKernelProject(blockAt: target)
         defer { project.cleanUp() }
         let first = try project.start(["kernel", "fake"])
         let orphan = try await project.waitForSleeper()
