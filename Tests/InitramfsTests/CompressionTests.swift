@@ -80,7 +80,7 @@ func compressedArchiveDecompressesToThePlainOne(_ compression: InitramfsCompress
     }
 }
 
-/// Several 128 KiB blocks, compressible and not, so that block boundaries and dictionaries matter.
+/// Several 512 KiB blocks, compressible and not, so that block boundaries and dictionaries matter.
 private func multiBlockData() -> [UInt8] {
     Array(String(repeating: "bspgen initramfs block ", count: 30_000).utf8) + noiseData(count: 300_001)
         + Array(String(repeating: "tail ", count: 10_000).utf8)
