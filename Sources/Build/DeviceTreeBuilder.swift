@@ -50,15 +50,21 @@ public struct DeviceTreeBuilder: Sendable {
         key.add("cmdline", board.board.cmdline)
         key.add("device_tree section", key.encodable(spec))
         if spec.chosen?.initrdAddress != nil { key.add("initramfs size", String(initramfsSize)) }
+        // The tree QEMU makes under the firmware that loads the FIT (see firmwareBaseTree).
+        let firmwareName = ArtifactNames(board: board.board).firmwareDeviceTree
+        if let method = board.board.fitImage?.bootMethod, firmwareName != nil {
+            key.add("firmware", key.encodable(board.board.boot?[method]))
+        }
         let names = outputNames(kernelDeviceTrees)
-        let outputs = names.map { directory.appendingPathComponent($0) }
+        let firmwareOutput = firmwareName.map { ($0, directory.appendingPathComponent($0)) }
+        let outputs = names.map { directory.appendingPathComponent($0) } + (firmwareOutput.map { [$0.1] } ?? [])
         let recordURL = directory.appendingPathComponent(".bspgen-device-trees.json")
         if let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) {
             let start = Date()
             try? FileManager.default.removeItem(at: recordURL)
             let artifacts = try await make(kernelDeviceTrees: kernelDeviceTrees, initramfsSize: initramfsSize)
             if !artifacts.files.isEmpty {
-                try StageRecord(key: key, outputs: artifacts.files.map(\.url)).write(recordURL)
+                try StageRecord(key: key, outputs: artifacts.files.map(\.url) + (artifacts.firmwareTree.map { [$0.url] } ?? [])).write(recordURL)
                 environment.journal.ran("device trees", because: stale, since: start)
             }
             return artifacts
@@ -71,7 +77,7 @@ public struct DeviceTreeBuilder: Sendable {
             : kernelDeviceTrees[0]
         let checks = try Self.guestChecks(before: try DeviceTreeBlob(contentsOf: base.path),
                                           after: try DeviceTreeBlob(contentsOf: directory.appendingPathComponent(first).path))
-        return DeviceTreeArtifacts(files: zip(names, outputs).map { ($0, $1) }, guestChecks: checks)
+        return DeviceTreeArtifacts(files: zip(names, outputs).map { ($0, $1) }, guestChecks: checks, firmwareTree: firmwareOutput)
     }
 
     /// The output names `make` gives the trees, in the board's order.
