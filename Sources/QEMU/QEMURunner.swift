@@ -172,7 +172,9 @@ struct Conversation {
     }
 
     /// Sends `command` between two marker lines and returns what it printed between them. The markers are
-    /// quoted in the command so that the terminal's echo of the command line never equals a marker line.
+    /// quoted in the command so that the terminal's echo of the command line never equals (or, wrapped, starts with)
+    /// a marker. Each line of the answer carries a prefix, so that kernel messages printed on the console meanwhile
+    /// (a clock source switching, a driver probing late) are not taken for the command's output.
     private mutating func ask(_ command: String, before deadline: ContinuousClock.Instant) async throws(Stop) -> String {
         var outstanding: Set<Int> = []
         var answering: Int?
@@ -180,13 +182,14 @@ struct Conversation {
         while true {
             attempts += 1
             outstanding.insert(attempts)
-            try await send("echo BSPGEN-BEGIN-\"\(attempts)\"; \(command); echo BSPGEN-END-\"\(attempts)\"\n")
+            try await send("echo BSPGEN-BEGIN-\"\(attempts)\"; { \(command); } 2>&1 | sed 's/^/BSPGEN-OUT-'\"\(attempts)\"':/'; echo BSPGEN-END-\"\(attempts)\"\n")
             let resend = min(deadline, .now + Self.resendInterval)
             while case let (line, _)? = try await nextLine(before: resend) {
                 let marker = line.trimmingCharacters(in: .whitespaces)
                 if let id = answering {
                     if marker == "BSPGEN-END-\(id)" { return answer.joined(separator: "\n") }
-                    if answer.count < 1000 { answer.append(line) }
+                    let prefix = "BSPGEN-OUT-\(id):"
+                    if answer.count < 1000, marker.hasPrefix(prefix) { answer.append(String(marker.dropFirst(prefix.count))) }
                 } else if let id = outstanding.first(where: { marker == "BSPGEN-BEGIN-\($0)" }) {
                     answering = id
                 }

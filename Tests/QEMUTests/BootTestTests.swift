@@ -33,6 +33,14 @@ import Testing
         #expect(report.passed, "\(report.failure.map(String.init(describing:)) ?? "")")
     }
 
+    @Test func kernelMessagesDuringACheckAreNotPartOfTheAnswer() async throws {
+        let fake = try FakeQEMU([FakeQEMU.banner(), FakeQEMU.shell(kernelMessage: "clocksource: Switched to clocksource tsc")].joined(separator: "\n"))
+        let report = try await fake.bootTest()
+        #expect(report.passed, "\(report.failure.map(String.init(describing:)) ?? "")")
+        #expect(report.checks.first?.obtained == "x86_64")
+        #expect(try String(contentsOf: fake.log, encoding: .utf8).contains("clocksource: Switched to clocksource tsc"))
+    }
+
     @Test func kernelPanicFailsFastWithItsLineAndTrace() async throws {
         let fake = try FakeQEMU(FakeQEMU.noise + #"""
 

@@ -46,10 +46,12 @@ struct FakeQEMU {
 
     /// A shell on the console: echoes each line like a terminal, then runs it with `uname`, `cat` and
     /// `poweroff` faked.
+    /// `kernelMessage`: printed on the console (not the command's output) while `uname` answers, as the kernel does.
     static func shell(machine: String = "x86_64", cmdline: String = "console=ttyS0 quiet", poweroff: String = "exit 0",
-                      skipFirstLine: Bool = false) -> String {
+                      skipFirstLine: Bool = false, kernelMessage: String? = nil) -> String {
         """
-        uname() { echo '\(machine)'; }
+        exec 3>&1
+        uname() { \(kernelMessage.map { "printf '%s\\r\\n' '\($0)' >&3; " } ?? "")echo '\(machine)'; }
         cat() { echo '\(cmdline)'; }
         poweroff() { printf 'reboot: Power down\\r\\n'; \(poweroff); }
         \(skipFirstLine ? "read -r lost" : "")
