@@ -195,9 +195,8 @@ public struct QEMUSpec: Codable, Sendable, Equatable {
 
     /// `memory` in bytes; nil unless it is a positive number with an M or G suffix.
     public var memoryBytes: UInt64? {
-        guard let unit = memory.last, let shift = ["M": 20, "G": 30][unit], let count = UInt64(memory.dropLast()), count > 0,
-              count <= UInt64.max >> shift else { return nil }
-        return count << shift
+        guard memory.hasSuffix("M") || memory.hasSuffix("G") else { return nil }
+        return ByteSize.parse(memory).map(UInt64.init)
     }
 
     /// What a guest can be given under emulation here: enough for a kernel and an initramfs, no more than a host has.
