@@ -64,17 +64,6 @@ public struct BSPGen: AsyncParsableCommand {
 
 public let bspgenVersion = bspgenLibraryVersion
 
-/// Errors whose description is the whole message for the user: file, line, what was expected, how to fix it.
-protocol UserFacingError: Error, CustomStringConvertible {}
-extension DiagnosticList: UserFacingError {}
-extension HostError: UserFacingError {}
-extension BuildError: UserFacingError {}
-extension KconfigError: UserFacingError {}
-extension InitramfsError: UserFacingError {}
-extension QEMUError: UserFacingError {}
-extension DeviceTreeError: UserFacingError {}
-extension DiskImageError: UserFacingError {}
-
 /// A command's own "this did not work" with the exit status to use; the message has already been made readable.
 struct CommandFailure: Error {
     var message: String

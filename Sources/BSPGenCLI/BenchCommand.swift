@@ -53,7 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
             let rows = try await bench(name, benchOptions: benchOptions, folder: benchFolder.appendingPathComponent("by-hand-\(name)"))
             for row in rows { print(format(name, row)) }
             // Back to the board's own files: the next build of it must not see the bench's edits.
-            _ = try await buildWithRunScript(name, options: options)
+            _ = try await buildBoard(name, options: options)
         }
     }
 
@@ -61,7 +61,7 @@ struct BenchCommand: AsyncParsableCommand {
         var rows: [Row] = []
         func build() async throws -> (Double, BoardBuildResult) {
             let start = Date()
-            let (_, result) = try await buildWithRunScript(name, options: benchOptions)
+            let (_, result) = try await buildBoard(name, options: benchOptions)
             return (Date().timeIntervalSince(start), result)
         }
         func ran(_ result: BoardBuildResult) -> String {
@@ -100,9 +100,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         var banner: Double?
         if board.qemuBootable {
-            let commandLine = try await qemuCommandLine(for: board, names: lineResult.names, in: lineResult.outputDirectory)
-            let report = try await QEMURunner.bootTest(commandLine, expectedMachine: board.toolchain.expectedUnameMachine,
-                                                       log: environment.log("bench-boot"), options: BootTestOptions(extraChecks: lineResult.guestChecks))
+            let report = try await BoardTest.bootTest(lineResult.plan.boot(.kernel), result: lineResult, environment: environment, timeout: nil)
             banner = report.secondsToBanner
             rows.append(Row(step: "time to banner (s)", bspgen: banner, note: report.passed ? "boot test passed" : "boot test FAILED"))
         }

@@ -12,7 +12,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BuildOptions
 
-    @Argument(help: "Board names (default: qemu-x86_64).")
+    @Argument(help: "Board names (default: the project's default board).")
     var boards: [String] = []
 
     @Flag(help: "Build every board.")
@@ -28,7 +28,7 @@ struct BuildCommand: AsyncParsableCommand {
     var explain = false
 
     func run() async throws {
-        let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
+        let names = try all ? options.project.catalog().boardNames : (boards.isEmpty ? [options.project.defaultBoard()] : boards)
         // With several boards, -j N is the total: up to N boards at once, sharing the N jobs between their makes.
         let parallel = names.count > 1 ? min(names.count, max(1, options.jobs ?? 1)) : 1
         let makeJobs = parallel > 1 ? max(1, (options.jobs ?? parallel) / parallel) : nil
@@ -41,7 +41,7 @@ struct BuildCommand: AsyncParsableCommand {
                 let name = names[next]
                 next += 1
                 group.addTask {
-                    let (_, result) = try await buildWithRunScript(name, options: options, images: images, jobs: makeJobs,
+                    let (_, result) = try await buildBoard(name, options: options, images: images, jobs: makeJobs,
                                                                    progressPrefix: parallel > 1 ? "\(name):" : nil)
                     return (name, Self.report(name, result, explain: explain))
                 }
@@ -71,7 +71,7 @@ struct BuildCommand: AsyncParsableCommand {
         let scratch = first.cacheDirectory.appendingPathComponent("reproducible/\(name)", isDirectory: true)
         try? FileManager.default.removeItem(at: scratch)
         print("\(name): building again from scratch in \(scratch.path) to compare")
-        let (_, second) = try await buildWithRunScript(name, options: options, images: images) { environment in
+        let (_, second) = try await buildBoard(name, options: options, images: images) { environment in
             environment.workspace = environment.workspace.isolated(in: scratch)
             environment.compilers.ccache = false
         }
@@ -128,7 +128,7 @@ struct ImageCommand: AsyncParsableCommand {
         let names = all ? catalog.boardNames.filter { !(catalog.boards[$0]?.board.diskImages ?? []).isEmpty } : boards
         guard !names.isEmpty else { throw ValidationError("name a board, or use --all") }
         for name in names {
-            let (environment, result) = try await buildWithRunScript(name, options: options, images: true)
+            let (environment, result) = try await buildBoard(name, options: options, images: true)
             let images = environment.board.board.diskImages ?? []
             if images.isEmpty && environment.board.board.rootfs == nil {
                 throw CommandFailure(message: "\(name) describes no disk_images and no rootfs; see README 'Disk images'")

@@ -41,3 +41,8 @@ func printJSON(_ value: some Encodable) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+extension ProjectOptions {
+    /// The board commands use when none is named.
+    func defaultBoard() throws -> String { "qemu-x86_64" }
+}

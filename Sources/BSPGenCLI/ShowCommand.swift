@@ -1,6 +1,8 @@
 import ArgumentParser
 import BoardModel
+import Build
 import Foundation
+import QEMU
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a board's resolved description: its toolchain, sources and absolute file paths.")
@@ -12,6 +14,12 @@ struct ShowCommand: ParsableCommand {
 
     @Flag(help: "Print JSON.")
     var json = false
+
+    @Flag(help: "Print the build plan instead, as 'make -n' would: every stage with its inputs and outputs, and each boot path.")
+    var plan = false
+
+    @Flag(help: "With --plan: the plan of 'build --images' (disk images, GRUB, the ext4 root).")
+    var images = false
 
     struct Shown: Encodable {
         var name: String
@@ -36,6 +44,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let resolved = try project.board(board)
+        if plan { return try printPlan(BoardPlan(board: resolved, includeImages: images)) }
         let board = resolved.board
         let shown = Shown(name: board.name, description: board.description, file: resolved.file.path, arch: board.arch,
                           toolchain: resolved.toolchain, kernel: board.kernel, kernelSource: board.kernel.resolvedSource.description,
@@ -70,6 +79,32 @@ struct ShowCommand: ParsableCommand {
             lines.append("  qemu:        \(machine) \((qemu.extraArgs ?? []).joined(separator: " "))")
         } else {
             lines.append("  qemu:        none: QEMU cannot emulate this board; artifacts are checked instead")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    struct ShownPlan: Encodable {
+        var board: String
+        var images: Bool
+        var stages: [PlannedStage]
+        var boots: [BootPlan]
+    }
+
+    func printPlan(_ plan: BoardPlan) throws {
+        if json { return try printJSON(ShownPlan(board: plan.board.name, images: plan.includeImages, stages: plan.stages, boots: plan.boots)) }
+        var lines = ["\(plan.board.name): build plan\(plan.includeImages ? " with images" : "") (each stage runs only when its inputs changed)"]
+        for stage in plan.stages {
+            lines.append("  \(stage.name)")
+            lines.append("      from: \(stage.inputs.joined(separator: ", "))")
+            lines.append("      makes: \(stage.outputs.joined(separator: ", "))")
+        }
+        if plan.boots.isEmpty { lines.append("  boot: none (QEMU cannot emulate this board; its artifacts are checked)") }
+        for boot in plan.boots {
+            var how = boot.firmware.map { "firmware \($0.path) (\($0.package))" } ?? "kernel \(boot.kernel) + \(boot.initramfs)"
+            if !boot.disks.isEmpty { how += ", disk " + boot.disks.map { "\($0.artifact) (\($0.attachment.rawValue))" }.joined(separator: ", ") }
+            lines.append("  boot \(boot.name)\(boot.needsImages ? " (needs --images)" : ""): \(how); script \(boot.runScript)")
+            lines.append("      cmdline: \(boot.cmdline)")
+            for check in boot.checks { lines.append("      check \(check.name): \(check.expected)") }
         }
         print(lines.joined(separator: "\n"))
     }

@@ -34,24 +34,25 @@ public struct Manifest: Codable, Equatable, Sendable {
 public struct BoardBuildResult: Sendable {
     public var outputDirectory: URL
     public var manifest: Manifest
-    public var names: ArtifactNames
-    /// Console checks that a booted guest runs with bspgen's device tree.
-    public var guestChecks: [GuestCheck]
-    public var stageSeconds: [(stage: String, seconds: Double)]
-    /// Each stage: run or skipped, and why.
+    public var plan: BoardPlan
+    /// Console checks that a booted guest runs with bspgen's device tree (its model, the overlays' properties).
+    public var deviceTreeChecks: [GuestCheck]
+    /// Each stage: run or skipped, why, and how long it took.
     public var stages: [StageReport]
+
+    public var names: ArtifactNames { plan.names }
 }
 
-/// The whole pipeline for one board: kernel config and image, BusyBox, initramfs, then the output folder,
-/// which appears complete or not at all.
+/// Executes a `BoardPlan`: every stage through the one runner (`BuildEnvironment.run`), in order, each reading
+/// the results of the ones before; the output folder last, which appears complete or not at all.
 public struct BoardBuild: Sendable {
     public let environment: BuildEnvironment
-    /// Extra text files for the output folder (e.g. `run-qemu.sh`), with their permissions.
-    public var extraFiles: [(name: String, text: String, executable: Bool)] = []
-    /// Also make the board's disk images, its GRUB loader and its ext4 root file system (`bspgen image`).
-    public var includeImages = false
+    public let plan: BoardPlan
 
-    public init(environment: BuildEnvironment) { self.environment = environment }
+    public init(environment: BuildEnvironment, includeImages: Bool = false) {
+        self.environment = environment
+        plan = BoardPlan(board: environment.board, includeImages: includeImages)
+    }
 
     var board: ResolvedBoard { environment.board }
 
@@ -62,46 +63,34 @@ public struct BoardBuild: Sendable {
     }
 
     private func runLocked() async throws -> BoardBuildResult {
-        var times: [(String, Double)] = []
-        func timed<T>(_ stage: String, _ body: () async throws -> T) async rethrows -> T {
-            let start = Date()
-            let value = try await body()
-            times.append((stage, Date().timeIntervalSince(start)))
-            return value
-        }
+        let names = plan.names
         let kernelBuilder = KernelBuilder(environment: environment)
-        let configuration = try await timed("kernel config") { try await kernelBuilder.configure() }
-        let kernel = try await timed("kernel build") { try await kernelBuilder.build(configuration) }
-        let busybox = try await timed("busybox") { try await BusyBoxBuilder(environment: environment).build() }
-        let names = ArtifactNames(board: board.board)
+        let configuration = try await kernelBuilder.configure()
+        let kernel = try await kernelBuilder.build(configuration)
+        let busybox = try await BusyBoxBuilder(environment: environment).build()
         let initramfs = environment.buildDirectory.appendingPathComponent(names.initramfs)
-        try await timed("initramfs") { try initramfsStage(busybox: busybox, to: initramfs) }
+        try await initramfsStage(busybox: busybox, to: initramfs)
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
-        let deviceTrees = try await timed("device trees") {
-            try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
-        }
-        let bootFiles = try await timed("boot files") { try await BootFilesBuilder(environment: environment).build(names: names) }
+        let deviceTrees = try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
+        let bootFiles = try await BootFilesBuilder(environment: environment).build(names: names)
         let images = ImageBuilder(environment: environment)
         try? FileManager.default.removeItem(at: images.log)
         var imageFiles: [(name: String, url: URL)] = []
         if let fit = board.board.fitImage {
-            imageFiles += try await timed("FIT image") {
-                try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.firmwareTree ?? deviceTrees.files.first,
-                                          initramfs: initramfs, names: names)
-            }
+            imageFiles += try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.firmwareTree ?? deviceTrees.files.first,
+                                                    initramfs: initramfs, names: names)
         }
-        if includeImages {
-            if let grub = board.board.grub { imageFiles.append(try await timed("GRUB") { try await images.grub(grub) }) }
+        if plan.includeImages {
+            if let grub = board.board.grub { imageFiles.append(try await images.grub(grub)) }
             if let rootfs = board.board.rootfs {
-                imageFiles.append(try await timed("root file system") {
-                    try await images.rootFilesystem(rootfs, sources: initramfsSources(busybox: busybox).0)
-                })
+                let sources = try initramfsSources(busybox: busybox).0
+                imageFiles.append(try await images.rootFilesystem(rootfs, sources: sources, sourceNames: initramfsSourceNames))
             }
             var artifacts: [String: URL] = [names.kernel: kernel.image, names.initramfs: initramfs,
                                             "linux.config": configuration.config, "linux.defconfig": configuration.defconfig]
             for (name, url) in deviceTrees.files + bootFiles + imageFiles { artifacts[name] = url }
             for spec in board.board.diskImages ?? [] {
-                let image = try await timed("disk image \(spec.name)") { try await images.diskImage(spec, artifacts: artifacts) }
+                let image = try await images.diskImage(spec, artifacts: artifacts)
                 imageFiles.append(image)
                 artifacts[image.name] = image.url
             }
@@ -110,18 +99,29 @@ public struct BoardBuild: Sendable {
         let files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
             + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootFiles + imageFiles
-        let (output, manifest) = try await timed("output folder") {
-            // Images are large and made fresh by each build: a hard link costs no copy.
-            try outputStage(files: files, linking: Set(imageFiles.map(\.name)), configuration: configuration, busybox: busybox)
+        let output = environment.workspace.output(board.name)
+        let runScripts = try plan.runScriptBoots.map { boot in
+            (name: boot.runScript, text: try RunScript.text(for: boot, folder: output), executable: true)
         }
-        return BoardBuildResult(outputDirectory: output, manifest: manifest, names: names, guestChecks: deviceTrees.guestChecks,
-                                stageSeconds: times, stages: environment.journal.reports)
+        // Images are large and made fresh by each build: a hard link costs no copy.
+        let (outputDirectory, manifest) = try await outputStage(files: files, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
+                                                                configuration: configuration, busybox: busybox)
+        return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
+                                deviceTreeChecks: deviceTrees.guestChecks, stages: environment.journal.reports)
     }
 
     /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board.
     public func packInitramfs(busybox: BusyBoxArtifacts, to destination: URL) throws {
         let (sources, compression) = try initramfsSources(busybox: busybox)
         try pack(sources, compression: compression, to: destination)
+    }
+}
+
+/// `run-qemu*.sh`: made from the boot plan alone, so nothing of the machine that built it goes into the output.
+enum RunScript {
+    static func text(for boot: BootPlan, folder: URL) throws -> String {
+        // The accelerator is the script's own choice when it runs; the one given here is not written.
+        try QEMUCommandLine(plan: boot, folder: folder, accelerator: .tcg).runScript(in: folder)
     }
 }
 

@@ -8,8 +8,8 @@ extension BoardBuild {
     /// `out/<board>/`, written again only when one of its files or the manifest's facts changed (or the folder
     /// was edited); it appears complete or not at all.
     /// `linking`: names of files hard-linked into the output instead of copied.
-    func outputStage(files: [(String, URL)], linking: Set<String> = [], configuration: KernelConfiguration,
-                     busybox: BusyBoxArtifacts) throws -> (URL, Manifest) {
+    func outputStage(files: [(String, URL)], extraFiles: [(name: String, text: String, executable: Bool)], linking: Set<String> = [],
+                     configuration: KernelConfiguration, busybox: BusyBoxArtifacts) async throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
         for (name, source) in files {
@@ -36,66 +36,48 @@ extension BoardBuild {
         for artifact in artifacts { key.add("artifact \(artifact.path)", artifact.sha256) }
         key.add("manifest", Checksum.sha256(manifestData))
         key.add("executable", extraFiles.filter(\.executable).map(\.name).joined(separator: " "))
-        let recordURL = environment.buildDirectory.appendingPathComponent(".bspgen-output.json")
         let outputs = artifacts.map { output.appendingPathComponent($0.path) } + [output.appendingPathComponent("manifest.json")]
-        guard let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) else {
-            environment.progress.skip("output", "\(output.path) up to date")
-            environment.journal.skipped("output folder", "every file unchanged")
-            return (output, manifest)
-        }
-        let start = Date()
-        try? FileManager.default.removeItem(at: recordURL)
-        let temporary = try AtomicFile.temporaryDirectory(beside: output)
-        for (name, source) in files {
-            do {
-                if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
-                    continue
+        var stage = Stage("output folder", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-output.json"),
+                          outputs: outputs)
+        stage.skipNote = "every file unchanged"
+        try await environment.run(stage) {
+            let temporary = try AtomicFile.temporaryDirectory(beside: output)
+            for (name, source) in files {
+                do {
+                    if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
+                        continue
+                    }
+                    try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
+                } catch {
+                    throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")
                 }
-                try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
-            } catch {
-                throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")
             }
+            for file in extraFiles {
+                let url = temporary.appendingPathComponent(file.name)
+                try AtomicFile.write(file.text, to: url)
+                if file.executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
+            }
+            try AtomicFile.write(manifestData, to: temporary.appendingPathComponent("manifest.json"))
+            try AtomicFile.replace(output, with: temporary)
+            return StageWork()
         }
-        for file in extraFiles {
-            let url = temporary.appendingPathComponent(file.name)
-            try AtomicFile.write(file.text, to: url)
-            if file.executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
-        }
-        try AtomicFile.write(manifestData, to: temporary.appendingPathComponent("manifest.json"))
-        try AtomicFile.replace(output, with: temporary)
-        try StageRecord(key: key, outputs: outputs).write(recordURL)
-        environment.journal.ran("output folder", because: stale, since: start)
         return (output, manifest)
     }
 
     /// The initramfs in the build folder, packed again only when something that goes into it changed: any
     /// entry of BusyBox's tree, the overlays, the lists and the files they name, `/init`, the epoch or the
     /// compression.
-    func initramfsStage(busybox: BusyBoxArtifacts, to destination: URL) throws {
+    func initramfsStage(busybox: BusyBoxArtifacts, to destination: URL) async throws {
         let (sources, compression) = try initramfsSources(busybox: busybox)
-        var key = StageKey()
+        var key = try InitramfsContent.key(sources, names: initramfsSourceNames, sourceDateEpoch: environment.sourceDateEpoch)
         key.add("stage", "initramfs-1")
         key.add("packer", InitramfsPacker.formatVersion)
-        key.add("epoch", String(environment.sourceDateEpoch))
         key.add("compression", compression.rawValue)
-        for (name, source) in zip(initramfsSourceNames, sources) {
-            var lines = ""
-            for item in try source.contentDescription(sourceDateEpoch: environment.sourceDateEpoch) {
-                lines += item.line + (try item.file.map { " " + (try Checksum.sha256(of: URL(fileURLWithPath: $0))) } ?? "") + "\n"
-            }
-            key.add(name, Checksum.sha256(lines))
+        try await environment.run(Stage("initramfs", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-initramfs.json"),
+                                        outputs: [destination])) {
+            try pack(sources, compression: compression, to: destination)
+            return StageWork()
         }
-        let recordURL = environment.buildDirectory.appendingPathComponent(".bspgen-initramfs.json")
-        guard let stale = StageRecord.staleness(of: recordURL, for: key, required: [destination]) else {
-            environment.progress.skip("initramfs", "inputs unchanged")
-            environment.journal.skipped("initramfs", "inputs unchanged")
-            return
-        }
-        let start = Date()
-        try? FileManager.default.removeItem(at: recordURL)
-        try pack(sources, compression: compression, to: destination)
-        try StageRecord(key: key, outputs: [destination]).write(recordURL)
-        environment.journal.ran("initramfs", because: stale, since: start)
     }
 
     /// What the stage key calls each of `initramfsSources`, in the same order.
@@ -126,5 +108,22 @@ extension BoardBuild {
         let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: limit)
         let summary = try packer.pack(sources, to: destination, compression: compression)
         environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
+    }
+}
+
+/// The initramfs's tree as key parts: every entry of each source with its file's sha256, and the epoch that stamps
+/// them. The initramfs and the root file system image are made from the same tree.
+enum InitramfsContent {
+    static func key(_ sources: [InitramfsSource], names: [String], sourceDateEpoch: Int64) throws -> StageKey {
+        var key = StageKey()
+        key.add("epoch", String(sourceDateEpoch))
+        for (name, source) in zip(names, sources) {
+            var lines = ""
+            for item in try source.contentDescription(sourceDateEpoch: sourceDateEpoch) {
+                lines += item.line + (try item.file.map { " " + (try Checksum.sha256(of: URL(fileURLWithPath: $0))) } ?? "") + "\n"
+            }
+            key.add(name, Checksum.sha256(lines))
+        }
+        return key
     }
 }

@@ -26,26 +26,19 @@ public struct BootFilesBuilder: Sendable {
         key.add("epoch", String(environment.sourceDateEpoch))
         for template in board.bootFileTemplates { try key.addFile("template", template) }
         let outputs = specs.map { directory.appendingPathComponent($0.name) }
-        let recordURL = directory.appendingPathComponent(".bspgen-boot-files.json")
-        guard let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) else {
-            environment.progress.skip("boot files", "inputs unchanged")
-            environment.journal.skipped("boot files", "inputs unchanged")
-            return zip(specs, outputs).map { ($0.name, $1) }
+        try await environment.run(Stage("boot files", key: key, record: directory.appendingPathComponent(".bspgen-boot-files.json"),
+                                        outputs: outputs)) {
+            try await make(specs: specs, values: values)
+            return StageWork()
         }
-        let start = Date()
-        try? FileManager.default.removeItem(at: recordURL)
-        let files = try await make(specs: specs, values: values)
-        try StageRecord(key: key, outputs: outputs).write(recordURL)
-        environment.journal.ran("boot files", because: stale, since: start)
-        return files
+        return zip(specs, outputs).map { ($0.name, $1) }
     }
 
-    private func make(specs: [BootFileSpec], values: [String: String]) async throws -> [(name: String, url: URL)] {
+    private func make(specs: [BootFileSpec], values: [String: String]) async throws {
         environment.progress.begin("boot files", specs.map(\.name).joined(separator: ", "))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = environment.log("boot-files")
         try? FileManager.default.removeItem(at: log)
-        var files: [(String, URL)] = []
         for (spec, template) in zip(specs, board.bootFileTemplates) {
             let text = try String(contentsOf: template, encoding: .utf8)
             if values["DTB"] == nil, text.contains("@DTB@") {
@@ -69,9 +62,7 @@ public struct BootFilesBuilder: Sendable {
                                                        environment: ["SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch)]), log: log)
                 try AtomicFile.replace(destination, with: temporary)
             }
-            files.append((spec.name, destination))
         }
         environment.progress.end()
-        return files
     }
 }

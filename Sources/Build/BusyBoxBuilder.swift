@@ -40,11 +40,9 @@ public struct BusyBoxBuilder: Sendable {
         let source = try await SourceFetcher(workspace: environment.workspace)
             .fetch(board.board.busybox.resolvedSource, relativeTo: board.folder, log: environment.log("busybox-source"))
         progress.end(source.root.path)
-        if source.fetchedNow {
-            environment.journal.ran("busybox source", because: ["not in the cache yet"], since: sourceStart, detail: source.root.path)
-        } else {
-            environment.journal.skipped("busybox source", "unpacked tree in the cache (\(source.root.deletingLastPathComponent().lastPathComponent))")
-        }
+        environment.note(external: "busybox source", ranBecause: source.fetchedNow ? "not in the cache yet" : nil, since: sourceStart,
+                         detail: source.fetchedNow ? source.root.path
+                            : "unpacked tree in the cache (\(source.root.deletingLastPathComponent().lastPathComponent))")
 
         var key = StageKey()
         key.add("stage", "busybox-1")
@@ -54,44 +52,32 @@ public struct BusyBoxBuilder: Sendable {
         let folder = environment.workspace.busybox.appendingPathComponent(String(key.value.prefix(16)), isDirectory: true)
         let buildDirectory = folder.appendingPathComponent("build", isDirectory: true)
         let stagingTree = folder.appendingPathComponent("install", isDirectory: true)
-        let recordURL = folder.appendingPathComponent("install.json")
         let binary = stagingTree.appendingPathComponent("bin/busybox")
+        var stage = Stage("busybox", key: key, record: folder.appendingPathComponent("install.json"), outputs: [binary])
+        stage.forced = force ? "forced" : nil
+        // The shared folder is named by the key, so a changed input means a new folder: what changed is told by
+        // this board's own note of the BusyBox it used last.
+        stage.history = environment.buildDirectory.appendingPathComponent(".bspgen-busybox.json")
+        stage.skipNote = "inputs unchanged (shared build \(folder.lastPathComponent))"
         // Boards with the same BusyBox share this folder: one builds it, the others wait and reuse it.
-        return try await FileLock.withLock(environment.workspace.lock("busybox-\(folder.lastPathComponent)"),
-                                           onWait: { progress.note("[busybox] waiting for another build of \(folder.lastPathComponent)") }) {
-            // The shared folder is named by the key, so a changed input means a new folder: what changed is
-            // told by this board's own note of the BusyBox it used last.
-            let boardRecord = environment.buildDirectory.appendingPathComponent(".bspgen-busybox.json")
-            var stale = StageRecord.staleness(of: recordURL, for: key, required: [binary], forced: force ? "forced" : nil)
-            if stale == ["no previous record"], let changed = StageRecord.staleness(of: boardRecord, for: key), changed != ["no previous record"] {
-                stale = changed
+        let outcome = try await FileLock.withLock(environment.workspace.lock("busybox-\(folder.lastPathComponent)"),
+                                                  onWait: { progress.note("[busybox] waiting for another build of \(folder.lastPathComponent)") }) {
+            try await environment.run(stage) {
+                let wrappers = try environment.compilerWrappers(stage: "busybox")
+                try await build(source: source, buildDirectory: buildDirectory, stagingTree: stagingTree, wrappers: wrappers)
+                let ccache = wrappers.ccacheSummary()
+                return StageWork(detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
             }
-            if stale == nil {
-                try? StageRecord(key: key).write(boardRecord)
-                progress.skip("busybox", "inputs unchanged (\(folder.lastPathComponent))")
-                environment.journal.skipped("busybox", "inputs unchanged (shared build \(folder.lastPathComponent))")
-                return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: true)
-            }
-            let start = Date()
-            let wrappers = try environment.compilerWrappers(stage: "busybox")
-            let built = try await build(source: source, buildDirectory: buildDirectory, stagingTree: stagingTree, wrappers: wrappers)
-            try StageRecord(key: key).write(recordURL)
-            try? StageRecord(key: key).write(boardRecord)
-            let ccache = wrappers.ccacheSummary()
-            environment.journal.ran("busybox", because: (stale ?? []).map { $0 == "no previous record" ? "no shared build \(folder.lastPathComponent) yet" : $0 },
-                                    since: start, detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
-            return built
         }
+        return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: !outcome.ran)
     }
 
-    private func build(source: SourceTree, buildDirectory: URL, stagingTree: URL, wrappers: CompilerWrappers) async throws -> BusyBoxArtifacts {
+    private func build(source: SourceTree, buildDirectory: URL, stagingTree: URL, wrappers: CompilerWrappers) async throws {
         let progress = environment.progress
-        let recordURL = stagingTree.deletingLastPathComponent().appendingPathComponent("install.json")
         let binary = stagingTree.appendingPathComponent("bin/busybox")
         func make(_ targets: [String], jobs: Int? = nil) -> Command {
             self.make(source, targets, in: buildDirectory, jobs: jobs, wrappers: wrappers)
         }
-        try? FileManager.default.removeItem(at: recordURL)
         let log = environment.log("busybox")
         try? FileManager.default.removeItem(at: log)
         try FileManager.default.createDirectory(at: buildDirectory, withIntermediateDirectories: true)
@@ -125,6 +111,5 @@ public struct BusyBoxBuilder: Sendable {
         try AtomicFile.replace(stagingTree, with: temporary)
         let size = (try? FileManager.default.attributesOfItem(atPath: binary.path)[.size] as? NSNumber)?.intValue ?? 0
         progress.end("static \(board.toolchain.elfMachine.rawValue) binary, \(size / 1024) KiB")
-        return BusyBoxArtifacts(stagingTree: stagingTree, binary: binary, source: source, reused: false)
     }
 }

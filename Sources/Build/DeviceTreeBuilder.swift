@@ -58,21 +58,13 @@ public struct DeviceTreeBuilder: Sendable {
         let names = outputNames(kernelDeviceTrees)
         let firmwareOutput = firmwareName.map { ($0, directory.appendingPathComponent($0)) }
         let outputs = names.map { directory.appendingPathComponent($0) } + (firmwareOutput.map { [$0.1] } ?? [])
-        let recordURL = directory.appendingPathComponent(".bspgen-device-trees.json")
-        if let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs) {
-            let start = Date()
-            try? FileManager.default.removeItem(at: recordURL)
-            let artifacts = try await make(kernelDeviceTrees: kernelDeviceTrees, initramfsSize: initramfsSize)
-            if !artifacts.files.isEmpty {
-                try StageRecord(key: key, outputs: artifacts.files.map(\.url) + (artifacts.firmwareTree.map { [$0.url] } ?? [])).write(recordURL)
-                environment.journal.ran("device trees", because: stale, since: start)
-            }
-            return artifacts
-        }
-        environment.progress.skip("device trees", "inputs unchanged")
-        environment.journal.skipped("device trees", "inputs unchanged")
-        // The console checks compare the first output with the tree it was made from.
         guard let first = names.first else { return DeviceTreeArtifacts(files: [], guestChecks: []) }
+        try await environment.run(Stage("device trees", key: key, record: directory.appendingPathComponent(".bspgen-device-trees.json"),
+                                        outputs: outputs)) {
+            try await make(kernelDeviceTrees: kernelDeviceTrees, initramfsSize: initramfsSize)
+            return StageWork()
+        }
+        // The console checks compare the first output with the tree it was made from.
         let base = spec.resolvedOrigin == .qemu ? directory.appendingPathComponent(first.replacingOccurrences(of: ".dtb", with: ".orig.dtb"))
             : kernelDeviceTrees[0]
         let checks = try Self.guestChecks(before: try DeviceTreeBlob(contentsOf: base.path),
@@ -88,7 +80,7 @@ public struct DeviceTreeBuilder: Sendable {
         }
     }
 
-    func make(kernelDeviceTrees: [URL], initramfsSize: Int) async throws -> DeviceTreeArtifacts {
+    func make(kernelDeviceTrees: [URL], initramfsSize: Int) async throws {
         let progress = environment.progress
         let log = environment.log("device-trees")
         try? FileManager.default.removeItem(at: log)
@@ -96,17 +88,14 @@ public struct DeviceTreeBuilder: Sendable {
         var bases = try await baseTrees(kernelDeviceTrees, log: log)
         let firmwareTree = try await firmwareBaseTree(log: log)
         if let firmwareTree { bases.append(firmwareTree) }
-        guard !bases.isEmpty else { return DeviceTreeArtifacts(files: [], guestChecks: [], firmwareTree: nil) }
+        guard !bases.isEmpty else { return }
         progress.begin("device trees", "\(bases.count) tree(s), \(board.deviceTreeOverlays.count) overlay(s)")
         var overlays: [(URL, DeviceTreeBlob)] = []
         for file in board.deviceTreeOverlays { overlays.append((file, try await compileOverlay(file, log: log))) }
 
-        var files: [(String, URL)] = []
-        var firmwareFile: (name: String, url: URL)?
-        var firstChanges: (before: DeviceTreeBlob, after: DeviceTreeBlob)?
+        var made: [String] = []
         for (name, source) in bases {
-            let original = try DeviceTreeBlob(contentsOf: source.path)
-            var tree = original
+            var tree = try DeviceTreeBlob(contentsOf: source.path)
             for (file, overlay) in overlays {
                 do {
                     tree = try tree.applying(overlay)
@@ -126,16 +115,9 @@ public struct DeviceTreeBuilder: Sendable {
             tree.zeroPadding()
             let destination = directory.appendingPathComponent(name)
             try AtomicFile.write(Data(tree.bytes), to: destination)
-            if name == firmwareTree?.0 {
-                firmwareFile = (name, destination)
-            } else {
-                files.append((name, destination))
-            }
-            if firstChanges == nil { firstChanges = (original, tree) }
+            made.append(name)
         }
-        progress.end((files + (firmwareFile.map { [$0] } ?? [])).map(\.0).joined(separator: ", "))
-        let checks = try firstChanges.map { try Self.guestChecks(before: $0.before, after: $0.after) } ?? []
-        return DeviceTreeArtifacts(files: files, guestChecks: checks, firmwareTree: firmwareFile)
+        progress.end(made.joined(separator: ", "))
 
         func patch(_ tree: inout DeviceTreeBlob, treeName: String) throws {
             let chosen = spec.chosen
@@ -202,7 +184,8 @@ public struct DeviceTreeBuilder: Sendable {
     /// What the guest's `/proc/device-tree` must show if it booted with `after`: the model, `/chosen`, and
     /// every single-string property the overlays set.
     static func guestChecks(before: DeviceTreeBlob, after: DeviceTreeBlob) throws -> [GuestCheck] {
-        var wanted: [(path: String, name: String)] = [("/", "model"), ("/chosen", "bootargs"), ("/chosen", "stdout-path")]
+        // /chosen/bootargs is not the tree's to check: each boot plan expects its own command line there.
+        var wanted: [(path: String, name: String)] = [("/", "model"), ("/chosen", "stdout-path")]
         for change in try DeviceTreeDiff(from: before, to: after).changes {
             switch change {
             case let .propertyChanged(path, _, new), let .propertyAdded(path, new): wanted.append((path, new.name))
@@ -211,7 +194,7 @@ public struct DeviceTreeBuilder: Sendable {
         }
         var checks: [GuestCheck] = []
         var seen: Set<String> = []
-        for (path, name) in wanted where seen.insert(path + "/" + name).inserted {
+        for (path, name) in wanted where !(path == "/chosen" && name == "bootargs") && seen.insert(path + "/" + name).inserted {
             guard let value = try? after.property(name, at: path)?.strings, value.count == 1, let text = value.first,
                   !text.isEmpty, text.allSatisfy({ $0.isASCII && !$0.isNewline }) else { continue }
             let file = "/proc/device-tree" + (path == "/" ? "" : path) + "/" + name

@@ -36,6 +36,26 @@ public struct ImageBuilder: Sendable {
     /// `mkimage -f` on the generated `.its`, in a folder holding links to the inputs under their output names.
     public func fitImage(_ spec: FITImageSpec, kernel: URL, deviceTree: (name: String, url: URL)?, initramfs: URL,
                          names: ArtifactNames) async throws -> [(name: String, url: URL)] {
+        let output = directory.appendingPathComponent(spec.name)
+        let its = directory.appendingPathComponent(spec.sourceName)
+        var key = StageKey()
+        key.add("stage", "fit-image-1")
+        key.add("fit_image section", key.encodable(spec))
+        key.add("arch", board.toolchain.kernelArch)
+        key.add("epoch", epoch)
+        try key.addFile("kernel", kernel)
+        try key.addFile("initramfs", initramfs)
+        if let deviceTree { try key.addFile("device tree", deviceTree.url) }
+        try await environment.run(Stage("FIT image", key: key, record: directory.appendingPathComponent(".bspgen-fit.json"),
+                                        outputs: [output, its], logName: "images")) {
+            try await makeFITImage(spec, kernel: kernel, deviceTree: deviceTree, initramfs: initramfs, names: names)
+            return StageWork()
+        }
+        return [(spec.name, output), (spec.sourceName, its)]
+    }
+
+    func makeFITImage(_ spec: FITImageSpec, kernel: URL, deviceTree: (name: String, url: URL)?, initramfs: URL,
+                      names: ArtifactNames) async throws {
         try prepare()
         environment.progress.begin("FIT image", spec.name)
         let folder = directory.appendingPathComponent("fit", isDirectory: true)
@@ -61,7 +81,6 @@ public struct ImageBuilder: Sendable {
         let output = directory.appendingPathComponent(spec.name)
         try AtomicFile.replace(output, with: temporary)
         environment.progress.end(sizeNote(output))
-        return [(spec.name, output), (spec.sourceName, its)]
     }
 
     // MARK: GRUB
@@ -69,17 +88,28 @@ public struct ImageBuilder: Sendable {
     /// A GRUB EFI executable with its modules built in and `prefix` set: it reads `prefix/grub.cfg` from the
     /// partition it was started from.
     public func grub(_ spec: GRUBSpec) async throws -> (name: String, url: URL) {
-        try prepare()
-        environment.progress.begin("GRUB", "\(spec.name) (\(spec.format))")
         let moduleDirectory = URL(fileURLWithPath: "/usr/lib/grub/\(spec.format)")
         guard FileManager.default.fileExists(atPath: moduleDirectory.appendingPathComponent("normal.mod").path) else {
             throw HostError.missingTool("GRUB modules for \(spec.format) (\(moduleDirectory.path))", install: aptInstallCommand([spec.package]))
         }
         let output = directory.appendingPathComponent(spec.name)
-        let temporary = directory.appendingPathComponent(".\(spec.name).tmp")
-        try await run("grub-mkimage", ["-O", spec.format, "-d", moduleDirectory.path, "-p", spec.prefix, "-o", temporary.path] + spec.modules)
-        try AtomicFile.replace(output, with: temporary)
-        environment.progress.end(sizeNote(output))
+        var key = StageKey()
+        key.add("stage", "grub-1")
+        key.add("grub section", key.encodable(spec))
+        // grub-mkimage copies the named modules and those they depend on: any change in the installed GRUB counts.
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: moduleDirectory.path)) ?? []).sorted()
+        key.add("grub files", Checksum.sha256(try files.map { "\($0) \(try Checksum.sha256(of: moduleDirectory.appendingPathComponent($0)))" }
+                                                .joined(separator: "\n")))
+        try await environment.run(Stage("GRUB", key: key, record: directory.appendingPathComponent(".bspgen-grub.json"),
+                                        outputs: [output], logName: "images")) {
+            try prepare()
+            environment.progress.begin("GRUB", "\(spec.name) (\(spec.format))")
+            let temporary = directory.appendingPathComponent(".\(spec.name).tmp")
+            try await run("grub-mkimage", ["-O", spec.format, "-d", moduleDirectory.path, "-p", spec.prefix, "-o", temporary.path] + spec.modules)
+            try AtomicFile.replace(output, with: temporary)
+            environment.progress.end(sizeNote(output))
+            return StageWork()
+        }
         return (spec.name, output)
     }
 
@@ -88,7 +118,23 @@ public struct ImageBuilder: Sendable {
     /// The initramfs's tree as an ext4 image: staged into a folder, copied in by `mke2fs -d`, then device
     /// nodes, owners and change times set by `debugfs -w` (none of which needs root). The tree also gets
     /// `/etc/bspgen/rootfs`, by which /init knows it already runs from the disk.
-    public func rootFilesystem(_ spec: RootFilesystemSpec, sources: [InitramfsSource]) async throws -> (name: String, url: URL) {
+    /// `sourceNames` name the sources in the key, so that `--explain` says which one changed.
+    public func rootFilesystem(_ spec: RootFilesystemSpec, sources: [InitramfsSource], sourceNames: [String]? = nil) async throws -> (name: String, url: URL) {
+        var key = try InitramfsContent.key(sources, names: sourceNames ?? sources.indices.map { "source \($0 + 1)" },
+                                           sourceDateEpoch: environment.sourceDateEpoch)
+        key.add("stage", "rootfs-1")
+        key.add("rootfs section", key.encodable(spec))
+        key.add("board", board.name)
+        let output = directory.appendingPathComponent(RootFilesystemSpec.imageName)
+        try await environment.run(Stage("root file system", key: key, record: directory.appendingPathComponent(".bspgen-rootfs.json"),
+                                        outputs: [output], logName: "images")) {
+            try await makeRootFilesystem(spec, sources: sources)
+            return StageWork()
+        }
+        return (RootFilesystemSpec.imageName, output)
+    }
+
+    func makeRootFilesystem(_ spec: RootFilesystemSpec, sources: [InitramfsSource]) async throws {
         try prepare()
         environment.progress.begin("root file system", "\(RootFilesystemSpec.imageName) (\(spec.size))")
         let tree = directory.appendingPathComponent("rootfs-tree", isDirectory: true)
@@ -120,7 +166,6 @@ public struct ImageBuilder: Sendable {
         try AtomicFile.replace(output, with: temporary)
         try? removeTree(tree)
         environment.progress.end("\(staged.paths.count) entries, \(staged.fixups.count) set by debugfs")
-        return (RootFilesystemSpec.imageName, output)
     }
 
     /// A version-4-style UUID from the sha256 of `seed`: fixed per board, so the image is reproducible.
@@ -175,6 +220,28 @@ public struct ImageBuilder: Sendable {
     /// One disk image: each FAT partition made with mkfs.vfat and filled by mcopy, each `image` partition the
     /// artifact itself, then the table and partitions put together by `DiskImageWriter`.
     public func diskImage(_ spec: DiskImageSpec, artifacts: [String: URL]) async throws -> (name: String, url: URL) {
+        var key = StageKey()
+        key.add("stage", "disk-image-1")
+        key.add("disk image section", key.encodable(spec))
+        key.add("board", board.name)
+        key.add("epoch", epoch)
+        let contents = spec.partitions.flatMap { partition in partition.image.map { [$0] } ?? (partition.files ?? []).map(\.from) }
+        for name in Set(contents).sorted() {
+            guard let url = artifacts[name] else {
+                throw BuildError.image(name: spec.name, message: "it wants \(name), which this build did not make")
+            }
+            try key.addFile("artifact", url)
+        }
+        let output = directory.appendingPathComponent(spec.name)
+        try await environment.run(Stage("disk image \(spec.name)", key: key, record: directory.appendingPathComponent(".bspgen-\(spec.name).json"),
+                                        outputs: [output], logName: "images")) {
+            try await makeDiskImage(spec, artifacts: artifacts)
+            return StageWork()
+        }
+        return (spec.name, output)
+    }
+
+    func makeDiskImage(_ spec: DiskImageSpec, artifacts: [String: URL]) async throws {
         try prepare()
         environment.progress.begin("disk image", "\(spec.name) (\(spec.table.rawValue), \(spec.partitions.count) partitions)")
         let work = directory.appendingPathComponent("\(spec.name).parts", isDirectory: true)
@@ -226,7 +293,6 @@ public struct ImageBuilder: Sendable {
         try AtomicFile.replace(output, with: temporary)
         try? removeTree(work)
         environment.progress.end("\(table.totalSize >> 20) MiB")
-        return (spec.name, output)
     }
 
     /// A FAT file system in `file`: `mkfs.vfat --invariant` with a volume id derived from `volumeID`, then the

@@ -71,11 +71,8 @@ public struct KernelBuilder: Sendable {
         let sourceStart = Date()
         let source = try await fetchSource()
         progress.end(source.root.path)
-        if source.fetchedNow {
-            environment.journal.ran("kernel source", because: ["not in the cache yet"], since: sourceStart, detail: source.root.path)
-        } else {
-            environment.journal.skipped("kernel source", "unpacked tree in the cache (\(source.root.lastPathComponent))")
-        }
+        environment.note(external: "kernel source", ranBecause: source.fetchedNow ? "not in the cache yet" : nil, since: sourceStart,
+                         detail: source.fetchedNow ? source.root.path : "unpacked tree in the cache (\(source.root.lastPathComponent))")
 
         let fragmentURLs = board.kernelFragments + extraFragments
         var key = StageKey()
@@ -88,49 +85,41 @@ public struct KernelBuilder: Sendable {
 
         let config = linuxDirectory.appendingPathComponent(".config")
         let defconfig = linuxDirectory.appendingPathComponent("defconfig")
-        let recordURL = linuxDirectory.appendingPathComponent(".bspgen-config.json")
-        let log = environment.log("kernel-config")
-        let fileManager = FileManager.default
-        let stale = StageRecord.staleness(of: recordURL, for: key, required: [config, defconfig],
-                                          forced: force ? "forced (extra fragments or an explicit config run)" : nil)
-        if stale == nil, let record = StageRecord.read(recordURL) {
-            progress.skip("kernel config", "inputs unchanged")
-            environment.journal.skipped("kernel config", "inputs unchanged")
-            return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
-                                       warnings: record.notes, overrides: [], key: key.value, reused: true)
-        }
-        let start = Date()
-        try? fileManager.removeItem(at: recordURL)
-        try fileManager.createDirectory(at: linuxDirectory, withIntermediateDirectories: true)
-        try? fileManager.removeItem(at: log)
+        var stage = Stage("kernel config", key: key, record: linuxDirectory.appendingPathComponent(".bspgen-config.json"),
+                          outputs: [config, defconfig])
+        stage.forced = force ? "forced (extra fragments or an explicit config run)" : nil
+        var overrides: [String] = []
+        let outcome = try await environment.run(stage) {
+            let log = environment.log("kernel-config")
+            try? FileManager.default.removeItem(at: log)
+            progress.begin("kernel config", "\(board.board.kernel.baseConfig) + \(fragmentURLs.count) fragment(s)")
+            try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: progress.update)
+            let base = try KconfigFile.load(config, name: "\(board.board.kernel.baseConfig) (.config)")
+            let fragments = try fragmentURLs.map { try KconfigFile.load($0, name: $0.path) }
+            let merge = KconfigMerge(base: base, fragments: fragments)
+            try AtomicFile.write(merge.merged.text, to: config)
+            try await ProcessRunner.logged(make(source, ["olddefconfig"]), log: log, onLine: progress.update)
 
-        progress.begin("kernel config", "\(board.board.kernel.baseConfig) + \(fragmentURLs.count) fragment(s)")
-        try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: progress.update)
-        let base = try KconfigFile.load(config, name: "\(board.board.kernel.baseConfig) (.config)")
-        let fragments = try fragmentURLs.map { try KconfigFile.load($0, name: $0.path) }
-        let merge = KconfigMerge(base: base, fragments: fragments)
-        try AtomicFile.write(merge.merged.text, to: config)
-        try await ProcessRunner.logged(make(source, ["olddefconfig"]), log: log, onLine: progress.update)
-
-        let obtained = try KconfigFile.load(config, name: config.path)
-        var problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: nil, architecture: sourceArch)
-        if !problems.isEmpty {
-            // Explaining needs the whole tree's Kconfig files: read them only when something went wrong.
-            let index = try KconfigIndex.scan(tree: source.root)
-            problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: index, architecture: sourceArch)
+            let obtained = try KconfigFile.load(config, name: config.path)
+            var problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: nil, architecture: sourceArch)
+            if !problems.isEmpty {
+                // Explaining needs the whole tree's Kconfig files: read them only when something went wrong.
+                let index = try KconfigIndex.scan(tree: source.root)
+                problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: index, architecture: sourceArch)
+            }
+            let errors = problems.filter { !$0.isOptional }
+            if !errors.isEmpty {
+                throw BuildError.kernelConfig(problems: errors.map(\.description), config: config, log: log)
+            }
+            try await ProcessRunner.logged(make(source, ["savedefconfig"]), log: log, onLine: progress.update)
+            let warnings = problems.map(\.description)
+            for warning in warnings { progress.note("warning: \(warning)") }
+            overrides = merge.overrides.map(\.description)
+            progress.end("all \(merge.requested.count) requested options present")
+            return StageWork(notes: warnings)
         }
-        let errors = problems.filter { !$0.isOptional }
-        if !errors.isEmpty {
-            throw BuildError.kernelConfig(problems: errors.map(\.description), config: config, log: log)
-        }
-        try await ProcessRunner.logged(make(source, ["savedefconfig"]), log: log, onLine: progress.update)
-        let warnings = problems.map(\.description)
-        for warning in warnings { progress.note("warning: \(warning)") }
-        try StageRecord(key: key, notes: warnings, outputs: [config]).write(recordURL)
-        progress.end("all \(merge.requested.count) requested options present")
-        environment.journal.ran("kernel config", because: stale ?? [], since: start)
         return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
-                                   warnings: warnings, overrides: merge.overrides.map(\.description), key: key.value, reused: false)
+                                   warnings: outcome.notes, overrides: overrides, key: key.value, reused: !outcome.ran)
     }
 
     /// The kernel image and the board's device trees, built incrementally in the kept build directory.
@@ -146,34 +135,25 @@ public struct KernelBuilder: Sendable {
         key.add("targets", ([kernel.image.rawValue] + (kernel.deviceTrees ?? [])).joined(separator: " "))
         key.add("epoch", String(environment.sourceDateEpoch))
         if needsSymbols { key.add("dtc", "-@") }
-        let recordURL = linuxDirectory.appendingPathComponent(".bspgen-image.json")
-        let outputs = [image] + deviceTrees
-        let stale = StageRecord.staleness(of: recordURL, for: key, required: outputs, forced: force ? "forced" : nil)
-        if stale == nil {
-            progress.skip("kernel build", "configuration unchanged")
-            environment.journal.skipped("kernel image", "configuration unchanged")
-            return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: true)
+        var stage = Stage("kernel image", key: key, record: linuxDirectory.appendingPathComponent(".bspgen-image.json"),
+                          outputs: [image] + deviceTrees, logName: "kernel-build")
+        stage.forced = force ? "forced" : nil
+        stage.skipNote = "configuration unchanged"
+        let outcome = try await environment.run(stage) {
+            let log = environment.log(stage.logName)
+            try? FileManager.default.removeItem(at: log)
+            let wrappers = try environment.compilerWrappers(stage: "kernel-build")
+            progress.begin("kernel image", "make -j\(environment.jobs) \(kernel.image.rawValue) (\(wrappers.summary))")
+            // Kbuild's own dependency tracking in the kept build folder decides what to recompile.
+            try await ProcessRunner.logged(make(configuration.source, [kernel.image.rawValue] + (kernel.deviceTrees ?? []),
+                                                jobs: environment.jobs, wrappers: wrappers),
+                                           log: log, onLine: progress.update)
+            let size = (try? FileManager.default.attributesOfItem(atPath: image.path)[.size] as? NSNumber)?.intValue ?? 0
+            let ccache = wrappers.ccacheSummary()
+            progress.end("\(kernel.image.rawValue) \(size / 1024) KiB" + (ccache.map { ", \($0)" } ?? ""))
+            return StageWork(detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
         }
-        let start = Date()
-        try? FileManager.default.removeItem(at: recordURL)
-        let log = environment.log("kernel-build")
-        try? FileManager.default.removeItem(at: log)
-        let wrappers = try environment.compilerWrappers(stage: "kernel-build")
-        progress.begin("kernel build", "make -j\(environment.jobs) \(kernel.image.rawValue) (\(wrappers.summary))")
-        // Kbuild's own dependency tracking in the kept build folder decides what to recompile.
-        try await ProcessRunner.logged(make(configuration.source, [kernel.image.rawValue] + (kernel.deviceTrees ?? []), jobs: environment.jobs,
-                                            wrappers: wrappers),
-                                       log: log, onLine: progress.update)
-        for output in outputs where !FileManager.default.fileExists(atPath: output.path) {
-            throw BuildError.missingOutput(what: "the kernel build", path: output.path, log: log)
-        }
-        try StageRecord(key: key).write(recordURL)
-        let size = (try? FileManager.default.attributesOfItem(atPath: image.path)[.size] as? NSNumber)?.intValue ?? 0
-        let ccache = wrappers.ccacheSummary()
-        progress.end("\(kernel.image.rawValue) \(size / 1024) KiB" + (ccache.map { ", \($0)" } ?? ""))
-        environment.journal.ran("kernel image", because: stale ?? [], since: start,
-                                detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
-        return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: false)
+        return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: !outcome.ran)
     }
 }
 

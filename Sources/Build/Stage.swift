@@ -139,3 +139,85 @@ public final class StageJournal: @unchecked Sendable {
         add(StageReport(stage: stage, ran: true, reasons: reasons, seconds: Date().timeIntervalSince(start), detail: detail))
     }
 }
+
+/// One step of a board's build as the runner sees it: its name, the named inputs its result depends on (the
+/// key), where its record lives and which files it leaves. The step's work is the closure given to `run`.
+struct Stage {
+    var name: String
+    var key: StageKey
+    var record: URL
+    /// Result files: they must exist, and their sha256 goes into the record, so that a result edited behind
+    /// bspgen's back is not reused.
+    var outputs: [URL] = []
+    /// Runs the stage whatever its record says (extra fragments, an explicit command), with this reason.
+    var forced: String?
+    /// A second record that explains what changed when `record` is new: for results shared between boards in a
+    /// folder named by the key, where a changed input means a new folder.
+    var history: URL?
+    /// What the progress line and the journal say when the stage is skipped.
+    var skipNote = "inputs unchanged"
+    /// The log the stage's tools write to (`logs/<logName>.log`), named by errors.
+    var logName: String
+
+    init(_ name: String, key: StageKey, record: URL, outputs: [URL] = [], logName: String? = nil) {
+        self.name = name
+        self.logName = logName ?? name.replacingOccurrences(of: " ", with: "-")
+        self.key = key
+        self.record = record
+        self.outputs = outputs
+    }
+}
+
+/// What a stage's work reports back to the runner.
+struct StageWork {
+    /// Kept in the record and handed back when the stage is skipped (e.g. the config proof's warnings).
+    var notes: [String] = []
+    /// For `--explain`, e.g. ccache's hit rate.
+    var detail: String?
+}
+
+struct StageOutcome {
+    var ran: Bool
+    var notes: [String]
+}
+
+extension BuildEnvironment {
+    /// The one place that decides whether a stage runs: key and outputs against its record, then the work, the
+    /// record written last (so an interrupted stage is never taken for a finished one), timing and the journal.
+    @discardableResult
+    func run(_ stage: Stage, _ work: () async throws -> StageWork) async throws -> StageOutcome {
+        var stale = StageRecord.staleness(of: stage.record, for: stage.key, required: stage.outputs, forced: stage.forced)
+        if stale == ["no previous record"], let history = stage.history,
+           let changed = StageRecord.staleness(of: history, for: stage.key), changed != ["no previous record"] {
+            stale = changed
+        }
+        guard let stale else {
+            let record = StageRecord.read(stage.record)
+            if let history = stage.history { try? StageRecord(key: stage.key).write(history) }
+            progress.skip(stage.name, stage.skipNote)
+            journal.skipped(stage.name, stage.skipNote)
+            return StageOutcome(ran: false, notes: record?.notes ?? [])
+        }
+        let start = Date()
+        try? FileManager.default.removeItem(at: stage.record)
+        try FileManager.default.createDirectory(at: stage.record.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let result = try await work()
+        for output in stage.outputs where !FileManager.default.fileExists(atPath: output.path) {
+            throw BuildError.missingOutput(what: "stage '\(stage.name)'", path: output.path, log: log(stage.logName))
+        }
+        try StageRecord(key: stage.key, notes: result.notes, outputs: stage.outputs).write(stage.record)
+        if let history = stage.history { try? StageRecord(key: stage.key).write(history) }
+        journal.ran(stage.name, because: stale, since: start, detail: result.detail)
+        return StageOutcome(ran: true, notes: result.notes)
+    }
+
+    /// A step that keeps its own cache (an unpacked source tree): journaled like a stage.
+    func note(external name: String, ranBecause reason: String?, since start: Date, detail: String) {
+        if let reason {
+            journal.ran(name, because: [reason], since: start, detail: detail)
+        } else {
+            journal.skipped(name, detail)
+        }
+    }
+}
+

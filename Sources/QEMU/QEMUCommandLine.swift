@@ -50,11 +50,17 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public init(board: Board, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL? = nil,
                 disks: [QEMUDisk] = [], cmdline: String? = nil) throws(QEMUError) {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
-        if spec.dtb == true, firmware == nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board.name) }
-        try Self.checkExtraArguments(of: board)
-        self.board = board.name
+        try self.init(board: board.name, spec: spec, artifacts: artifacts, accelerator: accelerator, firmware: firmware, disks: disks,
+                      cmdline: cmdline ?? board.cmdline)
+    }
+
+    init(board: String, spec: QEMUSpec, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL?,
+         disks: [QEMUDisk], cmdline: String) throws(QEMUError) {
+        if spec.dtb == true, firmware == nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board) }
+        try Self.checkExtraArguments(spec.extraArgs ?? [], board: board)
+        self.board = board
         self.spec = spec
-        self.cmdline = cmdline ?? board.cmdline
+        self.cmdline = cmdline
         self.artifacts = artifacts
         self.accelerator = accelerator
         self.firmware = firmware
@@ -63,10 +69,10 @@ public struct QEMUCommandLine: Sendable, Equatable {
 
     /// Only options on the allow-list, each with a value it accepts: the guest gets the artifacts, no host files,
     /// sockets, programs or network, and nothing bspgen sets itself is overridden.
-    private static func checkExtraArguments(of board: Board) throws(QEMUError) {
-        var words = (board.qemu?.extraArgs ?? [])[...]
+    private static func checkExtraArguments(_ arguments: [String], board: String) throws(QEMUError) {
+        var words = arguments[...]
         while let word = words.popFirst() {
-            func refuse(_ reason: String) -> QEMUError { .forbiddenArgument(board: board.name, argument: word, reason: reason) }
+            func refuse(_ reason: String) -> QEMUError { .forbiddenArgument(board: board, argument: word, reason: reason) }
             guard word.hasPrefix("-") else { throw refuse("a value without an option before it") }
             guard let rule = allowedOptions[optionName(word)] else {
                 throw refuse(forbiddenReasons[optionName(word)] ?? "it is not among the options bspgen allows ("
@@ -75,7 +81,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
             guard let check = rule else { continue }
             guard let value = words.popFirst() else { throw refuse("it needs a value") }
             if let reason = check(value) {
-                throw QEMUError.forbiddenArgument(board: board.name, argument: "\(word) \(value)", reason: reason)
+                throw QEMUError.forbiddenArgument(board: board, argument: "\(word) \(value)", reason: reason)
             }
         }
     }
@@ -155,7 +161,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
     /// With `firmware`, the tree is the one QEMU makes when that firmware is started with `-bios`.
     public static func dumpDeviceTreeCommand(board: Board, to destination: URL, firmware: URL? = nil) throws(QEMUError) -> Command {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
-        try checkExtraArguments(of: board)
+        try checkExtraArguments(spec.extraArgs ?? [], board: board.name)
         var words = ["-M", "\(spec.machine),dumpdtb=\(destination.path)"]
         if let firmware { words += ["-bios", firmware.path] }
         if let cpu = spec.cpu { words += ["-cpu", cpu] }

@@ -22,7 +22,7 @@ public struct BootTestOptions: Sendable {
 }
 
 /// A shell command for the guest's console and the output it must give (surrounding white space ignored).
-public struct GuestCheck: Sendable, Equatable {
+public struct GuestCheck: Sendable, Equatable, Codable {
     public var name: String
     public var command: String
     public var expected: String

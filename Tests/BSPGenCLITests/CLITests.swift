@@ -36,3 +36,8 @@ private let projectArguments = ["--boards", root.appendingPathComponent("boards"
         }
     }
 }
+
+@Test func anUnknownBootMethodOrRootfsFailsBeforeAnythingIsBuilt() async {
+    #expect(await BSPGen.main(["test", "qemu-x86_64", "--boot", "disk", "--rootfs", "ext4"] + projectArguments) != 0)
+    #expect(await BSPGen.main(["test", "qemu-x86_64", "--rootfs", "xfs"] + projectArguments) != 0)
+}

@@ -138,10 +138,25 @@ import Testing
         let link = try await ProcessRunner.checked(Command("debugfs", ["-R", "stat /bin/hi", rootfs.url.path]))
         #expect(link.contains("Type: symlink") && link.contains("Fast link dest: \"hello\""), "\(link)")
 
-        // Same inputs, same bytes: the second build is compared with the first.
+        // Unchanged inputs: both stages are skipped, and say so.
+        let environment = builder.environment
+        _ = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [.directory(tree), list])
+        _ = try await builder.diskImage(spec, artifacts: artifacts)
+        let skipped = environment.journal.reports.suffix(2)
+        #expect(skipped.map(\.stage) == ["root file system", "disk image sdcard.img"] && skipped.allSatisfy { !$0.ran }, "\(skipped)")
+
+        // Same inputs, same bytes: made again from nothing, the second build is compared with the first.
+        try FileManager.default.removeItem(at: rootfs.url)
+        try FileManager.default.removeItem(at: image.url)
         _ = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [.directory(tree), list])
         let again = try await builder.diskImage(spec, artifacts: artifacts)
+        #expect(environment.journal.reports.suffix(2).allSatisfy { $0.ran })
         #expect(try Data(contentsOf: again.url) == first, "the disk image is not reproducible")
+
+        // One file of a FAT partition changed: the disk image is made again, and says why.
+        try "kernel=Image\narm_64bit=1\n".write(to: config, atomically: true, encoding: .utf8)
+        _ = try await builder.diskImage(spec, artifacts: artifacts)
+        #expect(environment.journal.reports.last?.reasons == ["artifact config.txt changed"])
     }
 
     @Test func aGPTWithAnEFISystemPartitionAndGRUB() async throws {

@@ -131,7 +131,7 @@ struct FakeProject {
             let environment = try await project.environment()
             let build = BoardBuild(environment: environment)
             try FileManager.default.createDirectory(at: environment.buildDirectory, withIntermediateDirectories: true)
-            try build.initramfsStage(busybox: busybox, to: environment.buildDirectory.appendingPathComponent("initramfs.cpio.gz"))
+            try await build.initramfsStage(busybox: busybox, to: environment.buildDirectory.appendingPathComponent("initramfs.cpio.gz"))
             return environment.journal.reports.first
         }
         #expect(try await pack()?.reasons == ["no previous record"])

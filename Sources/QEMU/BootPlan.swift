@@ -1,0 +1,117 @@
+import BoardModel
+import Foundation
+
+/// A kernel command line as a value: parameters in order, so that a boot path adds to it (`bspgen.root=...`) or
+/// a boot loader puts its own in front (GRUB's `BOOT_IMAGE=`) without string surgery.
+public struct KernelCommandLine: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var parameters: [String]
+
+    public init(_ text: String) {
+        parameters = text.split(separator: " ").map(String.init)
+    }
+
+    public init(parameters: [String]) { self.parameters = parameters }
+
+    public func appending(_ parameters: String...) -> KernelCommandLine {
+        KernelCommandLine(parameters: self.parameters + parameters)
+    }
+
+    /// What a boot loader puts in front, e.g. `BOOT_IMAGE=/bzImage`.
+    public func prepending(_ other: KernelCommandLine) -> KernelCommandLine {
+        KernelCommandLine(parameters: other.parameters + parameters)
+    }
+
+    public var description: String { parameters.joined(separator: " ") }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(String.self))
+    }
+}
+
+/// A firmware file QEMU starts with `-bios`, and the Debian package that provides it.
+public struct FirmwareFile: Sendable, Equatable, Codable {
+    public var path: String
+    public var package: String
+
+    public init(path: String, package: String) {
+        self.path = path
+        self.package = package
+    }
+}
+
+/// A disk QEMU attaches: an artifact of the output folder and how the guest sees it.
+public struct PlannedDisk: Sendable, Equatable, Codable {
+    public var artifact: String
+    public var attachment: DiskAttachment
+
+    public init(artifact: String, attachment: DiskAttachment) {
+        self.artifact = artifact
+        self.attachment = attachment
+    }
+}
+
+/// One way of booting a board in QEMU, decided before anything is built: what QEMU starts (the kernel, or
+/// firmware that reads a disk), which artifacts of the output folder it needs, the command line the kernel must
+/// end up with, and the console checks that prove the boot took this path.
+public struct BootPlan: Sendable, Equatable, Codable {
+    /// `kernel`, a board's boot method (`uboot`, `disk`), or `rootfs-ext4`.
+    public var name: String
+    public var board: String
+    public var qemu: QEMUSpec
+    public var kernel: String
+    public var initramfs: String
+    /// Given with `-dtb` when `qemu.dtb` is set and QEMU starts the kernel itself.
+    public var deviceTree: String?
+    public var firmware: FirmwareFile?
+    public var disks: [PlannedDisk]
+    /// What /proc/cmdline must say: passed with `-append` when QEMU starts the kernel, else what the boot loader
+    /// on the disk is expected to pass.
+    public var cmdline: KernelCommandLine
+    /// Console checks beyond `uname -m` and /proc/cmdline.
+    public var checks: [GuestCheck]
+    /// `uname -m` in the guest.
+    public var expectedMachine: String
+    /// The script in the output folder that boots this way on a terminal.
+    public var runScript: String
+    /// Whether the boot reads disk or root file system images (made by `build --images`).
+    public var needsImages: Bool
+
+    public init(name: String, board: String, qemu: QEMUSpec, kernel: String, initramfs: String, deviceTree: String?,
+                firmware: FirmwareFile?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
+                expectedMachine: String, runScript: String, needsImages: Bool) {
+        self.name = name
+        self.board = board
+        self.qemu = qemu
+        self.kernel = kernel
+        self.initramfs = initramfs
+        self.deviceTree = deviceTree
+        self.firmware = firmware
+        self.disks = disks
+        self.cmdline = cmdline
+        self.checks = checks
+        self.expectedMachine = expectedMachine
+        self.runScript = runScript
+        self.needsImages = needsImages
+    }
+
+    /// The log of this boot's headless test.
+    public var logName: String { name == "kernel" ? "boot-test" : "boot-test-\(name)" }
+}
+
+extension QEMUCommandLine {
+    /// The command line for `plan` with the artifacts of the output `folder`.
+    public init(plan: BootPlan, folder: URL, accelerator: Accelerator) throws(QEMUError) {
+        try self.init(board: plan.board, spec: plan.qemu,
+                      artifacts: BootArtifacts(kernel: folder.appendingPathComponent(plan.kernel),
+                                               initramfs: folder.appendingPathComponent(plan.initramfs),
+                                               deviceTree: plan.deviceTree.map { folder.appendingPathComponent($0) }),
+                      accelerator: accelerator, firmware: plan.firmware.map { URL(fileURLWithPath: $0.path) },
+                      disks: plan.disks.map { QEMUDisk(image: folder.appendingPathComponent($0.artifact), attachment: $0.attachment) },
+                      cmdline: plan.cmdline.description)
+    }
+}

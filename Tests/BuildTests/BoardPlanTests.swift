@@ -1,0 +1,79 @@
+import BoardModel
+@testable import Build
+import Foundation
+import QEMU
+import Testing
+
+private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
+    try Catalog(boardsDirectory: repositoryRoot.appendingPathComponent("boards"),
+                toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains")).board(named: name)
+}
+
+@Suite struct BoardPlanTests {
+    @Test func optionsChooseTheBootPath() throws {
+        #expect(try BootSelection(method: nil, rootfs: nil) == .kernel)
+        #expect(try BootSelection(method: "uboot", rootfs: nil) == .method("uboot"))
+        #expect(try BootSelection(method: nil, rootfs: "ext4") == .rootfs)
+        #expect(throws: PlanError.self) { try BootSelection(method: nil, rootfs: "btrfs") }
+        #expect(throws: PlanError.self) { try BootSelection(method: "disk", rootfs: "ext4") }
+    }
+
+    @Test func eachBootPathHasItsOwnCommandLineAndChecks() throws {
+        let plan = BoardPlan(board: try repositoryBoard("qemu-arm64-virt"))
+        #expect(plan.boots.map(\.name) == ["kernel", "uboot", "rootfs-ext4"])
+        let kernel = try plan.boot(.kernel)
+        let rootfs = try plan.boot(.rootfs)
+        let uboot = try plan.boot(.method("uboot"))
+        #expect(rootfs.cmdline == kernel.cmdline.appending("bspgen.root=/dev/vda"))
+        #expect(!kernel.needsImages && rootfs.needsImages && uboot.needsImages)
+        #expect(uboot.firmware?.package == "u-boot-qemu" && uboot.disks.map(\.artifact) == ["disk.img"])
+        // The device tree's bootargs are whatever this boot gave the kernel: each plan expects its own.
+        for boot in plan.boots {
+            let bootargs = boot.checks.first { $0.name == "dt /chosen/bootargs" }
+            #expect(bootargs?.expected == boot.cmdline.description, "\(boot.name)")
+        }
+        #expect(rootfs.checks.contains { $0.name == "root file system" && $0.expected == "/dev/vda ext4" })
+        #expect(Set(plan.boots.map(\.runScript)).count == plan.boots.count)
+    }
+
+    @Test func aBootLoaderPutsItsOwnParametersInFront() throws {
+        let plan = BoardPlan(board: try repositoryBoard("qemu-x86_64"))
+        let disk = try plan.boot(.method("disk"))
+        #expect(disk.cmdline.parameters.first == "BOOT_IMAGE=/bzImage")
+        #expect(disk.cmdline.parameters.dropFirst() == plan.boots[0].cmdline.parameters[...])
+        // No device tree on this board: nothing to expect in /proc/device-tree.
+        #expect(!plan.boots.flatMap(\.checks).contains { $0.name.hasPrefix("dt ") })
+    }
+
+    @Test func aBootPathTheBoardDoesNotHaveIsRefusedWithTheOnesItHas() throws {
+        let plan = BoardPlan(board: try repositoryBoard("qemu-arm64-virt"))
+        #expect(throws: PlanError.self) { try plan.boot(.method("grub")) }
+        do {
+            _ = try plan.boot(.method("grub"))
+        } catch {
+            #expect(error.description.contains("kernel, uboot"), "\(error)")
+        }
+        let real = BoardPlan(board: try repositoryBoard("beaglebone-black"))
+        #expect(real.boots.isEmpty)
+        #expect(throws: PlanError.self) { try real.boot(.kernel) }
+    }
+
+    @Test func imageStagesAndTheirRunScriptsArePlannedOnlyWithImages() throws {
+        let board = try repositoryBoard("qemu-arm64-virt")
+        let plain = BoardPlan(board: board)
+        let images = BoardPlan(board: board, includeImages: true)
+        #expect(!plain.stages.contains { $0.name.hasPrefix("disk image") || $0.name == "root file system" })
+        #expect(images.stages.contains { $0.name == "disk image disk.img" } && images.stages.contains { $0.name == "root file system" })
+        #expect(plain.stages.contains { $0.name == "FIT image" })
+        #expect(plain.runScriptBoots.map(\.runScript) == ["run-qemu.sh"])
+        #expect(images.runScriptBoots.map(\.runScript) == ["run-qemu.sh", "run-qemu-uboot.sh", "run-qemu-rootfs-ext4.sh"])
+        #expect(plain.stages.last?.name == "output folder")
+    }
+
+    @Test func aKernelCommandLineKeepsItsParametersInOrder() {
+        let line = KernelCommandLine("console=ttyS0  panic=-1")
+        #expect(line.parameters == ["console=ttyS0", "panic=-1"])
+        #expect(line.prepending(KernelCommandLine("BOOT_IMAGE=/bzImage")).description == "BOOT_IMAGE=/bzImage console=ttyS0 panic=-1")
+        #expect(KernelCommandLine("").prepending(line) == line)
+    }
+}
