@@ -35,9 +35,11 @@ enum BootSelection: Equatable {
 }
 
 /// The QEMU command line for a built board, from the artifacts in its output folder.
-func qemuCommandLine(for board: ResolvedBoard, names: ArtifactNames, in folder: URL, boot: BootSelection = .kernel) async throws -> QEMUCommandLine {
+/// `accelerator`: nil for the one that works on this host, found by trying.
+func qemuCommandLine(for board: ResolvedBoard, names: ArtifactNames, in folder: URL, boot: BootSelection = .kernel,
+                     accelerator chosen: Accelerator? = nil) async throws -> QEMUCommandLine {
     guard let qemu = board.board.qemu else { throw QEMUError.notEmulated(board: board.name) }
-    let accelerator = await Accelerator.choose(for: qemu, guestArch: board.board.arch)
+    let accelerator = if let chosen { chosen } else { await Accelerator.choose(for: qemu, guestArch: board.board.arch) }
     let artifacts = BootArtifacts(kernel: folder.appendingPathComponent(names.kernel),
                                   initramfs: folder.appendingPathComponent(names.initramfs),
                                   deviceTree: names.deviceTrees.first.map { folder.appendingPathComponent($0) })
@@ -94,12 +96,13 @@ func buildWithRunScript(_ name: String, options: BuildOptions, images: Bool = fa
     let names = ArtifactNames(board: environment.board.board)
     let output = environment.workspace.output(name)
     if environment.board.qemuBootable {
-        let commandLine = try await qemuCommandLine(for: environment.board, names: names, in: output)
-        build.extraFiles.append((name: "run-qemu.sh", text: commandLine.runScript(in: output), executable: true))
+        // No probe: the scripts choose their accelerator where they run, so any value here gives the same text.
+        let commandLine = try await qemuCommandLine(for: environment.board, names: names, in: output, accelerator: .tcg)
+        build.extraFiles.append((name: "run-qemu.sh", text: try commandLine.runScript(in: output), executable: true))
         if images {
             for method in (environment.board.board.boot ?? [:]).keys.sorted() {
-                let firmware = try await qemuCommandLine(for: environment.board, names: names, in: output, boot: .method(method))
-                build.extraFiles.append((name: "run-qemu-\(method).sh", text: firmware.runScript(in: output), executable: true))
+                let firmware = try await qemuCommandLine(for: environment.board, names: names, in: output, boot: .method(method), accelerator: .tcg)
+                build.extraFiles.append((name: "run-qemu-\(method).sh", text: try firmware.runScript(in: output), executable: true))
             }
         }
     }

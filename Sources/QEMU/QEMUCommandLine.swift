@@ -36,6 +36,8 @@ public enum Accelerator: String, Sendable, Codable {
 /// `run-qemu.sh`.
 public struct QEMUCommandLine: Sendable, Equatable {
     public let board: String
+    /// The guest's architecture as `uname -m` names it: KVM is tried only on a host of the same one.
+    public let guestArch: String
     public let spec: QEMUSpec
     public let cmdline: String
     public let artifacts: BootArtifacts
@@ -53,6 +55,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
         if spec.dtb == true, firmware == nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board.name) }
         try Self.checkExtraArguments(of: board)
         self.board = board.name
+        self.guestArch = board.arch
         self.spec = spec
         self.cmdline = cmdline ?? board.cmdline
         self.artifacts = artifacts
@@ -87,28 +90,6 @@ public struct QEMUCommandLine: Sendable, Equatable {
 
     /// Seconds the headless test may take until poweroff: the board's own limit, else generous for emulation.
     public var timeoutSeconds: Int { spec.timeout ?? (accelerator == .kvm ? 60 : 300) }
-
-    /// A POSIX shell script that boots the board on the user's terminal. Artifact paths inside `folder` (where
-    /// the script is written) are relative to the script, so the folder can be moved; arguments to the script
-    /// are appended to QEMU's.
-    public func runScript(in folder: URL) -> String {
-        // One option with its values per line, so the script reads like the QEMU documentation.
-        var lines: [[String]] = []
-        for word in argv(relativeTo: folder).map(shellQuote) {
-            if word.hasPrefix("-") || lines.isEmpty { lines.append([word]) } else { lines[lines.count - 1].append(word) }
-        }
-        let body = (lines.map { $0.joined(separator: " ") } + ["\"$@\""]).joined(separator: " \\\n    ")
-        return """
-            #!/bin/sh
-            # Boots board \(board) in QEMU with its console on this terminal. Quit QEMU with Ctrl-A then X.
-            # Written by bspgen; paths are relative to this script's folder, so the folder can be moved.
-            # Acceleration (\(accelerator.rawValue)) was chosen on the machine that ran bspgen.
-            set -e
-            cd "$(dirname "$0")"
-            exec \(body)
-
-            """
-    }
 
     /// The argv with artifact paths inside `folder` made relative to it.
     public func argv(relativeTo folder: URL?) -> [String] {
