@@ -74,7 +74,7 @@ public struct BoardBuild: Sendable {
         let kernel = try await timed("kernel build") { try await kernelBuilder.build(configuration) }
         let busybox = try await timed("busybox") { try await BusyBoxBuilder(environment: environment).build() }
         let names = ArtifactNames(board: board.board)
-        let initramfs = environment.buildDirectory.appendingPathComponent(names.initramfs)
+        let initramfs = initramfsDestination
         try await timed("initramfs") { try initramfsStage(busybox: busybox, to: initramfs) }
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
         let deviceTrees = try await timed("device trees") {
@@ -118,10 +118,16 @@ public struct BoardBuild: Sendable {
                                 stageSeconds: times, stages: environment.journal.reports)
     }
 
-    /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board.
-    public func packInitramfs(busybox: BusyBoxArtifacts, to destination: URL) throws {
-        let (sources, compression) = try initramfsSources(busybox: busybox)
-        try pack(sources, compression: compression, to: destination)
+    /// Where the build packs the initramfs: in the board's build folder, from which the output stage copies it.
+    /// Never in `out/<board>/`, which only the output stage writes, whole and with its manifest.
+    public var initramfsDestination: URL {
+        environment.buildDirectory.appendingPathComponent(ArtifactNames(board: board.board).initramfs)
+    }
+
+    /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board, packed
+    /// into `initramfsDestination` unless the inputs are unchanged.
+    public func initramfs(busybox: BusyBoxArtifacts) throws {
+        try initramfsStage(busybox: busybox, to: initramfsDestination)
     }
 }
 
