@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage"]),
         .testTarget(name: "BuildTests", dependencies: ["Build", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
         .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
-        .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel"]),
+        .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel", "Build", "Host"]),
     ],
     swiftLanguageModes: [.v6]
 )

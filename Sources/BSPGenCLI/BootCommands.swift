@@ -39,8 +39,8 @@ struct BootCommand: AsyncParsableCommand {
         let name = try board ?? options.project.defaultBoard()
         let selection = try path.selection()
         let plan = try BoardPlan(board: options.project.board(name)).boot(selection)
-        let (environment, result) = try await buildBoard(name, options: options, images: plan.needsImages)
-        let commandLine = try await BoardTest.commandLine(for: plan, folder: result.outputDirectory, guestArch: environment.board.board.arch)
+        let (_, result) = try await buildBoard(name, options: options, images: plan.needsImages)
+        let commandLine = try await BoardTest.commandLine(for: plan, folder: result.outputDirectory)
         FileHandle.standardError.write(Data("bspgen: booting \(name) (\(commandLine.accelerator.rawValue)); Ctrl-A X quits QEMU\n".utf8))
         let status = try await QEMURunner.interactive(commandLine)
         guard status.succeeded else { throw CommandFailure(message: "QEMU ended with \(status.statusText)") }

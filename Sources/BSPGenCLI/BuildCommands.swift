@@ -167,14 +167,13 @@ struct InitramfsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try await options.environment(board)
-        let names = ArtifactNames(board: environment.board.board)
-        let destination = environment.workspace.output(board).appendingPathComponent(names.initramfs)
+        let build = BoardBuild(environment: environment)
         try await environment.withBoardLock {
             let busybox = try await BusyBoxBuilder(environment: environment).build()
-            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try BoardBuild(environment: environment).packInitramfs(busybox: busybox, to: destination)
+            try await build.initramfs(busybox: busybox)
         }
-        print("initramfs: \(destination.path)")
+        print("initramfs: \(build.initramfsDestination.path)")
+        print("`bspgen build \(board)` puts it into \(environment.workspace.output(board).path) with the other artifacts")
     }
 }
 

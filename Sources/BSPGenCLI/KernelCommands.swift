@@ -61,11 +61,10 @@ struct ConfigCommand: AsyncParsableCommand {
             try await KernelBuilder(environment: environment).configure(extraFragments: extra, force: !extra.isEmpty)
         }
         for override in configuration.overrides { print("note: \(override)") }
-        let output = environment.workspace.output(board)
-        try AtomicFile.copy(configuration.config, to: output.appendingPathComponent("linux.config"))
-        try AtomicFile.copy(configuration.defconfig, to: output.appendingPathComponent("linux.defconfig"))
-        print("kernel config: \(output.appendingPathComponent("linux.config").path)")
-        print("minimal defconfig: \(output.appendingPathComponent("linux.defconfig").path)")
+        // Left in the build folder: out/BOARD is written whole by the build, with a manifest of every file in it.
+        print("kernel config: \(configuration.config.path)")
+        print("minimal defconfig: \(configuration.defconfig.path)")
+        print("`bspgen build \(board)` puts them into \(environment.workspace.output(board).path) with the other artifacts")
     }
 }
 

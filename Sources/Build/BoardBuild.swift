@@ -68,7 +68,7 @@ public struct BoardBuild: Sendable {
         let configuration = try await kernelBuilder.configure()
         let kernel = try await kernelBuilder.build(configuration)
         let busybox = try await BusyBoxBuilder(environment: environment).build()
-        let initramfs = environment.buildDirectory.appendingPathComponent(names.initramfs)
+        let initramfs = initramfsDestination
         try await initramfsStage(busybox: busybox, to: initramfs)
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
         let deviceTrees = try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
@@ -110,17 +110,23 @@ public struct BoardBuild: Sendable {
                                 deviceTreeChecks: deviceTrees.guestChecks, stages: environment.journal.reports)
     }
 
-    /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board.
-    public func packInitramfs(busybox: BusyBoxArtifacts, to destination: URL) throws {
-        let (sources, compression) = try initramfsSources(busybox: busybox)
-        try pack(sources, compression: compression, to: destination)
+    /// Where the build packs the initramfs: in the board's build folder, from which the output stage copies it.
+    /// Never in `out/<board>/`, which only the output stage writes, whole and with its manifest.
+    public var initramfsDestination: URL {
+        environment.buildDirectory.appendingPathComponent(plan.names.initramfs)
+    }
+
+    /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board, packed
+    /// into `initramfsDestination` unless the inputs are unchanged.
+    public func initramfs(busybox: BusyBoxArtifacts) async throws {
+        try await initramfsStage(busybox: busybox, to: initramfsDestination)
     }
 }
 
 /// `run-qemu*.sh`: made from the boot plan alone, so nothing of the machine that built it goes into the output.
 enum RunScript {
     static func text(for boot: BootPlan, folder: URL) throws -> String {
-        // The accelerator is the script's own choice when it runs; the one given here is not written.
+        // The script chooses the accelerator where it runs: the one given here is not written into it.
         try QEMUCommandLine(plan: boot, folder: folder, accelerator: .tcg).runScript(in: folder)
     }
 }

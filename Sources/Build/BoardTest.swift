@@ -85,7 +85,7 @@ public struct BoardTest: Sendable {
     /// Boots `boot` headless from the output folder and checks the console: the banner, `uname -m`, /proc/cmdline,
     /// the plan's checks and the device tree's.
     public static func bootTest(_ boot: BootPlan, result: BoardBuildResult, environment: BuildEnvironment, timeout: Int?) async throws -> BootReport {
-        let commandLine = try await commandLine(for: boot, folder: result.outputDirectory, guestArch: environment.board.board.arch)
+        let commandLine = try await commandLine(for: boot, folder: result.outputDirectory)
         environment.progress.begin("boot \(boot.board)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue), \(boot.name))")
         let report = try await QEMURunner.bootTest(commandLine, expectedMachine: boot.expectedMachine, log: environment.log(boot.logName),
                                                    options: BootTestOptions(timeout: timeout.map { .seconds($0) },
@@ -96,9 +96,9 @@ public struct BoardTest: Sendable {
 
     /// The QEMU command line of `boot` on this host: its firmware must be installed, and the accelerator is
     /// chosen here, at run time.
-    public static func commandLine(for boot: BootPlan, folder: URL, guestArch: String) async throws -> QEMUCommandLine {
+    public static func commandLine(for boot: BootPlan, folder: URL) async throws -> QEMUCommandLine {
         if let firmware = boot.firmware { try HostRequirements.requireFile(firmware.path, package: firmware.package) }
-        let accelerator = await Accelerator.choose(for: boot.qemu, guestArch: guestArch)
+        let accelerator = await Accelerator.choose(for: boot.qemu, guestArch: boot.arch)
         return try QEMUCommandLine(plan: boot, folder: folder, accelerator: accelerator)
     }
 }

@@ -35,12 +35,19 @@ actor AcceleratorProbe {
     static let shared = AcceleratorProbe()
     private var results: [[String]: Task<Accelerator, Never>] = [:]
 
-    func result(for spec: QEMUSpec) async -> Accelerator {
+    /// QEMU's arguments for the trial; `run-qemu.sh` makes the same one on the host that runs it.
+    static func kvmTrialArguments(for spec: QEMUSpec) -> [String] {
         var arguments = ["-accel", "kvm", "-M", spec.machine]
         if let cpu = spec.cpu { arguments += ["-cpu", cpu] }
         // -S: create the machine and stop; the monitor on stdin then takes 'quit'.
-        arguments += ["-S", "-nodefaults", "-display", "none", "-monitor", "stdio"]
-        let command = Command(spec.binary, arguments)
+        return arguments + ["-S", "-nodefaults", "-display", "none", "-monitor", "stdio"]
+    }
+
+    /// Seconds the trial may take before it counts as a failure.
+    static let trialSeconds = 5
+
+    func result(for spec: QEMUSpec) async -> Accelerator {
+        let command = Command(spec.binary, Self.kvmTrialArguments(for: spec))
         let key = [command.executable] + command.arguments
         if let known = results[key] { return await known.value }
         let trial = Task { await Self.tryKVM(command) }
@@ -54,7 +61,7 @@ actor AcceleratorProbe {
             if case .ended = event { endedContinuation.finish() }
         }) { process in
             try? await process.write("quit\n")
-            return await finishes(ended, within: .seconds(5))
+            return await finishes(ended, within: .seconds(trialSeconds))
         }
         guard let outcome, outcome.result, outcome.status.succeeded else { return .tcg }
         return .kvm

@@ -62,6 +62,8 @@ public struct BootPlan: Sendable, Equatable, Codable {
     /// `kernel`, a board's boot method (`uboot`, `disk`), or `rootfs-ext4`.
     public var name: String
     public var board: String
+    /// The guest's architecture as board files name it: KVM only where the host has the same.
+    public var arch: String
     public var qemu: QEMUSpec
     public var kernel: String
     public var initramfs: String
@@ -81,11 +83,12 @@ public struct BootPlan: Sendable, Equatable, Codable {
     /// Whether the boot reads disk or root file system images (made by `build --images`).
     public var needsImages: Bool
 
-    public init(name: String, board: String, qemu: QEMUSpec, kernel: String, initramfs: String, deviceTree: String?,
+    public init(name: String, board: String, arch: String, qemu: QEMUSpec, kernel: String, initramfs: String, deviceTree: String?,
                 firmware: FirmwareFile?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
                 expectedMachine: String, runScript: String, needsImages: Bool) {
         self.name = name
         self.board = board
+        self.arch = arch
         self.qemu = qemu
         self.kernel = kernel
         self.initramfs = initramfs
@@ -106,7 +109,7 @@ public struct BootPlan: Sendable, Equatable, Codable {
 extension QEMUCommandLine {
     /// The command line for `plan` with the artifacts of the output `folder`.
     public init(plan: BootPlan, folder: URL, accelerator: Accelerator) throws(QEMUError) {
-        try self.init(board: plan.board, spec: plan.qemu,
+        try self.init(board: plan.board, guestArch: plan.arch, spec: plan.qemu,
                       artifacts: BootArtifacts(kernel: folder.appendingPathComponent(plan.kernel),
                                                initramfs: folder.appendingPathComponent(plan.initramfs),
                                                deviceTree: plan.deviceTree.map { folder.appendingPathComponent($0) }),

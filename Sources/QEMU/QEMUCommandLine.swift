@@ -36,6 +36,8 @@ public enum Accelerator: String, Sendable, Codable {
 /// `run-qemu.sh`.
 public struct QEMUCommandLine: Sendable, Equatable {
     public let board: String
+    /// The guest's architecture as `uname -m` names it: KVM is tried only on a host of the same one.
+    public let guestArch: String
     public let spec: QEMUSpec
     public let cmdline: String
     public let artifacts: BootArtifacts
@@ -50,15 +52,16 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public init(board: Board, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL? = nil,
                 disks: [QEMUDisk] = [], cmdline: String? = nil) throws(QEMUError) {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
-        try self.init(board: board.name, spec: spec, artifacts: artifacts, accelerator: accelerator, firmware: firmware, disks: disks,
-                      cmdline: cmdline ?? board.cmdline)
+        try self.init(board: board.name, guestArch: board.arch, spec: spec, artifacts: artifacts, accelerator: accelerator,
+                      firmware: firmware, disks: disks, cmdline: cmdline ?? board.cmdline)
     }
 
-    init(board: String, spec: QEMUSpec, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL?,
+    init(board: String, guestArch: String, spec: QEMUSpec, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL?,
          disks: [QEMUDisk], cmdline: String) throws(QEMUError) {
         if spec.dtb == true, firmware == nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board) }
         try Self.checkExtraArguments(spec.extraArgs ?? [], board: board)
         self.board = board
+        self.guestArch = guestArch
         self.spec = spec
         self.cmdline = cmdline
         self.artifacts = artifacts
@@ -93,28 +96,6 @@ public struct QEMUCommandLine: Sendable, Equatable {
 
     /// Seconds the headless test may take until poweroff: the board's own limit, else generous for emulation.
     public var timeoutSeconds: Int { spec.timeout ?? (accelerator == .kvm ? 60 : 300) }
-
-    /// A POSIX shell script that boots the board on the user's terminal. Artifact paths inside `folder` (where
-    /// the script is written) are relative to the script, so the folder can be moved; arguments to the script
-    /// are appended to QEMU's.
-    public func runScript(in folder: URL) -> String {
-        // One option with its values per line, so the script reads like the QEMU documentation.
-        var lines: [[String]] = []
-        for word in argv(relativeTo: folder).map(shellQuote) {
-            if word.hasPrefix("-") || lines.isEmpty { lines.append([word]) } else { lines[lines.count - 1].append(word) }
-        }
-        let body = (lines.map { $0.joined(separator: " ") } + ["\"$@\""]).joined(separator: " \\\n    ")
-        return """
-            #!/bin/sh
-            # Boots board \(board) in QEMU with its console on this terminal. Quit QEMU with Ctrl-A then X.
-            # Written by bspgen; paths are relative to this script's folder, so the folder can be moved.
-            # Acceleration (\(accelerator.rawValue)) was chosen on the machine that ran bspgen.
-            set -e
-            cd "$(dirname "$0")"
-            exec \(body)
-
-            """
-    }
 
     /// The argv with artifact paths inside `folder` made relative to it.
     public func argv(relativeTo folder: URL?) -> [String] {

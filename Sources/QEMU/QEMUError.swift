@@ -13,6 +13,8 @@ public enum QEMUError: Error, CustomStringConvertible, Equatable {
     case log(path: String, message: String)
     /// QEMU could not be started at all.
     case cannotStart(command: String, reason: String)
+    /// `run-qemu.sh` would name a file outside its own folder: a path of the build host in the output.
+    case artifactOutsideScriptFolder(board: String, path: String, folder: String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,9 @@ public enum QEMUError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot write the console log: \(message)"
         case let .cannotStart(command, reason):
             return "QEMU could not be started: \(reason)\n    command: \(command)"
+        case let .artifactOutsideScriptFolder(board, path, folder):
+            return "board \(board): run-qemu.sh would boot \(path), outside its folder \(folder); "
+                + "the script may name only files beside it, so that it reads the same on every host"
         }
     }
 }

@@ -6,7 +6,7 @@ private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
 /// A board whose "kernel source" is a Makefile that stands in for Kbuild. The target named in `blockAt` (the base
 /// config, olddefconfig or the image) blocks in a grandchild `sleep` (writing its pid) until a file `release`
 /// exists beside the Makefile; the others are instant.
-private struct FakeKernelProject {
+struct FakeKernelProject {
     let directory: URL
     var boards: URL { directory.appendingPathComponent("boards") }
     var source: URL { boards.appendingPathComponent("fake/linux") }

@@ -32,7 +32,7 @@ import Testing
         #expect(line.argv.contains("-kernel"))
         #expect(line.argv.contains("virtio-blk-pci,drive=disk0"))
         #expect(line.argv[(line.argv.firstIndex(of: "-append") ?? 0) + 1] == "console=ttyS0 quiet bspgen.root=/dev/vda")
-        let script = line.runScript(in: out)
+        let script = try line.runScript(in: out)
         #expect(script.contains("-drive if=none,id=disk0,format=raw,snapshot=on,file=rootfs.ext4"), "\(script)")
     }
 
