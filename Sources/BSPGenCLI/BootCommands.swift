@@ -37,7 +37,7 @@ enum BootSelection: Equatable {
 /// The QEMU command line for a built board, from the artifacts in its output folder.
 func qemuCommandLine(for board: ResolvedBoard, names: ArtifactNames, in folder: URL, boot: BootSelection = .kernel) async throws -> QEMUCommandLine {
     guard let qemu = board.board.qemu else { throw QEMUError.notEmulated(board: board.name) }
-    let accelerator = await Accelerator.choose(for: qemu, guestArch: board.board.arch)
+    let accelerator = await Accelerator.choose(for: qemu, guestArch: board.board.arch, kvmCPUFlags: board.architecture.kvmCPUFlags ?? [])
     let artifacts = BootArtifacts(kernel: folder.appendingPathComponent(names.kernel),
                                   initramfs: folder.appendingPathComponent(names.initramfs),
                                   deviceTree: names.deviceTrees.first.map { folder.appendingPathComponent($0) })
@@ -116,8 +116,8 @@ struct BootCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BuildOptions
 
-    @Argument(help: "Board name (default: qemu-x86_64).")
-    var board = "qemu-x86_64"
+    @Argument(help: "Board name (default: default_board in bspgen.yaml).")
+    var boardName: String?
 
     @Option(help: "Boot through one of the board's boot methods (firmware and a disk image), e.g. uboot or disk.")
     var boot: String?
@@ -127,6 +127,7 @@ struct BootCommand: AsyncParsableCommand {
 
     func run() async throws {
         let selection = try BootSelection(method: boot, rootfs: rootfs)
+        let board = try boardName ?? options.project.catalog().defaultBoardName(for: .general)
         let (environment, result) = try await buildWithRunScript(board, options: options, images: selection.needsImages)
         guard environment.board.qemuBootable else {
             throw CommandFailure(message: "\(board) has no QEMU model; its artifacts are in \(result.outputDirectory.path)")
@@ -174,7 +175,7 @@ struct TestCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BuildOptions
 
-    @Argument(help: "Board names (default: qemu-x86_64).")
+    @Argument(help: "Board names (default: default_board in bspgen.yaml).")
     var boards: [String] = []
 
     @Flag(help: "Test every board: QEMU boards by a boot, the others by their artifacts.")
@@ -197,7 +198,7 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let selection = try BootSelection(method: boot, rootfs: rootfs)
-        let names = all ? options.project.catalog().boardNames : (boards.isEmpty ? ["qemu-x86_64"] : boards)
+        let names = try options.project.boardNames(boards, all: all)
         var reports: [BoardTestReport] = []
         for name in names {
             let board = try options.project.board(name)
