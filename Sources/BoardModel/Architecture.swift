@@ -43,6 +43,12 @@ public struct ELFIdentity: Codable, Sendable, Equatable {
         case machineNumber = "machine_number"
         case elfClass = "class"
     }
+
+    public init(machine: String, machineNumber: Int, elfClass: Int) {
+        self.machine = machine
+        self.machineNumber = machineNumber
+        self.elfClass = elfClass
+    }
 }
 
 /// A kernel image file format and the bytes that identify it.
@@ -60,6 +66,11 @@ public struct ByteSignature: Codable, Sendable, Equatable {
     public var offset: Int
     /// The bytes in hex, in file order (`41524d64` for "ARM\x64").
     public var hex: String
+
+    public init(offset: Int, hex: String) {
+        self.offset = offset
+        self.hex = hex
+    }
 
     /// nil when `hex` is not an even number of hex digits.
     public var bytes: [UInt8]? {
