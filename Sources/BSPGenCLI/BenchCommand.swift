@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BuildOptions
 
-    @Argument(help: "Board names (default: qemu-arm64-virt).")
+    @Argument(help: "Board names (default: bench_board in bspgen.yaml).")
     var boards: [String] = []
 
     @Flag(help: "Skip the cold builds (and the by-hand kernel and BusyBox, which need one).")
@@ -36,7 +36,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let names = boards.isEmpty ? ["qemu-arm64-virt"] : boards
+        let names = try options.project.boardNames(boards, default: .bench)
         let workspace = options.workspaceOptions.workspace
         let benchFolder = workspace.cacheDirectory.appendingPathComponent("bench", isDirectory: true)
         try? FileManager.default.removeItem(at: benchFolder)

@@ -32,11 +32,11 @@ struct BootCommand: AsyncParsableCommand {
     @OptionGroup var options: BuildOptions
     @OptionGroup var path: BootPathOptions
 
-    @Argument(help: "Board name (default: the project's default board).")
+    @Argument(help: "Board name (default: default_board in bspgen.yaml).")
     var board: String?
 
     func run() async throws {
-        let name = try board ?? options.project.defaultBoard()
+        let name = try board ?? options.project.catalog().defaultBoardName(for: .general)
         let selection = try path.selection()
         let plan = try BoardPlan(board: options.project.board(name)).boot(selection)
         let (_, result) = try await buildBoard(name, options: options, images: plan.needsImages)
@@ -58,7 +58,7 @@ struct TestCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BuildOptions
 
-    @Argument(help: "Board names (default: the project's default board).")
+    @Argument(help: "Board names (default: default_board in bspgen.yaml).")
     var boards: [String] = []
 
     @Flag(help: "Test every board: QEMU boards by a boot, the others by their artifacts.")
@@ -77,7 +77,7 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let selection = try path.selection()
-        let names = try all ? options.project.catalog().boardNames : (boards.isEmpty ? [options.project.defaultBoard()] : boards)
+        let names = try options.project.boardNames(boards, all: all)
         var reports: [BoardTestReport] = []
         for name in names {
             let environment = try await options.environment(name)

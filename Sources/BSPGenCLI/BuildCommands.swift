@@ -12,7 +12,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BuildOptions
 
-    @Argument(help: "Board names (default: the project's default board).")
+    @Argument(help: "Board names (default: default_board in bspgen.yaml).")
     var boards: [String] = []
 
     @Flag(help: "Build every board.")
@@ -28,7 +28,7 @@ struct BuildCommand: AsyncParsableCommand {
     var explain = false
 
     func run() async throws {
-        let names = try all ? options.project.catalog().boardNames : (boards.isEmpty ? [options.project.defaultBoard()] : boards)
+        let names = try options.project.boardNames(boards, all: all)
         // With several boards, -j N is the total: up to N boards at once, sharing the N jobs between their makes.
         let parallel = names.count > 1 ? min(names.count, max(1, options.jobs ?? 1)) : 1
         let makeJobs = parallel > 1 ? max(1, (options.jobs ?? parallel) / parallel) : nil

@@ -63,7 +63,7 @@ struct DoctorCommand: AsyncParsableCommand {
         for binary in emulators.sorted() {
             let path = ProcessRunner.which(binary)
             report(path != nil, binary, path?.path ?? "needed to boot \(boards.filter { $0.board.qemu?.binary == binary }.map(\.name).joined(separator: ", "))",
-                   package: HostRequirements.qemuPackage(binary))
+                   package: HostRequirements.qemuPackage(binary, among: boards.map(\.architecture)))
         }
         for board in boards where board.board.qemu == nil {
             print("  -       \(board.name.padding(toLength: 28, withPad: " ", startingAt: 0)) no QEMU model: artifacts are checked instead")

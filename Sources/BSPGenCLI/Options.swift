@@ -3,7 +3,7 @@ import BoardModel
 import Foundation
 import Host
 
-/// Where the board and toolchain descriptions are.
+/// Where the board, toolchain and architecture descriptions are.
 struct ProjectOptions: ParsableArguments {
     @Option(name: .customLong("boards"), help: "Directory of board descriptions.")
     var boardsDirectory = "boards"
@@ -11,13 +11,23 @@ struct ProjectOptions: ParsableArguments {
     @Option(name: .customLong("toolchains"), help: "Directory of toolchain descriptions.")
     var toolchainsDirectory = "toolchains"
 
+    @Option(name: .customLong("arches"), help: "Directory of architecture descriptions.")
+    var archesDirectory = "arches"
+
     func catalog(onlyFiles: [URL]? = nil) -> Catalog {
         Catalog(boardsDirectory: URL(fileURLWithPath: boardsDirectory), toolchainsDirectory: URL(fileURLWithPath: toolchainsDirectory),
-                onlyFiles: onlyFiles)
+                archesDirectory: URL(fileURLWithPath: archesDirectory), onlyFiles: onlyFiles)
     }
 
     func board(_ name: String) throws -> ResolvedBoard {
         try catalog().board(named: name)
+    }
+
+    /// The boards a command was given, every board with `all`, or the project's default for `use`
+    /// (`bspgen.yaml`) when none was named.
+    func boardNames(_ named: [String], all: Bool = false, default use: DefaultBoardUse = .general) throws -> [String] {
+        if all { return catalog().boardNames }
+        return named.isEmpty ? [try catalog().defaultBoardName(for: use)] : named
     }
 }
 
@@ -40,9 +50,4 @@ func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
-extension ProjectOptions {
-    /// The board commands use when none is named.
-    func defaultBoard() throws -> String { "qemu-x86_64" }
 }

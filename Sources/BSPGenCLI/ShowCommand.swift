@@ -68,7 +68,7 @@ struct ShowCommand: ParsableCommand {
             "  cmdline:     \(board.cmdline)",
             "  console:     \(board.console)",
             "  busybox:     \(shown.busyboxSource); defconfig + \(shown.busyboxFragments.count) fragment(s), static",
-            "  initramfs:   \((board.initramfsSpec.compression ?? .gzip).rawValue); init \(shown.initScript)",
+            "  initramfs:   \(board.initramfsSpec.resolvedCompression.rawValue); init \(shown.initScript)",
         ]
         lines += shown.overlays.map { "               overlay \($0)" } + shown.lists.map { "               list \($0)" }
         if let qemu = board.qemu {

@@ -11,8 +11,7 @@ public struct ArtifactNames: Sendable {
 
     public init(board: Board) {
         kernel = board.kernel.image.rawValue
-        let compression = board.initramfsSpec.compression ?? .gzip
-        initramfs = "initramfs.cpio" + [CompressionName.gzip: ".gz", .xz: ".xz", .zstd: ".zst", .none: ""][compression, default: ""]
+        initramfs = "initramfs.cpio" + board.initramfsSpec.resolvedCompression.fileExtension
         switch (board.deviceTree?.resolvedOrigin ?? .kernel, board.qemu?.machine) {
         case let (.qemu, machine?): deviceTrees = ["qemu-\(machine).dtb"]
         default: deviceTrees = (board.kernel.deviceTrees ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }

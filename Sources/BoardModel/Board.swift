@@ -41,9 +41,20 @@ public struct Board: Codable, Sendable, Equatable {
     public var initramfsSpec: InitramfsSpec { initramfs ?? InitramfsSpec() }
 }
 
-public enum KernelImageKind: String, YAMLEnumeration, Codable, Sendable {
-    case bzImage, Image, zImage
-    case imageGz = "Image.gz"
+/// The kernel image file a board boots (`bzImage`, `Image`, …): one of its architecture's `kernel_images`,
+/// which say how to recognise it.
+public struct KernelImageName: RawRepresentable, Codable, Sendable, Equatable {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
 }
 
 public struct KernelSpec: Codable, Sendable, Equatable {
@@ -52,7 +63,7 @@ public struct KernelSpec: Codable, Sendable, Equatable {
     /// A config target of the kernel: `tinyconfig`, `defconfig`, `multi_v7_defconfig`, `allnoconfig`…
     public var baseConfig: String
     public var fragments: [String]?
-    public var image: KernelImageKind
+    public var image: KernelImageName
     /// DTB targets relative to `arch/<arch>/boot/dts/`, e.g. `broadcom/bcm2837-rpi-3-b.dtb`.
     public var deviceTrees: [String]?
 
@@ -78,6 +89,16 @@ public struct BusyBoxSpec: Codable, Sendable, Equatable {
 
 public enum CompressionName: String, YAMLEnumeration, Codable, Sendable {
     case gzip, xz, zstd, none
+
+    /// What the archive's file name ends with, after `initramfs.cpio`.
+    public var fileExtension: String {
+        switch self {
+        case .gzip: ".gz"
+        case .xz: ".xz"
+        case .zstd: ".zst"
+        case .none: ""
+        }
+    }
 }
 
 public struct InitramfsSpec: Codable, Sendable, Equatable {
@@ -95,6 +116,10 @@ public struct InitramfsSpec: Codable, Sendable, Equatable {
     }
 
     public init() {}
+
+    /// Every kernel since 2.6 unpacks gzip without extra options; the one place the default is decided.
+    public static let defaultCompression = CompressionName.gzip
+    public var resolvedCompression: CompressionName { compression ?? Self.defaultCompression }
 
     public static let defaultInit = "../common/init"
     public static let defaultLists = ["../common/base.list"]

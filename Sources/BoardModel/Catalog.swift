@@ -4,6 +4,8 @@ import Foundation
 public struct ResolvedBoard: Sendable, Encodable {
     public var board: Board
     public var toolchain: Toolchain
+    /// The architecture of the board and its toolchain, from `arches/`.
+    public var architecture: Architecture
     public var file: URL
     /// `boards/<name>/`: where the board's relative paths start.
     public var folder: URL
@@ -24,21 +26,38 @@ public struct ResolvedBoard: Sendable, Encodable {
 public struct Catalog: Sendable {
     public let boardsDirectory: URL
     public let toolchainsDirectory: URL
+    public let archesDirectory: URL
+    /// `bspgen.yaml`; a project without one has no default boards.
+    public let settingsFile: URL
     public private(set) var boards: [String: ResolvedBoard] = [:]
     public private(set) var toolchains: [String: Toolchain] = [:]
+    public private(set) var architectures: [String: Architecture] = [:]
+    public private(set) var settings = ProjectSettings()
     /// Problems in any file; a board with a problem is left out of `boards`.
     public private(set) var diagnostics: [Diagnostic] = []
 
     public var boardNames: [String] { boards.keys.sorted() }
 
-    /// Loads `*.yaml` in both directories, or only `onlyFiles` among the boards and toolchains when given
-    /// (toolchains are always all loaded, since boards refer to them).
-    public init(boardsDirectory: URL, toolchainsDirectory: URL, onlyFiles: [URL]? = nil) {
+    /// Loads `*.yaml` in the three directories and the settings file, or only `onlyFiles` among the boards when
+    /// given (architectures and toolchains are always all loaded, since boards refer to them).
+    /// `archesDirectory` defaults to `arches/` beside the toolchains directory, `settingsFile` to `bspgen.yaml`
+    /// beside the boards directory: the project's layout.
+    public init(boardsDirectory: URL, toolchainsDirectory: URL, archesDirectory: URL? = nil, settingsFile: URL? = nil,
+                onlyFiles: [URL]? = nil) {
         self.boardsDirectory = boardsDirectory.standardizedFileURL
         self.toolchainsDirectory = toolchainsDirectory.standardizedFileURL
+        self.archesDirectory = (archesDirectory ?? self.toolchainsDirectory.deletingLastPathComponent().appendingPathComponent("arches"))
+            .standardizedFileURL
+        self.settingsFile = (settingsFile ?? self.boardsDirectory.deletingLastPathComponent().appendingPathComponent("bspgen.yaml"))
+            .standardizedFileURL
+        for file in Self.yamlFiles(in: self.archesDirectory) { loadArchitecture(file) }
         for file in Self.yamlFiles(in: toolchainsDirectory) { loadToolchain(file) }
-        let boardFiles = onlyFiles?.filter { !$0.standardizedFileURL.path.hasPrefix(self.toolchainsDirectory.path + "/") }
-            ?? Self.yamlFiles(in: boardsDirectory)
+        loadSettings()
+        let dataFolders = [self.toolchainsDirectory, self.archesDirectory].map { $0.path + "/" }
+        let boardFiles = onlyFiles?.filter { file in
+            let path = file.standardizedFileURL.path
+            return path != self.settingsFile.path && !dataFolders.contains { path.hasPrefix($0) }
+        } ?? Self.yamlFiles(in: boardsDirectory)
         if let onlyFiles {
             let wanted = Set(onlyFiles.map(\.standardizedFileURL.path))
             diagnostics.removeAll { !wanted.contains(URL(fileURLWithPath: $0.location.file).standardizedFileURL.path) }
@@ -75,10 +94,33 @@ public struct Catalog: Sendable {
         return try YAMLTreeDecoder.decode(type, from: text, file: file.path)
     }
 
+    private mutating func loadArchitecture(_ file: URL) {
+        do {
+            let (architecture, locations) = try Self.read(Architecture.self, file)
+            var problems = ArchitectureChecks(architecture: architecture, file: file, locations: locations).problems()
+            if architectures[architecture.name] != nil {
+                problems.append(Diagnostic(locations.location(of: "name"), field: "name", "architecture '\(architecture.name)' is defined twice"))
+            }
+            diagnostics += problems
+            if problems.isEmpty { architectures[architecture.name] = architecture }
+        } catch {
+            diagnostics += error.diagnostics
+        }
+    }
+
+    private mutating func loadSettings() {
+        guard FileManager.default.fileExists(atPath: settingsFile.path) else { return }
+        do {
+            settings = try Self.read(ProjectSettings.self, settingsFile).0
+        } catch {
+            diagnostics += error.diagnostics
+        }
+    }
+
     private mutating func loadToolchain(_ file: URL) {
         do {
             let (toolchain, locations) = try Self.read(Toolchain.self, file)
-            var problems = ToolchainChecks(toolchain: toolchain, file: file, locations: locations).problems()
+            var problems = ToolchainChecks(toolchain: toolchain, file: file, locations: locations, architectures: architectures).problems()
             if let existing = toolchains[toolchain.name] {
                 problems.append(Diagnostic(locations.location(of: "name"), field: "name", "toolchain '\(existing.name)' is defined twice"))
             }
@@ -93,7 +135,7 @@ public struct Catalog: Sendable {
         do {
             let (board, locations) = try Self.read(Board.self, file)
             var checks = BoardChecks(board: board, file: file, locations: locations,
-                                     boardsDirectory: boardsDirectory, toolchains: toolchains)
+                                     boardsDirectory: boardsDirectory, toolchains: toolchains, architectures: architectures)
             let resolved = checks.resolve()
             diagnostics += checks.problems
             if let resolved, checks.problems.isEmpty { boards[board.name] = resolved }
@@ -107,6 +149,7 @@ private struct ToolchainChecks {
     let toolchain: Toolchain
     let file: URL
     let locations: LocationMap
+    let architectures: [String: Architecture]
 
     func problems() -> [Diagnostic] {
         var problems: [Diagnostic] = []
@@ -120,7 +163,10 @@ private struct ToolchainChecks {
         if !toolchain.crossCompile.hasSuffix("-") {
             problem("cross_compile", "expected a prefix ending in '-', like 'aarch64-linux-gnu-'", hint: "write '\(toolchain.crossCompile)-'")
         }
-        if ![32, 64].contains(toolchain.elfClass) { problem("elf_class", "expected 32 or 64, found \(toolchain.elfClass)") }
+        if architectures[toolchain.arch] == nil {
+            problem("arch", "unknown architecture '\(toolchain.arch)'; known: \(architectures.keys.sorted().joined(separator: ", "))",
+                    hint: Suggestion.didYouMean(toolchain.arch, among: architectures.keys) ?? "add arches/\(toolchain.arch).yaml")
+        }
         if GCCVersion(toolchain.minGCCVersion) == nil {
             problem("min_gcc_version", "expected a version like '10.2', found '\(toolchain.minGCCVersion)'")
         }
@@ -135,14 +181,17 @@ private struct BoardChecks {
     let locations: LocationMap
     let boardsDirectory: URL
     let toolchains: [String: Toolchain]
+    let architectures: [String: Architecture]
     var problems: [Diagnostic] = []
 
-    init(board: Board, file: URL, locations: LocationMap, boardsDirectory: URL, toolchains: [String: Toolchain]) {
+    init(board: Board, file: URL, locations: LocationMap, boardsDirectory: URL, toolchains: [String: Toolchain],
+         architectures: [String: Architecture]) {
         self.board = board
         self.file = file
         self.locations = locations
         self.boardsDirectory = boardsDirectory
         self.toolchains = toolchains
+        self.architectures = architectures
     }
 
     var folder: URL { boardsDirectory.appendingPathComponent(board.name, isDirectory: true) }
@@ -163,6 +212,18 @@ private struct BoardChecks {
         } else if let toolchain, toolchain.arch != board.arch {
             problem("arch", "the board is '\(board.arch)' but toolchain '\(toolchain.name)' builds for '\(toolchain.arch)'")
         }
+        // A known toolchain has a known architecture; the board's must also be known when its toolchain is not.
+        let architecture = architectures[board.arch]
+        if let architecture {
+            let formats = architecture.kernelImages.map(\.name)
+            if architecture.kernelImage(named: board.kernel.image.rawValue) == nil {
+                problem("kernel.image", "'\(board.kernel.image.rawValue)' is not a kernel image of \(architecture.name); expected one of: \(formats.joined(separator: ", "))",
+                        hint: Suggestion.didYouMean(board.kernel.image.rawValue, among: formats) ?? "add it to kernel_images in arches/\(architecture.name).yaml")
+            }
+        } else if toolchain == nil {
+            problem("arch", "unknown architecture '\(board.arch)'; known: \(architectures.keys.sorted().joined(separator: ", "))",
+                    hint: Suggestion.didYouMean(board.arch, among: architectures.keys) ?? "add arches/\(board.arch).yaml")
+        }
         let consoleArgument = "console=\(board.console)"
         if !board.cmdline.split(separator: " ").contains(where: { $0 == consoleArgument || $0.hasPrefix(consoleArgument + ",") }) {
             problem("cmdline", "the command line does not name the console: expected 'console=\(board.console)' in it",
@@ -182,8 +243,8 @@ private struct BoardChecks {
         checkImages()
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
-        guard let toolchain, problems.isEmpty, let initScript = initScript.first else { return nil }
-        return ResolvedBoard(board: board, toolchain: toolchain, file: file, folder: folder,
+        guard let toolchain, let architecture, problems.isEmpty, let initScript = initScript.first else { return nil }
+        return ResolvedBoard(board: board, toolchain: toolchain, architecture: architecture, file: file, folder: folder,
                              kernelFragments: kernelFragments, busyboxFragments: busyboxFragments,
                              overlays: overlays, lists: lists, initScript: initScript,
                              deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates)

@@ -1,26 +1,9 @@
-/// The ELF machine a toolchain produces, as `readelf -h` names it; binaries are checked against it.
-public enum ELFMachine: String, YAMLEnumeration, Codable, Sendable {
-    case x86_64 = "x86-64"
-    case aarch64 = "aarch64"
-    case arm = "arm"
-    case riscv = "riscv"
-
-    /// `e_machine` from the ELF specification.
-    public var number: UInt16 {
-        switch self {
-        case .x86_64: 62
-        case .aarch64: 183
-        case .arm: 40
-        case .riscv: 243
-        }
-    }
-}
-
 /// A cross (or native) GCC toolchain as described by `toolchains/<name>.yaml`.
 public struct Toolchain: Codable, Sendable, Equatable {
     public var name: String
     public var description: String?
-    /// The architecture as `uname -m` and the board files name it (`x86_64`, `aarch64`, `arm`, `riscv64`).
+    /// The architecture as `uname -m` and the board files name it: a file in `arches/`, which holds the ELF
+    /// machine the toolchain's binaries must have.
     public var arch: String
     /// The kernel's `ARCH=` value (`x86_64`, `arm64`, `arm`, `riscv`).
     public var kernelArch: String
@@ -29,8 +12,6 @@ public struct Toolchain: Codable, Sendable, Equatable {
     /// Debian packages that provide the compiler and the C library a static BusyBox links against.
     public var debianPackages: [String]
     public var minGCCVersion: String
-    public var elfMachine: ELFMachine
-    public var elfClass: Int
     /// What `uname -m` prints on a typical target; defaults to `arch` (32-bit ARM says e.g. `armv7l`).
     public var unameMachine: String?
 
@@ -40,8 +21,6 @@ public struct Toolchain: Codable, Sendable, Equatable {
         case crossCompile = "cross_compile"
         case debianPackages = "debian_packages"
         case minGCCVersion = "min_gcc_version"
-        case elfMachine = "elf_machine"
-        case elfClass = "elf_class"
         case unameMachine = "uname_machine"
     }
 

@@ -1,5 +1,4 @@
 import BoardModel
-import CZlib
 import DeviceTree
 import DiskImage
 import Foundation
@@ -36,14 +35,14 @@ public struct ArtifactChecker: Sendable {
             }
         }
         check("manifest") { try checkManifest() }
-        check("kernel \(names.kernel)") { try Self.kernelImageFormat(file(names.kernel), kind: board.board.kernel.image) }
+        check("kernel \(names.kernel)") { try checkKernelImage(file(names.kernel)) }
         for name in names.deviceTrees { check("device tree \(name)") { try checkDeviceTree(name) } }
         check("initramfs \(names.initramfs)") { try checkInitramfs() }
         for spec in board.board.bootFiles ?? [] { check("boot file \(spec.name)") { try checkBootFile(spec) } }
         if let fit = board.board.fitImage { check("FIT image \(fit.name)") { try checkFITImage(fit) } }
         // Images are made by `bspgen image` (or build --images): checked when they are there.
         if board.board.rootfs != nil, exists(RootFilesystemSpec.imageName) {
-            check("root file system \(RootFilesystemSpec.imageName)") { try Self.ext4Summary(try file(RootFilesystemSpec.imageName)) }
+            check("root file system \(RootFilesystemSpec.imageName)") { try Ext4Superblock.summary(try file(RootFilesystemSpec.imageName)) }
         }
         for spec in board.board.diskImages ?? [] where exists(spec.name) {
             check("disk image \(spec.name)") { try checkDiskImage(spec) }
@@ -82,14 +81,6 @@ public struct ArtifactChecker: Sendable {
         if !names.deviceTrees.isEmpty { wanted.append("fdt") }
         for key in wanted where configuration.property(key) == nil { throw Failure("configuration \(name) has no \(key)") }
         return "sha256 verified: " + checked.joined(separator: ", ")
-    }
-
-    /// The ext4 superblock: magic 0xEF53 and the volume name.
-    static func ext4Summary(_ data: Data) throws -> String {
-        let bytes = [UInt8](data.prefix(2048))
-        guard bytes.count == 2048, bytes[1024 + 56] == 0x53, bytes[1024 + 57] == 0xEF else { throw Failure("no ext2/3/4 superblock magic at 1080") }
-        let label = String(decoding: bytes[(1024 + 120)..<(1024 + 136)].prefix { $0 != 0 }, as: UTF8.self)
-        return "ext4, label '\(label)', \(data.count >> 20) MiB"
     }
 
     /// The partition table reads back (GPT checksums included) with the board's partitions in order and kind;
@@ -155,27 +146,13 @@ public struct ArtifactChecker: Sendable {
         return "\(manifest.artifacts.count) files, checksums match"
     }
 
-    /// The boot header each image format starts with, as boot loaders look for it.
-    static func kernelImageFormat(_ data: Data, kind: KernelImageKind) throws -> String {
-        let bytes = [UInt8](data.prefix(0x300))
-        func u32(_ offset: Int) -> UInt32? {
-            guard offset + 4 <= bytes.count else { return nil }
-            return bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    /// The boot header the board's image format starts with, as its architecture's data describes it: an
+    /// `Image` is arm64's on aarch64 and RISC-V's on riscv64.
+    func checkKernelImage(_ data: Data) throws -> String {
+        guard let format = board.architecture.kernelImage(named: names.kernel) else {
+            throw Failure("\(names.kernel) is not a kernel image format of \(board.architecture.name)")
         }
-        switch kind {
-        case .bzImage:
-            guard u32(0x202) == 0x5372_6448 else { throw Failure("no x86 boot protocol header ('HdrS' at 0x202)") }
-            return "x86 boot protocol \(bytes[0x207]).\(bytes[0x206]), \(data.count) bytes"
-        case .Image:
-            guard u32(0x38) == 0x644d_5241 else { throw Failure("no arm64 Image magic ('ARM\\x64' at 0x38)") }
-            return "arm64 Image, \(data.count) bytes"
-        case .zImage:
-            guard u32(0x24) == 0x016F_2818 else { throw Failure("no ARM zImage magic (0x016f2818 at 0x24)") }
-            return "ARM zImage, \(data.count) bytes"
-        case .imageGz:
-            guard bytes.starts(with: [0x1F, 0x8B]) else { throw Failure("not gzip data") }
-            return "gzip-compressed Image, \(data.count) bytes"
-        }
+        return try format.recognise(data)
     }
 
     func checkDeviceTree(_ name: String) throws -> String {
@@ -201,17 +178,17 @@ public struct ArtifactChecker: Sendable {
     /// The archive lists back, has an executable `/init`, and its BusyBox runs on the board's CPU.
     func checkInitramfs() throws -> String {
         let archive = folder.appendingPathComponent(names.initramfs)
-        guard [.gzip, .none].contains(board.board.initramfsSpec.compression ?? .gzip) else {
-            throw Failure("only gzip and uncompressed archives are read back; this board uses \(board.board.initramfsSpec.compression?.rawValue ?? "")")
-        }
+        let expected = InitramfsCompression(board.board.initramfsSpec.resolvedCompression)
+        let found = try InitramfsCompression.detected(in: archive)
+        guard found == expected else { throw Failure("the archive is \(found.rawValue)-compressed, the board asks for \(expected.rawValue)") }
         let entries = try CpioArchiveReader.listing(of: archive, keepingPrefixOf: ["bin/busybox"])
         guard let initEntry = entries.first(where: { $0.name == "init" }), initEntry.mode & 0o170000 == 0o100000, initEntry.mode & 0o111 != 0 else {
             throw Failure("no executable /init")
         }
         guard let busybox = entries.first(where: { $0.name == "bin/busybox" })?.contentPrefix else { throw Failure("no /bin/busybox") }
         let path = "\(archive.lastPathComponent):/bin/busybox"
-        if let mismatch = try ELFHeader(Data(busybox), path: path).mismatch(for: board.toolchain) { throw Failure("\(path): \(mismatch)") }
-        return "\(entries.count) entries, static \(board.toolchain.elfMachine.rawValue) BusyBox, executable /init"
+        if let mismatch = try ELFHeader(Data(busybox), path: path).mismatch(for: board.architecture, toolchain: board.toolchain) { throw Failure("\(path): \(mismatch)") }
+        return "\(entries.count) entries (\(expected.rawValue)), static \(board.architecture.elf.machine) BusyBox, executable /init"
     }
 
     func checkBootFile(_ spec: BootFileSpec) throws -> String {
@@ -232,45 +209,6 @@ public struct ArtifactChecker: Sendable {
         guard unresolved.isEmpty else { throw Failure("unfilled placeholders: \(unresolved.map { "@\($0.1)@" }.joined(separator: ", "))") }
         let referenced = ([names.kernel, names.initramfs] + names.deviceTrees).filter { text.contains($0) }
         return detail + (referenced.isEmpty ? "" : ", names \(referenced.joined(separator: ", "))")
-    }
-}
-
-/// U-Boot's legacy image header (`mkimage -T script`, `uImage`): 64 big-endian bytes with CRC32s of itself and
-/// of the data.
-public struct UBootLegacyImage: Sendable {
-    public static let magic: UInt32 = 0x2705_1956
-    public static let scriptType: UInt8 = 6
-    public var type: UInt8
-    public var name: String
-    public var payload: Data
-
-    public init(_ data: Data) throws {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 64 else { throw ArtifactChecker.Failure("\(bytes.count) bytes: shorter than a U-Boot image header") }
-        func u32(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) } }
-        guard u32(0) == Self.magic else { throw ArtifactChecker.Failure("no U-Boot image magic 0x27051956") }
-        var header = Array(bytes[0..<64])
-        header.replaceSubrange(4..<8, with: [0, 0, 0, 0])
-        guard Self.crc32(header) == u32(4) else { throw ArtifactChecker.Failure("the header CRC does not match") }
-        let size = Int(u32(12))
-        guard 64 + size <= bytes.count else { throw ArtifactChecker.Failure("the header announces \(size) data bytes, the file has \(bytes.count - 64)") }
-        let payload = Array(bytes[64..<64 + size])
-        guard Self.crc32(payload) == u32(24) else { throw ArtifactChecker.Failure("the data CRC does not match") }
-        type = bytes[30]
-        name = String(decoding: bytes[32..<64].prefix { $0 != 0 }, as: UTF8.self)
-        self.payload = Data(payload)
-    }
-
-    /// A script image's data is a list of part sizes ending in 0, then the parts; the first part is the script.
-    public func scriptText() -> Data {
-        let bytes = [UInt8](payload)
-        guard bytes.count >= 8 else { return Data() }
-        let size = Int(bytes[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-        return Data(bytes.dropFirst(8).prefix(size))
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
     }
 }
 

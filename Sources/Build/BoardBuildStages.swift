@@ -97,7 +97,7 @@ extension BoardBuild {
             """
         let sources: [InitramfsSource] = [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
             + board.lists.map { .list($0) } + [.listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory)]
-        let compression = InitramfsCompression(rawValue: (board.board.initramfsSpec.compression ?? .gzip).rawValue) ?? .gzip
+        let compression = InitramfsCompression(board.board.initramfsSpec.resolvedCompression)
         return (sources, compression)
     }
 

@@ -98,7 +98,7 @@ public struct BoardTest: Sendable {
     /// chosen here, at run time.
     public static func commandLine(for boot: BootPlan, folder: URL) async throws -> QEMUCommandLine {
         if let firmware = boot.firmware { try HostRequirements.requireFile(firmware.path, package: firmware.package) }
-        let accelerator = await Accelerator.choose(for: boot.qemu, guestArch: boot.arch)
+        let accelerator = await Accelerator.choose(for: boot.qemu, guestArch: boot.arch, kvmCPUFlags: boot.kvmCPUFlags)
         return try QEMUCommandLine(plan: boot, folder: folder, accelerator: accelerator)
     }
 }

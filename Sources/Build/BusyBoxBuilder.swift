@@ -105,11 +105,11 @@ public struct BusyBoxBuilder: Sendable {
         let temporary = try AtomicFile.temporaryDirectory(beside: stagingTree)
         try await ProcessRunner.logged(make(["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
         let installed = temporary.appendingPathComponent("bin/busybox")
-        if let mismatch = try ELFHeader(contentsOf: installed).mismatch(for: board.toolchain) {
+        if let mismatch = try ELFHeader(contentsOf: installed).mismatch(for: board.architecture, toolchain: board.toolchain) {
             throw BuildError.wrongBinary(path: installed.path, message: mismatch + "\n    log: \(log.path)")
         }
         try AtomicFile.replace(stagingTree, with: temporary)
         let size = (try? FileManager.default.attributesOfItem(atPath: binary.path)[.size] as? NSNumber)?.intValue ?? 0
-        progress.end("static \(board.toolchain.elfMachine.rawValue) binary, \(size / 1024) KiB")
+        progress.end("static \(board.architecture.elf.machine) binary, \(size / 1024) KiB")
     }
 }

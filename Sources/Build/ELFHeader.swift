@@ -42,11 +42,11 @@ public struct ELFHeader: Equatable, Sendable {
         hasInterpreter = (0..<count).contains { integer(programHeaders + $0 * entrySize, 4) == interpreterType }
     }
 
-    /// Why this binary cannot be a static executable for `toolchain`'s target, or nil when it can.
-    public func mismatch(for toolchain: Toolchain) -> String? {
-        if elfClass != toolchain.elfClass || machine != toolchain.elfMachine.number {
-            let found = ELFMachine.allCases.first { $0.number == machine }?.rawValue ?? "machine \(machine)"
-            return "built for \(found) ELF\(elfClass), expected \(toolchain.elfMachine.rawValue) ELF\(toolchain.elfClass)"
+    /// Why this binary cannot be a static executable for `architecture` built with `toolchain`, or nil when it can.
+    public func mismatch(for architecture: Architecture, toolchain: Toolchain) -> String? {
+        let expected = architecture.elf
+        if elfClass != expected.elfClass || Int(machine) != expected.machineNumber {
+            return "built for ELF machine \(machine) ELF\(elfClass), expected \(expected.machine) (machine \(expected.machineNumber)) ELF\(expected.elfClass)"
                 + " (was the host compiler used instead of \(toolchain.crossCompile)gcc?)"
         }
         if hasInterpreter { return "dynamically linked (has a PT_INTERP header); the initramfs has no C library, so it must be static" }

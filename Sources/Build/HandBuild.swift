@@ -23,7 +23,7 @@ public struct HandBuild: Sendable {
     var busybox: URL { folder.appendingPathComponent("busybox") }
     public var rootfs: URL { folder.appendingPathComponent("rootfs") }
     public var kernelImage: URL {
-        let arch = ["x86_64": "x86", "i386": "x86"][board.toolchain.kernelArch] ?? board.toolchain.kernelArch
+        let arch = board.architecture.kernelSourceFolder
         return linux.appendingPathComponent("arch/\(arch)/boot/\(board.board.kernel.image.rawValue)")
     }
     public var initramfs: URL { folder.appendingPathComponent("initramfs.cpio.gz") }

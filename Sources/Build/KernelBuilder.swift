@@ -33,12 +33,7 @@ public struct KernelBuilder: Sendable {
     var linuxDirectory: URL { environment.buildDirectory.appendingPathComponent("linux", isDirectory: true) }
 
     /// Kbuild's SRCARCH: the folder under arch/ for the kernel ARCH.
-    var sourceArch: String {
-        switch board.toolchain.kernelArch {
-        case "x86_64", "i386": "x86"
-        default: board.toolchain.kernelArch
-        }
-    }
+    var sourceArch: String { board.architecture.kernelSourceFolder }
 
     var needsSymbols: Bool { !board.deviceTreeOverlays.isEmpty && board.board.deviceTree?.resolvedOrigin != .qemu }
 

@@ -56,13 +56,8 @@ public enum HostRequirements {
         ("/usr/include/ncurses.h", "libncurses-dev"),
     ]
 
-    /// Debian package providing a QEMU system emulator.
-    public static func qemuPackage(_ binary: String) -> String {
-        switch binary {
-        case "qemu-system-x86_64", "qemu-system-i386": "qemu-system-x86"
-        case "qemu-system-arm", "qemu-system-aarch64": "qemu-system-arm"
-        case "qemu-system-riscv64", "qemu-system-riscv32": "qemu-system-misc"
-        default: "qemu-system"
-        }
+    /// The Debian package of a QEMU system emulator, as the architecture files name it; nil when none does.
+    public static func qemuPackage(_ binary: String, among architectures: some Sequence<Architecture>) -> String? {
+        architectures.lazy.compactMap { $0.qemuPackages?[binary] }.first
     }
 }

@@ -159,6 +159,15 @@ final class XzCodec: StreamCodec {
         }
     }
 
+    /// The reading side, for the artifact check: any xz stream, within a memory limit no initramfs comes near.
+    init(decodingMemoryLimit: UInt64) throws {
+        stream.initialize(to: lzma_stream())
+        let status = lzma_stream_decoder(stream, decodingMemoryLimit, 0)
+        guard status == LZMA_OK else {
+            throw InitramfsError.compressionFailed(.xz, reason: "liblzma could not start decoding (status \(status.rawValue))")
+        }
+    }
+
     deinit {
         lzma_end(stream)
         stream.deallocate()
@@ -209,10 +218,38 @@ final class ZstdCodec: StreamCodec {
         return (outBuffer.pos, finishing && remaining == 0)
     }
 
-    private static func check(_ code: Int) throws {
+    static func check(_ code: Int) throws {
         guard ZSTD_isError(code) == 0 else {
             throw InitramfsError.compressionFailed(.zstd, reason: String(cString: ZSTD_getErrorName(code)))
         }
+    }
+}
+
+/// The reading side of `ZstdCodec`, for the artifact check.
+final class ZstdDecodingCodec: StreamCodec {
+    private let context: OpaquePointer
+
+    init() throws {
+        guard let context = ZSTD_createDCtx() else {
+            throw InitramfsError.compressionFailed(.zstd, reason: "libzstd could not allocate a decoding context")
+        }
+        self.context = context
+    }
+
+    deinit {
+        ZSTD_freeDCtx(context)
+    }
+
+    func step(_ input: inout UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, finishing: Bool)
+        throws -> (produced: Int, complete: Bool)
+    {
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        let remaining = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+        try ZstdCodec.check(remaining)
+        input = UnsafeRawBufferPointer(rebasing: input[inBuffer.pos...])
+        // 0 means a frame is complete and flushed.
+        return (outBuffer.pos, remaining == 0)
     }
 }
 

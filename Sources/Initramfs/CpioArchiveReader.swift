@@ -25,15 +25,17 @@ public enum CpioArchiveReader {
     /// Linux's PATH_MAX, counting the terminating NUL.
     private static let maximumPathSize: UInt32 = 4096
 
-    /// The entries of a newc archive, plain or gzip-compressed, up to its TRAILER!!! record.
+    /// The entries of a newc archive, plain or compressed as the packer compresses (gzip, xz, zstd: told
+    /// apart by their magic), up to its TRAILER!!! record.
     /// `keepingPrefixOf` names entries (as listed, e.g. `bin/busybox`) whose first `prefixSize` bytes are kept.
     public static func listing(of archive: URL, keepingPrefixOf wanted: Set<String> = [], prefixSize: Int = 1 << 16) throws -> [CpioEntry] {
+        let source: any ArchiveByteSource = switch try InitramfsCompression.detected(in: archive) {
+        case .xz: try DecompressingSource(archive, codec: try XzCodec(decodingMemoryLimit: 1 << 30), compression: .xz)
+        case .zstd: try DecompressingSource(archive, codec: try ZstdDecodingCodec(), compression: .zstd)
         // gzread passes data that is not gzip through unchanged.
-        guard let file = gzopen(archive.path, "rb") else {
-            throw InitramfsError.inputUnreadable(path: archive.path, reason: String(cString: strerror(errno)))
+        case .gzip, .none: try GzipSource(archive)
         }
-        defer { gzclose(file) }
-        var reader = Reader(file: file, path: archive.path)
+        var reader = Reader(source: source, path: archive.path)
 
         var entries: [CpioEntry] = []
         while true {
@@ -67,7 +69,7 @@ public enum CpioArchiveReader {
     }
 
     private struct Reader {
-        let file: gzFile
+        let source: any ArchiveByteSource
         let path: String
         var offset: UInt64 = 0
 
@@ -99,8 +101,8 @@ public enum CpioArchiveReader {
             var result = [UInt8](repeating: 0, count: count)
             var filled = 0
             while filled < count {
-                let chunk = UInt32(min(count - filled, 1 << 20))
-                let read = result.withUnsafeMutableBytes { gzread(file, $0.baseAddress.map { $0 + filled }, chunk) }
+                let chunk = min(count - filled, 1 << 20)
+                let read = try result.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled..<filled + chunk])) }
                 guard read > 0 else {
                     throw failure(at: offset + UInt64(filled), read < 0 ? "it cannot be decompressed" : "it ends early")
                 }
@@ -126,5 +128,94 @@ public enum CpioArchiveReader {
         private func failure(at offset: UInt64, _ reason: String) -> InitramfsError {
             .malformedArchive(path: path, offset: offset, reason: reason)
         }
+    }
+}
+
+extension InitramfsCompression {
+    /// The compression of `file` as its first bytes tell it; `.none` for anything without a known magic.
+    public static func detected(in file: URL) throws -> InitramfsCompression {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else {
+            throw InitramfsError.inputUnreadable(path: file.path, reason: String(cString: strerror(errno)))
+        }
+        defer { try? handle.close() }
+        let start = [UInt8]((try? handle.read(upToCount: 6)) ?? Data())
+        if start.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
+        if start.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
+        if start.starts(with: [0x1F, 0x8B]) { return .gzip }
+        return .none
+    }
+}
+
+/// Decompressed bytes of an archive file, in order. `read` fills from the start of `buffer` and returns how
+/// many bytes it wrote: 0 at the end, less than 0 when the data cannot be decompressed.
+private protocol ArchiveByteSource: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+private final class GzipSource: ArchiveByteSource {
+    private let file: gzFile
+
+    init(_ url: URL) throws {
+        guard let file = gzopen(url.path, "rb") else {
+            throw InitramfsError.inputUnreadable(path: url.path, reason: String(cString: strerror(errno)))
+        }
+        self.file = file
+    }
+
+    deinit {
+        gzclose(file)
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        Int(gzread(file, buffer.baseAddress, UInt32(buffer.count)))
+    }
+}
+
+/// An xz or zstd file through the packer's own codecs, run the other way.
+private final class DecompressingSource: ArchiveByteSource {
+    private let handle: FileHandle
+    private let codec: any StreamCodec
+    private let path: String
+    private let compression: InitramfsCompression
+    private var pending = Data()
+    private var offset = 0
+    private var inputEnded = false
+    private var streamComplete = false
+
+    init(_ url: URL, codec: any StreamCodec, compression: InitramfsCompression) throws {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw InitramfsError.inputUnreadable(path: url.path, reason: String(cString: strerror(errno)))
+        }
+        self.handle = handle
+        self.codec = codec
+        self.path = url.path
+        self.compression = compression
+    }
+
+    deinit {
+        try? handle.close()
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while !streamComplete {
+            if offset == pending.count, !inputEnded {
+                pending = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+                offset = 0
+                inputEnded = pending.isEmpty
+            }
+            let (produced, consumed, complete) = try pending.withUnsafeBytes { bytes in
+                var input = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+                let before = input.count
+                let (produced, complete) = try codec.step(&input, into: buffer, finishing: inputEnded)
+                return (produced, before - input.count, complete)
+            }
+            offset += consumed
+            streamComplete = complete
+            if produced > 0 { return produced }
+            if inputEnded, !complete, consumed == 0 {
+                throw InitramfsError.compressionFailed(compression, reason: "\(path): the \(compression.rawValue) stream ends early")
+            }
+        }
+        return 0
     }
 }

@@ -4,9 +4,10 @@ import Host
 
 extension Accelerator {
     /// KVM when it really works for this board on this host, else TCG. The answer is found by trying and kept
-    /// for the rest of the process, per binary, machine and CPU.
-    public static func choose(for spec: QEMUSpec, guestArch: String) async -> Accelerator {
-        guard guestArch == hostArchitecture, hardwareVirtualizationVisible else { return .tcg }
+    /// for the rest of the process, per binary, machine and CPU. `kvmCPUFlags` are the guest architecture's
+    /// (which is then the host's): one of them must be in /proc/cpuinfo for KVM to run an ordinary kernel.
+    public static func choose(for spec: QEMUSpec, guestArch: String, kvmCPUFlags: [String]) async -> Accelerator {
+        guard guestArch == hostArchitecture, hardwareVirtualizationVisible(needingOneOf: kvmCPUFlags) else { return .tcg }
         return await AcceleratorProbe.shared.result(for: spec)
     }
 
@@ -17,14 +18,13 @@ extension Accelerator {
         return withUnsafeBytes(of: &names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
-    /// On x86 a KVM that works for an ordinary kernel needs VT-x or AMD-V in the CPU flags. Without them
-    /// /dev/kvm may still open and a trial with no guest code may even pass (paravirtual KVM such as PVM),
-    /// yet a normal kernel hangs after the BIOS: measured on this project's build hosts.
-    static var hardwareVirtualizationVisible: Bool {
-        guard hostArchitecture == "x86_64" || hostArchitecture.hasPrefix("i") else { return true }
+    /// Without the flags /dev/kvm may still open and a trial with no guest code may even pass (paravirtual KVM
+    /// such as PVM), yet a normal kernel hangs: the architecture data says which flags prove real support.
+    static func hardwareVirtualizationVisible(needingOneOf flags: [String]) -> Bool {
+        guard !flags.isEmpty else { return true }
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
         return cpuinfo.split(separator: "\n").contains { line in
-            line.hasPrefix("flags") && line.split(separator: " ").contains { $0 == "vmx" || $0 == "svm" }
+            line.hasPrefix("flags") && line.split(separator: " ").contains { flags.contains(String($0)) }
         }
     }
 }

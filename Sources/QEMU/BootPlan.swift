@@ -64,6 +64,8 @@ public struct BootPlan: Sendable, Equatable, Codable {
     public var board: String
     /// The guest's architecture as board files name it: KVM only where the host has the same.
     public var arch: String
+    /// CPU flags of which the host needs one for KVM (the architecture's `kvm_cpu_flags`).
+    public var kvmCPUFlags: [String]
     public var qemu: QEMUSpec
     public var kernel: String
     public var initramfs: String
@@ -83,12 +85,13 @@ public struct BootPlan: Sendable, Equatable, Codable {
     /// Whether the boot reads disk or root file system images (made by `build --images`).
     public var needsImages: Bool
 
-    public init(name: String, board: String, arch: String, qemu: QEMUSpec, kernel: String, initramfs: String, deviceTree: String?,
+    public init(name: String, board: String, arch: String, kvmCPUFlags: [String], qemu: QEMUSpec, kernel: String, initramfs: String, deviceTree: String?,
                 firmware: FirmwareFile?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
                 expectedMachine: String, runScript: String, needsImages: Bool) {
         self.name = name
         self.board = board
         self.arch = arch
+        self.kvmCPUFlags = kvmCPUFlags
         self.qemu = qemu
         self.kernel = kernel
         self.initramfs = initramfs
@@ -116,5 +119,6 @@ extension QEMUCommandLine {
                       accelerator: accelerator, firmware: plan.firmware.map { URL(fileURLWithPath: $0.path) },
                       disks: plan.disks.map { QEMUDisk(image: folder.appendingPathComponent($0.artifact), attachment: $0.attachment) },
                       cmdline: plan.cmdline.description)
+        kvmCPUFlags = plan.kvmCPUFlags
     }
 }

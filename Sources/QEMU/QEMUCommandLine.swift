@@ -38,6 +38,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public let board: String
     /// The guest's architecture as `uname -m` names it: KVM is tried only on a host of the same one.
     public let guestArch: String
+    /// CPU flags of which the host needs one for KVM (the architecture's `kvm_cpu_flags`).
+    public var kvmCPUFlags: [String] = []
     public let spec: QEMUSpec
     public let cmdline: String
     public let artifacts: BootArtifacts

@@ -23,6 +23,9 @@ extension QEMUCommandLine {
             if word.hasPrefix("-") || lines.isEmpty { lines.append([word]) } else { lines[lines.count - 1].append(word) }
         }
         let body = (lines.map { $0.joined(separator: " ") } + ["\"$@\""]).joined(separator: " \\\n    ")
+        // Where the architecture names CPU flags for KVM, /dev/kvm may open without them, yet a normal kernel hangs.
+        let cpuFlagTest = "    " + (kvmCPUFlags.isEmpty ? "" : "grep -Eq '^flags[[:space:]]*:(.*[[:space:]])?("
+            + kvmCPUFlags.joined(separator: "|") + ")([[:space:]]|$)' /proc/cpuinfo 2>/dev/null || return 1\n    ")
         let trial = ([spec.binary] + AcceleratorProbe.kvmTrialArguments(for: spec)).map(shellQuote).joined(separator: " ")
         return """
             #!/bin/sh
@@ -35,12 +38,7 @@ extension QEMUCommandLine {
             # machine that ran bspgen may have had another answer. BSPGEN_ACCEL=tcg (or kvm) skips the trial.
             kvm_works() {
                 [ "$(uname -m)" = \(shellQuote(guestArch)) ] || return 1
-                case "$(uname -m)" in
-                x86_64 | i?86)
-                    # Without VT-x or AMD-V in the CPU flags /dev/kvm may still open, yet a normal kernel hangs.
-                    grep -Eq '^flags[[:space:]]*:(.*[[:space:]])?(vmx|svm)([[:space:]]|$)' /proc/cpuinfo 2>/dev/null || return 1 ;;
-                esac
-                limit=
+            \(cpuFlagTest)limit=
                 if command -v timeout >/dev/null 2>&1; then limit="timeout \(AcceleratorProbe.trialSeconds)"; fi
                 # The machine is created and stopped (-S); the monitor on stdin then takes 'quit'.
                 echo quit | $limit \(trial) >/dev/null 2>&1

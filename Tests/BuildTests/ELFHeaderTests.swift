@@ -21,25 +21,30 @@ import Testing
         return binary
     }
 
-    private func toolchain(_ name: String) throws -> Toolchain {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("toolchains/\(name).yaml")
-        return try YAMLTreeDecoder.decode(Toolchain.self, from: String(contentsOf: file, encoding: .utf8), file: file.path).0
+    private let catalog = Catalog(boardsDirectory: repositoryRoot.appendingPathComponent("boards"),
+                                  toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains"))
+
+    private func target(_ name: String) throws -> (Architecture, Toolchain) {
+        let toolchain = try #require(catalog.toolchains[name])
+        return (try #require(catalog.architectures[toolchain.arch]), toolchain)
     }
 
     @Test func staticCrossBinaryMatchesItsToolchain() throws {
         let arm64 = try ELFHeader(contentsOf: try compile("aarch64-linux-gnu-gcc", static: true))
         #expect(arm64 == ELFHeader(elfClass: 64, machine: 183, hasInterpreter: false))
-        #expect(arm64.mismatch(for: try toolchain("aarch64-linux-gnu")) == nil)
+        let (arm64Architecture, arm64Toolchain) = try target("aarch64-linux-gnu")
+        #expect(arm64.mismatch(for: arm64Architecture, toolchain: arm64Toolchain) == nil)
         let arm = try ELFHeader(contentsOf: try compile("arm-linux-gnueabihf-gcc", static: true))
-        #expect(arm.mismatch(for: try toolchain("arm-linux-gnueabihf")) == nil)
+        let (armArchitecture, armToolchain) = try target("arm-linux-gnueabihf")
+        #expect(arm.mismatch(for: armArchitecture, toolchain: armToolchain) == nil)
     }
 
     @Test func hostBinaryOrDynamicBinaryIsRefused() throws {
         let host = try ELFHeader(contentsOf: try compile("gcc", static: true))
-        #expect(host.mismatch(for: try toolchain("aarch64-linux-gnu"))?.contains("built for x86-64 ELF64, expected aarch64 ELF64") == true)
+        let (architecture, toolchain) = try target("aarch64-linux-gnu")
+        #expect(host.mismatch(for: architecture, toolchain: toolchain)?.contains("built for ELF machine 62 ELF64, expected aarch64 (machine 183) ELF64") == true)
         let dynamic = try ELFHeader(contentsOf: try compile("aarch64-linux-gnu-gcc", static: false))
-        #expect(dynamic.mismatch(for: try toolchain("aarch64-linux-gnu"))?.contains("dynamically linked") == true)
+        #expect(dynamic.mismatch(for: architecture, toolchain: toolchain)?.contains("dynamically linked") == true)
         #expect(throws: BuildError.self) { try ELFHeader(Data("#!/bin/sh\n".utf8), path: "script") }
     }
 }

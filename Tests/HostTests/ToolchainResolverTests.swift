@@ -5,7 +5,7 @@ import Testing
 
 private let aarch64 = Toolchain(name: "aarch64-linux-gnu", description: nil, arch: "aarch64", kernelArch: "arm64",
                                 crossCompile: "aarch64-linux-gnu-", debianPackages: ["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"],
-                                minGCCVersion: "10.1", elfMachine: .aarch64, elfClass: 64, unameMachine: nil)
+                                minGCCVersion: "10.1", unameMachine: nil)
 
 /// A directory holding a fake `<prefix>gcc` that answers like GCC would.
 private func fakeCompiler(prefix: String, version: String = "12.2.0", machine: String = "aarch64-linux-gnu") throws -> URL {
