@@ -31,10 +31,10 @@ let package = Package(
         .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd"]),
         // Partition tables (MBR, GPT) and disk image assembly from partition files: pure, no tools.
         .target(name: "DiskImage", dependencies: ["CZlib"]),
-        .target(name: "Build", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "CZlib"]),
+        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         .target(name: "BSPGenCLI", dependencies: [
-            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Build", "QEMU",
+            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),
@@ -47,9 +47,9 @@ let package = Package(
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree"]),
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage"]),
-        .testTarget(name: "BuildTests", dependencies: ["Build", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
         .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
-        .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel", "Build", "Host"]),
+        .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel", "Pipeline", "Host"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BoardModel
 import Foundation
-import Build
+import Pipeline
 import DeviceTree
 import DiskImage
 import Host

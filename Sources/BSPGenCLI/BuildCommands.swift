@@ -1,6 +1,6 @@
 import ArgumentParser
 import BoardModel
-import Build
+import Pipeline
 import DiskImage
 import Foundation
 import Host

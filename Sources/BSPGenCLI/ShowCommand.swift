@@ -1,6 +1,6 @@
 import ArgumentParser
 import BoardModel
-import Build
+import Pipeline
 import Foundation
 import QEMU
 

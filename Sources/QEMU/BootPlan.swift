@@ -67,6 +67,8 @@ public struct BootPlan: Sendable, Equatable, Codable {
     /// CPU flags of which the host needs one for KVM (the architecture's `kvm_cpu_flags`).
     public var kvmCPUFlags: [String]
     public var qemu: QEMUSpec
+    /// The Debian package that provides `qemu.binary`, from the architecture's data.
+    public var qemuPackage: String?
     public var kernel: String
     public var initramfs: String
     /// Given with `-dtb` when `qemu.dtb` is set and QEMU starts the kernel itself.
@@ -85,7 +87,7 @@ public struct BootPlan: Sendable, Equatable, Codable {
     /// Whether the boot reads disk or root file system images (made by `build --images`).
     public var needsImages: Bool
 
-    public init(name: String, board: String, arch: String, kvmCPUFlags: [String], qemu: QEMUSpec, kernel: String, initramfs: String, deviceTree: String?,
+    public init(name: String, board: String, arch: String, kvmCPUFlags: [String], qemu: QEMUSpec, qemuPackage: String?, kernel: String, initramfs: String, deviceTree: String?,
                 firmware: FirmwareFile?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
                 expectedMachine: String, runScript: String, needsImages: Bool) {
         self.name = name
@@ -93,6 +95,7 @@ public struct BootPlan: Sendable, Equatable, Codable {
         self.arch = arch
         self.kvmCPUFlags = kvmCPUFlags
         self.qemu = qemu
+        self.qemuPackage = qemuPackage
         self.kernel = kernel
         self.initramfs = initramfs
         self.deviceTree = deviceTree
@@ -120,5 +123,6 @@ extension QEMUCommandLine {
                       disks: plan.disks.map { QEMUDisk(image: folder.appendingPathComponent($0.artifact), attachment: $0.attachment) },
                       cmdline: plan.cmdline.description)
         kvmCPUFlags = plan.kvmCPUFlags
+        qemuPackage = plan.qemuPackage
     }
 }

@@ -40,6 +40,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public let guestArch: String
     /// CPU flags of which the host needs one for KVM (the architecture's `kvm_cpu_flags`).
     public var kvmCPUFlags: [String] = []
+    /// The Debian package of `spec.binary`, from the architecture's data, for the error when it is missing.
+    public var qemuPackage: String?
     public let spec: QEMUSpec
     public let cmdline: String
     public let artifacts: BootArtifacts

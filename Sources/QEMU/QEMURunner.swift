@@ -103,8 +103,8 @@ public enum QEMURunner {
     private static func cannotStart(_ commandLine: QEMUCommandLine, _ error: HostError) -> QEMUError {
         var reason = error.description
         if case .missingTool = error {
-            // The package is architecture data, which the command line does not carry; doctor reads it.
-            reason += "; 'bspgen doctor \(commandLine.board)' names the Debian package to install"
+            reason += commandLine.qemuPackage.map { "; install it with: " + aptInstallCommand([$0]) }
+                ?? "; 'bspgen doctor \(commandLine.board)' names the Debian package to install"
         }
         return QEMUError.cannotStart(command: commandLine.command.description, reason: reason)
     }

@@ -1,5 +1,5 @@
 @testable import BSPGenCLI
-import Build
+import Pipeline
 import Foundation
 import Host
 import Testing

@@ -154,12 +154,13 @@ import Testing
     @Test func aMissingBinaryCannotStart() async throws {
         let board = try makeBoard(qemu: #"{"binary": "qemu-system-nonexistent", "machine": "q35", "memory": "256M"}"#)
         let folder = try temporaryDirectory()
-        let line = try QEMUCommandLine(board: board, artifacts: BootArtifacts(kernel: folder, initramfs: folder), accelerator: .tcg)
+        var line = try QEMUCommandLine(board: board, artifacts: BootArtifacts(kernel: folder, initramfs: folder), accelerator: .tcg)
+        line.qemuPackage = "qemu-system-nonexistent-pkg"
         await #expect {
             try await QEMURunner.bootTest(line, expectedMachine: "x86_64", log: folder.appendingPathComponent("log"))
         } throws: { error in
             guard case .cannotStart(_, let reason)? = error as? QEMUError else { return false }
-            return reason.contains("apt-get install")
+            return reason.contains("apt-get install") && reason.contains("qemu-system-nonexistent-pkg")
         }
     }
 }

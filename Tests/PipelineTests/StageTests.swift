@@ -1,4 +1,4 @@
-@testable import Build
+@testable import Pipeline
 import BoardModel
 import Foundation
 @testable import Host

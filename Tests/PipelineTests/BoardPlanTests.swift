@@ -1,5 +1,5 @@
 import BoardModel
-@testable import Build
+@testable import Pipeline
 import Foundation
 import QEMU
 import Testing

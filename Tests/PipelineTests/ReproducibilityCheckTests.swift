@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Build
+@testable import Pipeline
 
 @Suite struct ReproducibilityCheckTests {
     @Test func namesTheFirstDifferingFileAndByteAndFilesOnOneSide() throws {

@@ -1,5 +1,5 @@
 @testable import BoardModel
-import Build
+import Pipeline
 import Foundation
 import Testing
 

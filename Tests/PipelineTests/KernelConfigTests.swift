@@ -1,4 +1,4 @@
-import Build
+import Pipeline
 import Foundation
 import Host
 import Kconfig

@@ -1,5 +1,5 @@
 import BoardModel
-import Build
+import Pipeline
 import Foundation
 import Host
 import Testing

@@ -86,7 +86,8 @@ public struct BoardPlan: Sendable {
         let cmdline = KernelCommandLine(board.cmdline)
         func plan(_ name: String, firmware: FirmwareFile? = nil, disks: [PlannedDisk] = [], cmdline: KernelCommandLine,
                   checks: [GuestCheck] = [], needsImages: Bool = false) -> BootPlan {
-            BootPlan(name: name, board: board.name, arch: board.arch, kvmCPUFlags: resolved.architecture.kvmCPUFlags ?? [], qemu: qemu, kernel: names.kernel, initramfs: names.initramfs,
+            BootPlan(name: name, board: board.name, arch: board.arch, kvmCPUFlags: resolved.architecture.kvmCPUFlags ?? [], qemu: qemu,
+                     qemuPackage: resolved.architecture.qemuPackages?[qemu.binary], kernel: names.kernel, initramfs: names.initramfs,
                      deviceTree: names.deviceTrees.first, firmware: firmware, disks: disks, cmdline: cmdline,
                      checks: bootargsCheck(resolved, cmdline: cmdline) + checks, expectedMachine: resolved.toolchain.expectedUnameMachine,
                      runScript: name == "kernel" ? "run-qemu.sh" : "run-qemu-\(name).sh", needsImages: needsImages)

@@ -1,5 +1,5 @@
 import BoardModel
-@testable import Build
+@testable import Pipeline
 import DiskImage
 import Foundation
 import Host
