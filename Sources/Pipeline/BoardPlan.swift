@@ -84,17 +84,17 @@ public struct BoardPlan: Sendable {
         let board = resolved.board
         guard let qemu = board.qemu else { return [] }
         let cmdline = KernelCommandLine(board.cmdline)
-        func plan(_ name: String, firmware: FirmwareFile? = nil, disks: [PlannedDisk] = [], cmdline: KernelCommandLine,
+        func plan(_ name: String, firmware: FirmwareFile? = nil, loader: String? = nil, disks: [PlannedDisk] = [], cmdline: KernelCommandLine,
                   checks: [GuestCheck] = [], needsImages: Bool = false) -> BootPlan {
             BootPlan(name: name, board: board.name, arch: board.arch, kvmCPUFlags: resolved.architecture.kvmCPUFlags ?? [], qemu: qemu,
                      qemuPackage: resolved.architecture.qemuPackages?[qemu.binary], kernel: names.kernel, initramfs: names.initramfs,
-                     deviceTree: names.deviceTrees.first, firmware: firmware, disks: disks, cmdline: cmdline,
+                     deviceTree: names.deviceTrees.first, firmware: firmware, loader: loader, disks: disks, cmdline: cmdline,
                      checks: bootargsCheck(resolved, cmdline: cmdline) + checks, expectedMachine: resolved.toolchain.expectedUnameMachine,
                      runScript: name == "kernel" ? "run-qemu.sh" : "run-qemu-\(name).sh", needsImages: needsImages)
         }
         var plans = [plan("kernel", cmdline: cmdline)]
         for (name, method) in (board.boot ?? [:]).sorted(by: { $0.key < $1.key }) {
-            plans.append(plan(name, firmware: FirmwareFile(path: method.firmware, package: method.package),
+            plans.append(plan(name, firmware: method.firmware.map { FirmwareFile(path: $0, package: method.package) }, loader: method.loader,
                               disks: [PlannedDisk(artifact: method.disk, attachment: method.attach)],
                               cmdline: cmdline.prepending(KernelCommandLine(method.cmdlinePrefix ?? "")), needsImages: true))
         }
