@@ -125,6 +125,15 @@ public struct BoardPlan: Sendable {
             PlannedStage(name: "kernel image", inputs: ["kernel config", "epoch"], outputs: [names.kernel] + (board.kernel.deviceTrees ?? [])),
             PlannedStage(name: "busybox source", inputs: [board.busybox.resolvedSource.description], outputs: ["unpacked tree"]),
             PlannedStage(name: "busybox", inputs: ["source", "toolchain"] + files(resolved.busyboxFragments), outputs: ["bin/busybox", "applet links"]),
+        ]
+        if let bootloader = board.bootloader {
+            stages += [
+                PlannedStage(name: "bootloader source", inputs: [bootloader.resolvedSource.description], outputs: ["unpacked tree"]),
+                PlannedStage(name: "bootloader", inputs: ["source", "toolchain", bootloader.defconfigTarget] + files(resolved.bootloaderFragments)
+                                + (bootloader.bootcommand.map { _ in ["bootcommand"] } ?? []), outputs: bootloader.artifacts.map(\.name)),
+            ]
+        }
+        stages += [
             PlannedStage(name: "initramfs", inputs: ["busybox tree"] + files(resolved.overlays) + files(resolved.lists)
                             + [resolved.initScript.lastPathComponent, "epoch", "compression"], outputs: [names.initramfs]),
         ]
