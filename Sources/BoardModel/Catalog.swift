@@ -420,6 +420,9 @@ private struct BoardChecks {
     }
 
     mutating func checkDiskImage(_ image: DiskImageSpec, field: String, artifacts: Set<String>) {
+        if let size = image.size, ByteSize.parse(size) == nil {
+            problem(field + ".size", "expected a size with a K, M or G suffix, like '128M', found '\(size)'")
+        }
         let limit = image.table == .mbr ? 4 : 128
         if image.partitions.isEmpty || image.partitions.count > limit {
             problem(field + ".partitions", "expected 1 to \(limit) partitions for a \(image.table.rawValue) table, found \(image.partitions.count)")

@@ -174,11 +174,15 @@ public struct DiskImageSpec: Codable, Sendable, Equatable {
     /// File name in the output folder, e.g. `sdcard.img`.
     public var name: String
     public var table: PartitionTableKind
+    /// The whole image's size, e.g. `128M`: at least what the partitions need (QEMU's SD cards must be a power of
+    /// two); by default just that.
+    public var size: String?
     public var partitions: [PartitionSpec]
 
-    public init(name: String, table: PartitionTableKind, partitions: [PartitionSpec]) {
+    public init(name: String, table: PartitionTableKind, size: String? = nil, partitions: [PartitionSpec]) {
         self.name = name
         self.table = table
+        self.size = size
         self.partitions = partitions
     }
 }
