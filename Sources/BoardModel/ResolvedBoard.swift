@@ -17,6 +17,7 @@ public struct ResolvedBoard: Sendable, Encodable {
     public var deviceTreeOverlays: [URL]
     /// The templates of `boot_files`, in the same order.
     public var bootFileTemplates: [URL]
+    public var bootloaderFragments: [URL]
 
     public var name: String { board.name }
     public var qemuBootable: Bool { board.qemu != nil }
