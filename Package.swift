@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "DiskImage", dependencies: ["CZlib"]),
         .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
+        // `bspgen bench`: bspgen's rebuild times beside the same steps by hand; measures, never part of a build.
+        .target(name: "Bench", dependencies: ["BoardModel", "Host", "Initramfs", "Pipeline", "QEMU"]),
         .target(name: "BSPGenCLI", dependencies: [
-            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU",
+            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),

@@ -29,60 +29,23 @@ struct BuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let names = try options.project.boardNames(boards, all: all)
-        // With several boards, -j N is the total: up to N boards at once, sharing the N jobs between their makes.
-        let parallel = names.count > 1 ? min(names.count, max(1, options.jobs ?? 1)) : 1
-        let makeJobs = parallel > 1 ? max(1, (options.jobs ?? parallel) / parallel) : nil
         let options = self.options
-        let explain = self.explain
         let images = self.images
-        try await withThrowingTaskGroup(of: (String, String).self) { group in
-            var next = 0
-            func start() {
-                let name = names[next]
-                next += 1
-                group.addTask {
-                    let (_, result) = try await buildBoard(name, options: options, images: images, jobs: makeJobs,
-                                                                   progressPrefix: parallel > 1 ? "\(name):" : nil)
-                    return (name, Self.report(name, result, explain: explain))
-                }
+        let scheduler = BoardScheduler(boards: names, totalJobs: options.jobs)
+        try await scheduler.run({ name, slot in
+            try await buildBoard(name, options: options, images: images, jobs: slot.jobs, progressPrefix: slot.progressPrefix).1
+        }, deliver: { name, result in
+            print(Self.report(name, result, explain: explain), terminator: "")
+        })
+        guard checkReproducible else { return }
+        for name in names {
+            let reproducibility = ReproducibilityRun(board: name, workspace: options.workspaceOptions.workspace)
+            print("\(name): building again from scratch in \(reproducibility.scratch.path) to compare")
+            let check = try await reproducibility.run { isolate in
+                try await buildBoard(name, options: options, images: images, adjust: isolate).1
             }
-            while next < min(parallel, names.count) { start() }
-            var reports: [String: String] = [:]
-            var printed = 0
-            while let (name, report) = try await group.next() {
-                reports[name] = report
-                // Reports in the order the boards were named.
-                while printed < names.count, let text = reports[names[printed]] {
-                    print(text, terminator: "")
-                    printed += 1
-                }
-                if next < names.count { start() }
-            }
-        }
-        if checkReproducible {
-            for name in names { try await checkReproducibility(name) }
-        }
-    }
-
-    /// A second build from nothing: its own build folders and output under the cache, and no ccache, so that no
-    /// result of the first build can be reused.
-    func checkReproducibility(_ name: String) async throws {
-        let first = options.workspaceOptions.workspace
-        let scratch = first.cacheDirectory.appendingPathComponent("reproducible/\(name)", isDirectory: true)
-        try? FileManager.default.removeItem(at: scratch)
-        print("\(name): building again from scratch in \(scratch.path) to compare")
-        let (_, second) = try await buildBoard(name, options: options, images: images) { environment in
-            environment.workspace = environment.workspace.isolated(in: scratch)
-            environment.compilers.ccache = false
-        }
-        let check = try ReproducibilityCheck(first: first.output(name), second: second.outputDirectory)
-        guard let difference = check.differences.first else {
             print("\(name): reproducible: \(check.identical.count) files byte-identical (\(check.identical.joined(separator: ", ")))")
-            return
         }
-        throw CommandFailure(message: "\(name) is not reproducible: \(difference)"
-            + (check.differences.count > 1 ? " (and \(check.differences.count - 1) more: \(check.differences.dropFirst().map(\.description).joined(separator: "; ")))" : "")
-            + "\n    first build: \(first.output(name).path)\n    second build: \(second.outputDirectory.path)")
     }
 
     static func report(_ name: String, _ result: BoardBuildResult, explain: Bool) -> String {

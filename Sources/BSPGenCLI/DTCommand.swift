@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceTree
 import Foundation
+import Host
 
 /// `bspgen dt`: look at and edit flattened device trees with the same code the build uses.
 public struct DTCommand: ParsableCommand {
@@ -89,7 +90,7 @@ extension DTCommand {
             try DTCommand.reportingErrors {
                 var tree = try DeviceTreeBlob(contentsOf: file)
                 try tree.setProperty(property, value(), at: path, createNodes: createNodes)
-                try tree.write(to: output ?? file)
+                try AtomicFile.write(Data(tree.bytes), to: URL(fileURLWithPath: output ?? file))
             }
         }
     }
@@ -118,7 +119,7 @@ extension DTCommand {
                         throw error
                     }
                 }
-                try result.write(to: output)
+                try AtomicFile.write(Data(result.bytes), to: URL(fileURLWithPath: output))
             }
         }
     }

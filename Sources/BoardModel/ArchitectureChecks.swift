@@ -11,10 +11,7 @@ struct ArchitectureChecks {
         func problem(_ field: String, _ message: String, hint: String? = nil) {
             problems.append(Diagnostic(locations.location(of: field), field: field, message, hint: hint))
         }
-        let stem = file.deletingPathExtension().lastPathComponent
-        if architecture.name != stem {
-            problem("name", "the name '\(architecture.name)' differs from the file name '\(stem).yaml'", hint: "rename the file or set 'name: \(stem)'")
-        }
+        if let misnamed = Diagnostic.nameDiffersFromFile(name: architecture.name, file: file, locations: locations) { problems.append(misnamed) }
         if !Self.isPlainName(architecture.kernelSourceFolder) {
             problem("kernel_source_folder", "expected a folder name under the kernel's arch/, like 'arm64', found '\(architecture.kernelSourceFolder)'")
         }

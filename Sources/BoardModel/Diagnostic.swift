@@ -1,3 +1,5 @@
+import Foundation
+
 /// A place in a description file; line and column count from 1.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String
@@ -52,4 +54,14 @@ public struct DiagnosticList: Error, Sendable, CustomStringConvertible {
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+extension Diagnostic {
+    /// A board, toolchain or architecture is found by its file's name, so its `name` must be that name.
+    static func nameDiffersFromFile(name: String, file: URL, locations: LocationMap) -> Diagnostic? {
+        let stem = file.deletingPathExtension().lastPathComponent
+        guard name != stem else { return nil }
+        return Diagnostic(locations.location(of: "name"), field: "name", "the name '\(name)' differs from the file name '\(stem).yaml'",
+                          hint: "rename the file or set 'name: \(stem)'")
+    }
 }

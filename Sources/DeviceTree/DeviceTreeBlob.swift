@@ -82,11 +82,6 @@ public struct DeviceTreeBlob: Sendable {
         }
     }
 
-    /// Writes the packed tree to `file` atomically (temporary file, then rename).
-    public func write(to file: String) throws {
-        try File.writeAtomically(bytes, to: file, operation: "write \(file)")
-    }
-
     // MARK: Validation
 
     /// Checks everything libfdt will later trust, and returns the size libfdt needs to lay the tree out

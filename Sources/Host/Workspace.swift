@@ -56,6 +56,11 @@ public enum AtomicFile {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try data.write(to: temporary)
+            // A file edited in place (`bspgen dt set`) keeps its permissions.
+            var existing = stat()
+            if stat(url.path, &existing) == 0, existing.st_mode & S_IFMT == S_IFREG {
+                chmod(temporary.path, existing.st_mode & 0o7777)
+            }
             try replace(url, with: temporary)
         } catch let error as HostError {
             throw error

@@ -88,7 +88,7 @@ public struct ArtifactChecker: Sendable {
     func checkDiskImage(_ spec: DiskImageSpec) throws -> String {
         let url = folder.appendingPathComponent(spec.name)
         let table = try PartitionTable.read(from: url)
-        guard table.format.rawValue == spec.table.rawValue else { throw Failure("a \(table.format.rawValue) table, expected \(spec.table.rawValue)") }
+        guard table.format == PartitionTableFormat(spec.table) else { throw Failure("a \(table.format.rawValue) table, expected \(spec.table.rawValue)") }
         guard table.partitions.count == spec.partitions.count else {
             throw Failure("\(table.partitions.count) partitions, expected \(spec.partitions.count)")
         }
@@ -100,12 +100,7 @@ public struct ArtifactChecker: Sendable {
         }
         var notes: [String] = []
         for (partition, partitionSpec) in zip(table.partitions, spec.partitions) {
-            let expectedKind: PartitionKind = switch partitionSpec.type {
-            case .efiSystem: .efiSystem
-            case .fat: .fat
-            case .linux: .linux
-            }
-            guard partition.kind == expectedKind else { throw Failure("partition \(partitionSpec.label) has the wrong type") }
+            guard partition.kind == PartitionKind(partitionSpec.type) else { throw Failure("partition \(partitionSpec.label) has the wrong type") }
             if let filesystem = partitionSpec.filesystem {
                 let boot = try read(partition.offset, 512)
                 let labelOffset = filesystem == .fat32 ? 0x47 : 0x2B

@@ -112,11 +112,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
             guard let base, path.hasPrefix(base + "/") else { return path }
             return String(path.dropFirst(base.count + 1))
         }
-        var words = [spec.binary, "-M", spec.machine]
-        if let cpu = spec.cpu { words += ["-cpu", cpu] }
-        words += ["-m", spec.memory]
-        if let smp = spec.smp { words += ["-smp", String(smp)] }
-        words += ["-accel", accelerator.rawValue]
+        let machine = Self.machineWords(for: spec)
+        var words = [spec.binary] + machine.machine + ["-accel", accelerator.rawValue]
         // Firmware or a boot loader find the kernel on the disk (and are given QEMU's tree, or the board's with -dtb).
         if let firmware { words += ["-bios", path(firmware)] }
         if let loader {
@@ -139,10 +136,22 @@ public struct QEMUCommandLine: Sendable, Equatable {
         if firmware == nil, loader == nil { words += ["-append", cmdline] }
         // -nographic puts the first serial port and the monitor on stdio, muxed: Ctrl-A X quits.
         words += ["-nographic", "-no-reboot"]
+        return words + machine.devices
+    }
+
+    /// The words that decide what machine the guest gets: `machine` (machine, CPU, memory, CPUs) and `devices`
+    /// (no network unless the board asks for one, then the board's extra arguments). The boot and the device tree
+    /// dump both take them from here, so the tree bspgen patches is the tree of the machine it boots.
+    /// With `destination`, QEMU writes the machine's device tree there and exits instead of booting.
+    public static func machineWords(for spec: QEMUSpec, dumpingDeviceTreeTo destination: URL? = nil) -> (machine: [String], devices: [String]) {
+        var machine = ["-M", destination.map { "\(spec.machine),dumpdtb=\($0.path)" } ?? spec.machine]
+        if let cpu = spec.cpu { machine += ["-cpu", cpu] }
+        machine += ["-m", spec.memory]
+        if let smp = spec.smp { machine += ["-smp", String(smp)] }
         let extra = spec.extraArgs ?? []
         // No network unless the board asks for one; this also spares x86 the seconds of its NIC boot ROM.
-        if !extra.contains(where: { Self.networkOptions.contains(Self.optionName($0)) }) { words += ["-nic", "none"] }
-        return words + extra
+        let network = extra.contains(where: { networkOptions.contains(optionName($0)) }) ? [] : ["-nic", "none"]
+        return (machine, network + extra)
     }
 
     /// QEMU writes the device tree it generates for this machine (with the board's memory, CPUs and extra
@@ -151,13 +160,9 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public static func dumpDeviceTreeCommand(board: Board, to destination: URL, firmware: URL? = nil) throws(QEMUError) -> Command {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
         try checkExtraArguments(spec.extraArgs ?? [], board: board.name)
-        var words = ["-M", "\(spec.machine),dumpdtb=\(destination.path)"]
-        if let firmware { words += ["-bios", firmware.path] }
-        if let cpu = spec.cpu { words += ["-cpu", cpu] }
-        words += ["-m", spec.memory]
-        if let smp = spec.smp { words += ["-smp", String(smp)] }
-        words += ["-accel", "tcg", "-nographic", "-nic", "none"] + (spec.extraArgs ?? [])
-        return Command(spec.binary, words)
+        let machine = machineWords(for: spec, dumpingDeviceTreeTo: destination)
+        let firmwareWords = firmware.map { ["-bios", $0.path] } ?? []
+        return Command(spec.binary, machine.machine + firmwareWords + ["-accel", "tcg", "-nographic"] + machine.devices)
     }
 
     /// QEMU takes `--option` as `-option`.

@@ -25,7 +25,7 @@ struct Scratch {
 
     @discardableResult
     func write(_ blob: DeviceTreeBlob, to name: String) throws -> String {
-        try blob.write(to: path(name))
+        try Data(blob.bytes).write(to: URL(fileURLWithPath: path(name)))
         return path(name)
     }
 

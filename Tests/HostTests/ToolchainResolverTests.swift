@@ -125,6 +125,20 @@ private func fakeCompiler(prefix: String, version: String = "12.2.0", machine: S
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["a", "tree"])
     }
 
+    /// `bspgen dt set` rewrites a user's dtb in place through AtomicFile: its permissions stay.
+    @Test func replacingAFileKeepsItsPermissions() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-atomic-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("board.dtb")
+        try AtomicFile.write("old", to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file.path)
+        try AtomicFile.write("new", to: file)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "new")
+        let permissions = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? NSNumber
+        #expect(permissions?.intValue == 0o640)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["board.dtb"])
+    }
+
     @Test func workspaceHonoursOverrides() {
         #expect(Workspace(environment: ["HOME": "/h"]).cacheDirectory.path == "/h/.cache/bspgen")
         #expect(Workspace(environment: ["HOME": "/h", "BSPGEN_CACHE": "/c"]).cacheDirectory.path == "/c")

@@ -55,6 +55,50 @@ import Testing
         #expect(line.argv.suffix(5) == ["-nic", "none", "-device", "virtio-rng-pci", "-usb"])
     }
 
+    /// The options that decide the guest's machine, as written in an argv: `-M`'s machine without its
+    /// `dumpdtb=` property, CPU, memory, CPUs, network and the board's devices, in order. A disk's device
+    /// (`drive=`) is left out: it plugs into a transport the machine has either way (virtio-mmio, PCI).
+    private func machineWords(_ argv: [String]) -> [String] {
+        let valued: Set<String> = ["-M", "-cpu", "-m", "-smp", "-nic", "-device", "-global"]
+        let flags: Set<String> = ["-usb", "-nodefaults", "-no-hpet"]
+        var words: [String] = []
+        var index = argv.startIndex
+        while index < argv.endIndex {
+            let word = argv[index]
+            if valued.contains(word), index + 1 < argv.endIndex {
+                let value = argv[index + 1]
+                if word == "-device", value.contains("drive=") {
+                    index += 2
+                    continue
+                }
+                words += [word, word == "-M" ? value.split(separator: ",").filter { !$0.hasPrefix("dumpdtb=") }.joined(separator: ",") : value]
+                index += 2
+            } else {
+                if flags.contains(word) { words.append(word) }
+                index += 1
+            }
+        }
+        return words
+    }
+
+    @Test(arguments: [nil, URL(fileURLWithPath: "/usr/lib/u-boot/qemu_arm64/u-boot.bin")])
+    func theDumpedDeviceTreeIsTheBootedMachines(firmware: URL?) throws {
+        let board = try makeBoard(arch: "aarch64", cmdline: "console=ttyAMA0",
+                                  qemu: #"{"binary": "qemu-system-aarch64", "machine": "virt", "cpu": "cortex-a53", "memory": "1G", "smp": 2, "extra_args": ["-device", "virtio-rng-device", "-global", "virtio-mmio.force-legacy=false"]}"#)
+        let artifacts = BootArtifacts(kernel: out.appendingPathComponent("Image"), initramfs: out.appendingPathComponent("initramfs.cpio.gz"))
+        let boot = try QEMUCommandLine(board: board, artifacts: artifacts, accelerator: .kvm, firmware: firmware,
+                                       disks: firmware == nil ? [] : [QEMUDisk(image: out.appendingPathComponent("disk.img"), attachment: .virtioMMIO)])
+        let destination = URL(fileURLWithPath: "/tmp/qemu-virt.dtb")
+        let dump = try QEMUCommandLine.dumpDeviceTreeCommand(board: board, to: destination, firmware: firmware)
+        let dumpArgv = [dump.executable] + dump.arguments
+        #expect(machineWords(boot.argv) == ["-M", "virt", "-cpu", "cortex-a53", "-m", "1G", "-smp", "2", "-nic", "none",
+                                            "-device", "virtio-rng-device", "-global", "virtio-mmio.force-legacy=false"])
+        #expect(machineWords(dumpArgv) == machineWords(boot.argv))
+        #expect(dump.executable == boot.argv.first)
+        #expect(dump.arguments.contains("virt,dumpdtb=/tmp/qemu-virt.dtb"))
+        #expect(dump.arguments.contains("-bios") == (firmware != nil))
+    }
+
     @Test(arguments: [["-virtfs", "local,path=/,mount_tag=host"], ["-drive", "file=/dev/sda"], ["--kernel", "x"],
                       ["-device", "loader,file=/etc/shadow"], ["-netdev", "user,id=n,smb=/home"], ["-accel", "kvm"],
                       ["-nic", "user"], ["-netdev", "user,id=n0"], ["-display", "vnc=:0"], ["-device"], ["none"], ["-frobnicate"],

@@ -1,6 +1,7 @@
 import BoardModel
 import Foundation
 import Host
+import Pipeline
 
 /// The same build done by hand with a tutorial's commands (`make tinyconfig` + `merge_config.sh`, `make`, BusyBox
 /// `make`, `find | cpio -o -H newc | gzip`), in a folder of its own, for `bspgen bench` to compare against.
