@@ -55,7 +55,7 @@ struct FlashCommand: AsyncParsableCommand {
             flasher.progress = { phase, done, total in
                 progress.update("\(phase.rawValue) \(Bmap.humanSize(done)) of \(Bmap.humanSize(total)) (\(total == 0 ? 100 : done * 100 / total)%)")
             }
-            progress.begin("check", "\(spec.name) against \(spec.bmapName)")
+            progress.begin("check", "\(spec.name) against its block map")
             try flasher.checkImage()
             progress.end()
             progress.begin("flash", "\(Bmap.humanSize(bmap.mappedBytes)) of a \(Bmap.humanSize(bmap.imageSize)) image to \(target.path)")
