@@ -29,8 +29,9 @@ let package = Package(
         .target(name: "Kconfig"),
         .target(name: "DeviceTree", dependencies: ["CFDT"]),
         .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd"]),
-        // Partition tables (MBR, GPT) and disk image assembly from partition files: pure, no tools.
-        .target(name: "DiskImage", dependencies: ["CZlib"]),
+        // Partition tables (MBR, GPT) and disk image assembly from partition files: pure, no tools. Also the
+        // bmap beside each image and flashing an image to a card (sha256 of block ranges).
+        .target(name: "DiskImage", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         // `bspgen bench`: bspgen's rebuild times beside the same steps by hand; measures, never part of a build.
@@ -48,7 +49,7 @@ let package = Package(
         .testTarget(name: "KconfigTests", dependencies: ["Kconfig"]),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree"]),
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
-        .testTarget(name: "DiskImageTests", dependencies: ["DiskImage"]),
+        .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
         .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
         .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel", "Pipeline", "Host"]),

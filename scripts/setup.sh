@@ -17,8 +17,9 @@ packages=(
   libfdt-dev zlib1g-dev liblzma-dev libzstd-dev
   # device trees, U-Boot images, archive checks, emulation
   device-tree-compiler u-boot-tools cpio libarchive-tools qemu-system-x86 qemu-system-arm
-  # disk and SD-card images without root: FAT (mkfs.vfat, mtools), ext4 (mke2fs -d, debugfs), sfdisk for the tests
-  dosfstools mtools e2fsprogs fdisk
+  # disk and SD-card images without root: FAT (mkfs.vfat, mtools), ext4 (mke2fs -d, debugfs), sfdisk for the tests;
+  # bmaptool, by which the tests prove the .bmap beside each image is one bmaptool copies by
+  dosfstools mtools e2fsprogs fdisk bmap-tools
   # firmware boot paths: GRUB for EFI disks, OVMF (x86 UEFI), U-Boot built for QEMU
   grub-common grub-efi-amd64-bin ovmf u-boot-qemu
 )

@@ -33,7 +33,12 @@ extension Board {
         if let fitImage { all += [fitImage.name, fitImage.sourceName] }
         if let grub { all.append(grub.name) }
         if rootfs != nil { all.append(RootFilesystemSpec.imageName) }
-        all += (diskImages ?? []).map(\.name)
+        all += (diskImages ?? []).flatMap { [$0.name, $0.bmapName] }
         return all
     }
+}
+
+extension DiskImageSpec {
+    /// The block map written beside the image (`bmaptool copy` and `bspgen flash` read it).
+    public var bmapName: String { name + ".bmap" }
 }

@@ -95,6 +95,7 @@ public struct BoardBuild: Sendable {
             for spec in board.board.diskImages ?? [] {
                 let image = try await images.diskImage(spec, artifacts: artifacts)
                 imageFiles.append(image)
+                imageFiles.append(images.bmapFile(of: spec))
                 artifacts[image.name] = image.url
             }
         }

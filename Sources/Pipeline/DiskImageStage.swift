@@ -21,7 +21,7 @@ extension ImageBuilder {
         }
         let output = directory.appendingPathComponent(spec.name)
         try await environment.run(Stage("disk image \(spec.name)", key: key, record: directory.appendingPathComponent(".bspgen-\(spec.name).json"),
-                                        outputs: [output], logName: "images")) {
+                                        outputs: [output, bmapFile(of: spec).url], logName: "images")) {
             try await makeDiskImage(spec, artifacts: artifacts)
             return StageWork()
         }
@@ -75,6 +75,7 @@ extension ImageBuilder {
             throw BuildError.image(name: spec.name, message: error.description)
         }
         try AtomicFile.replace(output, with: temporary)
+        try writeBmap(spec)
         try? removeTree(work)
         environment.progress.end("\(table.totalSize >> 20) MiB")
     }

@@ -55,6 +55,8 @@ import Testing
         #expect(board.boot?["uboot"]?.attach == .virtioMMIO)
         #expect(board.rootfs?.resolvedDevice == "/dev/vda")
         #expect(board.artifactNames.contains("rootfs.ext4") && board.artifactNames.contains("image.its"))
+        let image = try #require(board.diskImages?.first)
+        #expect(image.bmapName == image.name + ".bmap" && board.artifactNames.contains(image.bmapName))
     }
 
     @Test(arguments: [

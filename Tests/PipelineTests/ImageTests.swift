@@ -109,6 +109,13 @@ import Testing
         let image = try await builder.diskImage(spec, artifacts: artifacts)
         let first = try Data(contentsOf: image.url)
 
+        // The image stage wrote its bmap beside it: it maps this image, and is one of the stage's outputs.
+        let bmapFile = builder.bmapFile(of: spec)
+        #expect(bmapFile.name == "sdcard.img.bmap" && bmapFile.url.deletingLastPathComponent() == image.url.deletingLastPathComponent())
+        let firstBmap = try String(contentsOf: bmapFile.url, encoding: .utf8)
+        #expect(try Bmap.read(bmapFile.url) == (try Bmap.scan(image.url)))
+        #expect(try Bmap.read(bmapFile.url).mappedBytes < first.count)
+
         let table = try PartitionTable.read(from: image.url)
         #expect(table.format == .mbr)
         #expect(table.partitions.map(\.bootable) == [true, false])
@@ -152,6 +159,13 @@ import Testing
         let again = try await builder.diskImage(spec, artifacts: artifacts)
         #expect(environment.journal.reports.suffix(2).allSatisfy { $0.ran })
         #expect(try Data(contentsOf: again.url) == first, "the disk image is not reproducible")
+        #expect(try String(contentsOf: bmapFile.url, encoding: .utf8) == firstBmap, "the bmap is not reproducible")
+
+        // A bmap gone (or from before bspgen wrote them): the image stage runs again to make it.
+        try FileManager.default.removeItem(at: bmapFile.url)
+        _ = try await builder.diskImage(spec, artifacts: artifacts)
+        #expect(environment.journal.reports.last?.reasons == ["output sdcard.img.bmap missing"])
+        #expect(try String(contentsOf: bmapFile.url, encoding: .utf8) == firstBmap)
 
         // One file of a FAT partition changed: the disk image is made again, and says why.
         try "kernel=Image\narm_64bit=1\n".write(to: config, atomically: true, encoding: .utf8)
