@@ -241,6 +241,7 @@ private struct BoardChecks {
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
+        for found in FirmwareChecks.problems(board.firmware ?? []) { problem(found.field, found.message, hint: found.hint) }
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
         guard let toolchain, let architecture, problems.isEmpty, let initScript = initScript.first else { return nil }
@@ -340,6 +341,7 @@ private struct BoardChecks {
                 problem(field, "'\(name)' is already an artifact or another file of this board")
             }
         }
+        for claimed in board.firmwareArtifacts { claim(claimed.name, field: claimed.field) }
         if let fit = board.fitImage {
             claim(fit.name, field: "fit_image.name")
             claim(fit.sourceName, field: "fit_image.name")
