@@ -97,7 +97,7 @@ struct FirmwareStage {
                 packageFiles = list
                 let error = DebianPackageError.fileNotInPackage(package: package.package, version: package.version, file: path,
                                                                 similar: Suggestion.closestMatches(to: path, among: list, count: 3))
-                problems.append(diagnostic(field, error))
+                problems.append(diagnostic(field, error, deb: package.deb))
             } else {
                 problems.append(Diagnostic(board.location(of: field), field: field,
                                            "'\(path)' in \(package.description) is a \(type == .typeSymbolicLink ? "symbolic link" : "special file"), not a file",
@@ -107,13 +107,13 @@ struct FirmwareStage {
         if !problems.isEmpty { throw DiagnosticList(problems) }
     }
 
-    private func diagnostic(_ field: String, _ error: DebianPackageError) -> Diagnostic {
+    private func diagnostic(_ field: String, _ error: DebianPackageError, deb: URL) -> Diagnostic {
         guard case let .fileNotInPackage(package, version, file, similar) = error else {
             return Diagnostic(board.location(of: field), field: field, error.description)
         }
         let suggestion = similar.isEmpty ? nil : "did you mean " + similar.map { "'\($0)'" }.joined(separator: ", ") + "? "
         return Diagnostic(board.location(of: field), field: field, "'\(file)' is not in the package \(package) \(version)",
-                          hint: (suggestion ?? "") + "list the package's files with 'dpkg-deb -c' on its .deb (in the cache's downloads/debian-binary)")
+                          hint: (suggestion ?? "") + "list the package's files with 'dpkg-deb -c \(deb.path)'")
     }
 
     private func located(_ field: String, _ message: String, hint: String) -> DiagnosticList {
