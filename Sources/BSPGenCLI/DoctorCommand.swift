@@ -39,7 +39,9 @@ struct DoctorCommand: AsyncParsableCommand {
         var files: [String: String] = [:]   // path → package
         for board in boards {
             if let grub = board.board.grub { files["/usr/lib/grub/\(grub.format)/normal.mod"] = grub.package }
-            for method in (board.board.boot ?? [:]).values { files[method.firmware] = method.package }
+            for method in (board.board.boot ?? [:]).values where method.firmwareIsHostFile {
+                if let firmware = method.firmware, let package = method.package { files[firmware] = package }
+            }
         }
         for (path, package) in files.sorted(by: { $0.key < $1.key }) {
             report(FileManager.default.fileExists(atPath: path), package, path, package: package)

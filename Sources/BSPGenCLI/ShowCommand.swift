@@ -100,7 +100,10 @@ struct ShowCommand: ParsableCommand {
         }
         if plan.boots.isEmpty { lines.append("  boot: none (QEMU cannot emulate this board; its artifacts are checked)") }
         for boot in plan.boots {
-            var how = boot.firmware.map { "firmware \($0.path) (\($0.package))" } ?? "kernel \(boot.kernel) + \(boot.initramfs)"
+            var parts: [String] = []
+            if let firmware = boot.firmware { parts.append("firmware \(firmware.path)" + (firmware.package.map { " (\($0))" } ?? " (built)")) }
+            if let loader = boot.loader { parts.append("loader \(loader) (built)") }
+            var how = parts.isEmpty ? "kernel \(boot.kernel) + \(boot.initramfs)" : parts.joined(separator: ", ")
             if !boot.disks.isEmpty { how += ", disk " + boot.disks.map { "\($0.artifact) (\($0.attachment.rawValue))" }.joined(separator: ", ") }
             lines.append("  boot \(boot.name)\(boot.needsImages ? " (needs --images)" : ""): \(how); script \(boot.runScript)")
             lines.append("      cmdline: \(boot.cmdline)")

@@ -29,7 +29,7 @@ extension Board {
         let names = ArtifactNames(board: self)
         var all = [names.kernel, names.initramfs, "linux.config", "linux.defconfig", "manifest.json", "run-qemu.sh"] + names.deviceTrees
         if let firmwareTree = names.firmwareDeviceTree { all.append(firmwareTree) }
-        all += (bootFiles ?? []).map(\.name)
+        all += (bootFiles ?? []).map(\.name) + (bootloader?.artifacts ?? []).map(\.name)
         if let fitImage { all += [fitImage.name, fitImage.sourceName] }
         if let grub { all.append(grub.name) }
         if rootfs != nil { all.append(RootFilesystemSpec.imageName) }

@@ -12,6 +12,8 @@ public struct Board: Codable, Sendable, Equatable {
     /// The serial console device, e.g. `ttyS0` or `ttyAMA0`.
     public var console: String
     public var busybox: BusyBoxSpec
+    /// The boot loader built for the board (U-Boot), whose files go into its output and disk images.
+    public var bootloader: BootloaderSpec?
     public var initramfs: InitramfsSpec?
     /// How the board's device trees are made from the kernel's (or QEMU's) and patched.
     public var deviceTree: DeviceTreeSpec?
@@ -33,7 +35,7 @@ public struct Board: Codable, Sendable, Equatable {
     public var firmware: [FirmwareSpec]?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, arch, toolchain, kernel, cmdline, console, busybox, initramfs, qemu, grub, rootfs, boot, firmware
+        case name, description, arch, toolchain, kernel, cmdline, console, busybox, bootloader, initramfs, qemu, grub, rootfs, boot, firmware
         case deviceTree = "device_tree"
         case bootFiles = "boot_files"
         case fitImage = "fit_image"

@@ -17,6 +17,7 @@ public struct ResolvedBoard: Sendable, Encodable {
     public var deviceTreeOverlays: [URL]
     /// The templates of `boot_files`, in the same order.
     public var bootFileTemplates: [URL]
+    public var bootloaderFragments: [URL]
 
     public var name: String { board.name }
     public var qemuBootable: Bool { board.qemu != nil }
@@ -238,17 +239,19 @@ private struct BoardChecks {
         let lists = files(spec.lists ?? InitramfsSpec.defaultLists, field: "initramfs.lists")
         let initScript = files([spec.initScript ?? InitramfsSpec.defaultInit], field: "initramfs.init", single: true)
         let deviceTreeOverlays = files(board.deviceTree?.overlays ?? [], field: "device_tree.overlays")
+        let bootloaderFragments = files(board.bootloader?.fragments ?? [], field: "bootloader.fragments")
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
         for found in FirmwareChecks.problems(board.firmware ?? []) { problem(found.field, found.message, hint: found.hint) }
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
+        checkLocalSource(board.bootloader?.source, field: "bootloader.source")
         guard let toolchain, let architecture, problems.isEmpty, let initScript = initScript.first else { return nil }
         return ResolvedBoard(board: board, toolchain: toolchain, architecture: architecture, file: file, folder: folder,
                              kernelFragments: kernelFragments, busyboxFragments: busyboxFragments,
                              overlays: overlays, lists: lists, initScript: initScript,
-                             deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates)
+                             deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates, bootloaderFragments: bootloaderFragments)
     }
 
     /// Values that end up as words of make's or QEMU's command line: a leading '-' would be an option (make's
@@ -278,6 +281,13 @@ private struct BoardChecks {
             check("qemu.binary", qemu.binary, word + "-", pattern: { $0.hasPrefix("qemu-system-") }, example: "qemu-system-aarch64")
             check("qemu.machine", qemu.machine, word + "-.", pattern: { _ in true }, example: "virt")
             if let cpu = qemu.cpu { check("qemu.cpu", cpu, word + "-.", pattern: { _ in true }, example: "cortex-a53") }
+        }
+        if let bootloader = board.bootloader {
+            check("bootloader.defconfig", bootloader.defconfig, word + "-.", pattern: { _ in true }, example: "am335x_evm")
+            if let command = bootloader.bootcommand, command.contains("$(") || command.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                problem("bootloader.bootcommand", "'$(' and control characters are refused: Kbuild includes the config as makefile text",
+                        hint: "write U-Boot variables as ${name}")
+            }
         }
     }
 
@@ -342,6 +352,15 @@ private struct BoardChecks {
             }
         }
         for claimed in board.firmwareArtifacts { claim(claimed.name, field: claimed.field) }
+        if let bootloader = board.bootloader {
+            if bootloader.files.isEmpty { problem("bootloader.files", "expected the build results to keep, e.g. [MLO, u-boot.img]") }
+            for (index, file) in bootloader.files.enumerated() {
+                if file.from.isEmpty || file.from.hasPrefix("/") || file.from.split(separator: "/").contains("..") {
+                    problem("bootloader.files[\(index)]", "'\(file.from)' is not a path inside the build folder", hint: "e.g. 'u-boot.bin' or 'spl/u-boot-spl.bin'")
+                }
+            }
+            for (index, artifact) in bootloader.artifacts.enumerated() { claim(artifact.name, field: "bootloader.files[\(index)]") }
+        }
         if let fit = board.fitImage {
             claim(fit.name, field: "fit_image.name")
             claim(fit.sourceName, field: "fit_image.name")
@@ -378,8 +397,22 @@ private struct BoardChecks {
             let field = "boot.\(method)"
             if method == "kernel" { problem(field, "'kernel' is QEMU's direct -kernel boot, the default; choose another name") }
             if board.qemu == nil { problem(field, "boot methods are tested in QEMU, but the board has no qemu section") }
-            if !spec.firmware.hasPrefix("/usr/") || spec.firmware.contains("..") {
-                problem(field + ".firmware", "expected an absolute path under /usr from a Debian package, like /usr/share/ovmf/OVMF.fd, found '\(spec.firmware)'")
+            if spec.firmware == nil, spec.loader == nil {
+                problem(field, "a boot method starts firmware (-bios), a boot loader (-kernel) or both; it has neither",
+                        hint: "add 'firmware: /usr/share/ovmf/OVMF.fd' with its 'package', or 'loader: u-boot' from the board's bootloader files")
+            }
+            if let firmware = spec.firmware, spec.firmwareIsHostFile {
+                if !firmware.hasPrefix("/usr/") || firmware.contains("..") {
+                    problem(field + ".firmware", "expected an absolute path under /usr from a Debian package, like /usr/share/ovmf/OVMF.fd, found '\(firmware)'")
+                }
+                if (spec.package ?? "").isEmpty { problem(field + ".package", "a firmware file of the host needs the Debian package that provides it") }
+            }
+            for (key, name) in [("firmware", spec.firmwareIsHostFile ? nil : spec.firmware), ("loader", spec.loader)] {
+                guard let name else { continue }
+                if !names.contains(name) {
+                    problem(field + "." + key, "'\(name)' is not an artifact of this board; known: \(names.sorted().joined(separator: ", "))",
+                            hint: Suggestion.didYouMean(name, among: names))
+                }
             }
             if !images.contains(where: { $0.name == spec.disk }) {
                 problem(field + ".disk", "'\(spec.disk)' is not one of the board's disk_images (\(images.map(\.name).joined(separator: ", ")))",
@@ -389,6 +422,9 @@ private struct BoardChecks {
     }
 
     mutating func checkDiskImage(_ image: DiskImageSpec, field: String, artifacts: Set<String>) {
+        if let size = image.size, ByteSize.parse(size) == nil {
+            problem(field + ".size", "expected a size with a K, M or G suffix, like '128M', found '\(size)'")
+        }
         let limit = image.table == .mbr ? 4 : 128
         if image.partitions.isEmpty || image.partitions.count > limit {
             problem(field + ".partitions", "expected 1 to \(limit) partitions for a \(image.table.rawValue) table, found \(image.partitions.count)")

@@ -174,11 +174,15 @@ public struct DiskImageSpec: Codable, Sendable, Equatable {
     /// File name in the output folder, e.g. `sdcard.img`.
     public var name: String
     public var table: PartitionTableKind
+    /// The whole image's size, e.g. `128M`: at least what the partitions need (QEMU's SD cards must be a power of
+    /// two); by default just that.
+    public var size: String?
     public var partitions: [PartitionSpec]
 
-    public init(name: String, table: PartitionTableKind, partitions: [PartitionSpec]) {
+    public init(name: String, table: PartitionTableKind, size: String? = nil, partitions: [PartitionSpec]) {
         self.name = name
         self.table = table
+        self.size = size
         self.partitions = partitions
     }
 }
@@ -193,12 +197,16 @@ public enum DiskAttachment: String, YAMLEnumeration, Codable, Sendable {
     case sd
 }
 
-/// A way to boot the board other than QEMU's `-kernel`: firmware from a Debian package reading a disk image.
+/// A way to boot the board other than QEMU's direct `-kernel`: firmware and/or a boot loader that read a disk image.
 public struct BootMethodSpec: Codable, Sendable, Equatable {
-    /// The firmware QEMU starts with `-bios`, an absolute path under /usr (e.g. `/usr/share/ovmf/OVMF.fd`).
-    public var firmware: String
-    /// The Debian package that provides `firmware`.
-    public var package: String
+    /// What QEMU starts with `-bios`: an absolute path under /usr from a Debian package (`/usr/share/ovmf/OVMF.fd`,
+    /// then `package` names it), or an artifact of the board's build (`u-boot.bin`, a firmware file).
+    public var firmware: String?
+    /// The Debian package that provides `firmware` when it is a path of the host.
+    public var package: String?
+    /// An artifact of the build QEMU loads in place of a kernel (`-kernel`): the boot loader bspgen built, e.g.
+    /// U-Boot's ELF `u-boot` or `u-boot.bin`. The board's device tree goes with it when `qemu.dtb` is set.
+    public var loader: String?
     /// One of the board's `disk_images`.
     public var disk: String
     public var attach: DiskAttachment
@@ -206,7 +214,20 @@ public struct BootMethodSpec: Codable, Sendable, Equatable {
     public var cmdlinePrefix: String?
 
     enum CodingKeys: String, CodingKey {
-        case firmware, package, disk, attach
+        case firmware, package, loader, disk, attach
         case cmdlinePrefix = "cmdline_prefix"
     }
+
+    public init(firmware: String? = nil, package: String? = nil, loader: String? = nil, disk: String, attach: DiskAttachment,
+                cmdlinePrefix: String? = nil) {
+        self.firmware = firmware
+        self.package = package
+        self.loader = loader
+        self.disk = disk
+        self.attach = attach
+        self.cmdlinePrefix = cmdlinePrefix
+    }
+
+    /// `firmware` is a file of the host (from a Debian package), not an artifact of the build.
+    public var firmwareIsHostFile: Bool { firmware?.hasPrefix("/") ?? false }
 }

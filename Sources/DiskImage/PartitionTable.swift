@@ -140,8 +140,9 @@ public struct PartitionTable: Sendable, Equatable {
 
     /// Lays partitions out one after the other from 1 MiB, each rounded up to 1 MiB, with room at the end for
     /// GPT's backup table. Identifiers are derived from `seed`, so the same image gets the same ones.
+    /// `diskSize` makes the disk that large (a card's size; QEMU's SD cards must be a power of two).
     public static func plan(_ format: PartitionTableFormat, partitions requests: [(name: String, kind: PartitionKind, size: Int, bootable: Bool)],
-                            seed: String) throws(DiskImageError) -> PartitionTable {
+                            seed: String, diskSize: Int? = nil) throws(DiskImageError) -> PartitionTable {
         guard !requests.isEmpty else { throw .layout("no partitions") }
         let limit = format == .mbr ? 4 : gptEntryCount
         guard requests.count <= limit else { throw .layout("\(requests.count) partitions; \(format.rawValue) holds at most \(limit)") }
@@ -156,7 +157,14 @@ public struct PartitionTable: Sendable, Equatable {
             next += sectors
         }
         // MBR needs nothing after the last partition; GPT's backup entries and header need 33 sectors: keep 1 MiB.
-        let total = format == .gpt ? next + alignmentSectors : next
+        let needed = format == .gpt ? next + alignmentSectors : next
+        var total = needed
+        if let diskSize {
+            guard diskSize % sectorSize == 0, diskSize / sectorSize >= needed else {
+                throw .layout("a disk of \(diskSize) bytes cannot hold these partitions: they need \(needed * sectorSize) bytes (whole sectors)")
+            }
+            total = diskSize / sectorSize
+        }
         if format == .mbr, total > Int(UInt32.max) { throw .layout("the disk is too large for an MBR table (2 TiB)") }
         let signatureBytes = digest("\(seed)/disk")
         let signature = signatureBytes.prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }

@@ -35,6 +35,8 @@ public struct Workspace: Sendable {
     public var apt: URL { cacheDirectory.appendingPathComponent("apt", isDirectory: true) }
     /// BusyBox builds by input hash: boards with the same toolchain, source and fragments share one.
     public var busybox: URL { buildRoot.appendingPathComponent("busybox", isDirectory: true) }
+    /// Boot loader builds by input hash: boards with the same source, toolchain, defconfig and fragments share one.
+    public var bootloader: URL { buildRoot.appendingPathComponent("bootloader", isDirectory: true) }
     /// Lock files (flock) for resources shared between boards and processes.
     public var locks: URL { cacheDirectory.appendingPathComponent("locks", isDirectory: true) }
     public func lock(_ name: String) -> URL { locks.appendingPathComponent(name + ".lock") }

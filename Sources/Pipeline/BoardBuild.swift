@@ -72,10 +72,13 @@ public struct BoardBuild: Sendable {
         let configuration = try await kernelBuilder.configure()
         let kernel = try await kernelBuilder.build(configuration)
         let busybox = try await BusyBoxBuilder(environment: environment).build()
+        let bootloader = try await BootloaderBuilder(environment: environment).build()
+        let bootloaderFiles = bootloader?.files ?? []
         let initramfs = initramfsDestination
         try await initramfsStage(busybox: busybox, to: initramfs)
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
-        let deviceTrees = try await DeviceTreeBuilder(environment: environment).build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
+        let deviceTrees = try await DeviceTreeBuilder(environment: environment, builtFiles: Dictionary(bootloaderFiles, uniquingKeysWith: { first, _ in first }))
+            .build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
         let bootFiles = try await BootFilesBuilder(environment: environment).build(names: names)
         let images = ImageBuilder(environment: environment)
         try? FileManager.default.removeItem(at: images.log)
@@ -92,7 +95,7 @@ public struct BoardBuild: Sendable {
             }
             var artifacts: [String: URL] = [names.kernel: kernel.image, names.initramfs: initramfs,
                                             "linux.config": configuration.config, "linux.defconfig": configuration.defconfig]
-            for (name, url) in deviceTrees.files + bootFiles + imageFiles + firmware.files { artifacts[name] = url }
+            for (name, url) in deviceTrees.files + bootloaderFiles + bootFiles + imageFiles + firmware.files { artifacts[name] = url }
             for spec in board.board.diskImages ?? [] {
                 let image = try await images.diskImage(spec, artifacts: artifacts)
                 imageFiles.append(image)
@@ -102,7 +105,7 @@ public struct BoardBuild: Sendable {
 
         let files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-            + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootFiles + imageFiles + firmware.files
+            + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootloaderFiles + bootFiles + imageFiles + firmware.files
         let output = environment.workspace.output(board.name)
         let runScripts = try plan.runScriptBoots.map { boot in
             (name: boot.runScript, text: try RunScript.text(for: boot, folder: output), executable: true)

@@ -84,17 +84,17 @@ public struct BoardPlan: Sendable {
         let board = resolved.board
         guard let qemu = board.qemu else { return [] }
         let cmdline = KernelCommandLine(board.cmdline)
-        func plan(_ name: String, firmware: FirmwareFile? = nil, disks: [PlannedDisk] = [], cmdline: KernelCommandLine,
+        func plan(_ name: String, firmware: FirmwareFile? = nil, loader: String? = nil, disks: [PlannedDisk] = [], cmdline: KernelCommandLine,
                   checks: [GuestCheck] = [], needsImages: Bool = false) -> BootPlan {
             BootPlan(name: name, board: board.name, arch: board.arch, kvmCPUFlags: resolved.architecture.kvmCPUFlags ?? [], qemu: qemu,
                      qemuPackage: resolved.architecture.qemuPackages?[qemu.binary], kernel: names.kernel, initramfs: names.initramfs,
-                     deviceTree: names.deviceTrees.first, firmware: firmware, disks: disks, cmdline: cmdline,
+                     deviceTree: names.deviceTrees.first, firmware: firmware, loader: loader, disks: disks, cmdline: cmdline,
                      checks: bootargsCheck(resolved, cmdline: cmdline) + checks, expectedMachine: resolved.toolchain.expectedUnameMachine,
                      runScript: name == "kernel" ? "run-qemu.sh" : "run-qemu-\(name).sh", needsImages: needsImages)
         }
         var plans = [plan("kernel", cmdline: cmdline)]
         for (name, method) in (board.boot ?? [:]).sorted(by: { $0.key < $1.key }) {
-            plans.append(plan(name, firmware: FirmwareFile(path: method.firmware, package: method.package),
+            plans.append(plan(name, firmware: method.firmware.map { FirmwareFile(path: $0, package: method.package) }, loader: method.loader,
                               disks: [PlannedDisk(artifact: method.disk, attachment: method.attach)],
                               cmdline: cmdline.prepending(KernelCommandLine(method.cmdlinePrefix ?? "")), needsImages: true))
         }
@@ -125,6 +125,15 @@ public struct BoardPlan: Sendable {
             PlannedStage(name: "kernel image", inputs: ["kernel config", "epoch"], outputs: [names.kernel] + (board.kernel.deviceTrees ?? [])),
             PlannedStage(name: "busybox source", inputs: [board.busybox.resolvedSource.description], outputs: ["unpacked tree"]),
             PlannedStage(name: "busybox", inputs: ["source", "toolchain"] + files(resolved.busyboxFragments), outputs: ["bin/busybox", "applet links"]),
+        ]
+        if let bootloader = board.bootloader {
+            stages += [
+                PlannedStage(name: "bootloader source", inputs: [bootloader.resolvedSource.description], outputs: ["unpacked tree"]),
+                PlannedStage(name: "bootloader", inputs: ["source", "toolchain", bootloader.defconfigTarget] + files(resolved.bootloaderFragments)
+                                + (bootloader.bootcommand.map { _ in ["bootcommand"] } ?? []), outputs: bootloader.artifacts.map(\.name)),
+            ]
+        }
+        stages += [
             PlannedStage(name: "initramfs", inputs: ["busybox tree"] + files(resolved.overlays) + files(resolved.lists)
                             + [resolved.initScript.lastPathComponent, "epoch", "compression"], outputs: [names.initramfs]),
         ]

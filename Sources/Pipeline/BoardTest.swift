@@ -97,7 +97,9 @@ public struct BoardTest: Sendable {
     /// The QEMU command line of `boot` on this host: its firmware must be installed, and the accelerator is
     /// chosen here, at run time.
     public static func commandLine(for boot: BootPlan, folder: URL) async throws -> QEMUCommandLine {
-        if let firmware = boot.firmware { try HostRequirements.requireFile(firmware.path, package: firmware.package) }
+        if let firmware = boot.firmware, let package = firmware.package, !firmware.isArtifact {
+            try HostRequirements.requireFile(firmware.path, package: package)
+        }
         let accelerator = await Accelerator.choose(for: boot.qemu, guestArch: boot.arch, kvmCPUFlags: boot.kvmCPUFlags)
         return try QEMUCommandLine(plan: boot, folder: folder, accelerator: accelerator)
     }

@@ -57,6 +57,7 @@ public enum BuildError: Error, CustomStringConvertible {
     case deviceTree(file: String, message: String)
     case bootFile(name: String, message: String)
     case image(name: String, message: String)
+    case bootloader(message: String)
 
     public var description: String {
         switch self {
@@ -73,6 +74,8 @@ public enum BuildError: Error, CustomStringConvertible {
             return "boot file \(name): \(message)"
         case let .image(name, message):
             return "image \(name): \(message)"
+        case let .bootloader(message):
+            return "bootloader: \(message)"
         }
     }
 }

@@ -18,8 +18,13 @@ public struct DeviceTreeArtifacts: Sendable {
 
 public struct DeviceTreeBuilder: Sendable {
     public let environment: BuildEnvironment
+    /// Files made by earlier stages (the boot loader's) by artifact name, for a firmware that is one of them.
+    public var builtFiles: [String: URL]
 
-    public init(environment: BuildEnvironment) { self.environment = environment }
+    public init(environment: BuildEnvironment, builtFiles: [String: URL] = [:]) {
+        self.environment = environment
+        self.builtFiles = builtFiles
+    }
 
     var board: ResolvedBoard { environment.board }
     var spec: DeviceTreeSpec { board.board.deviceTree ?? DeviceTreeSpec() }
@@ -137,14 +142,25 @@ public struct DeviceTreeBuilder: Sendable {
     func firmwareBaseTree(log: URL) async throws -> (String, URL)? {
         let names = ArtifactNames(board: board.board)
         guard let name = names.firmwareDeviceTree, let method = board.board.fitImage?.bootMethod,
-              let firmware = board.board.boot?[method] else { return nil }
-        try HostRequirements.requireFile(firmware.firmware, package: firmware.package)
+              let boot = board.board.boot?[method] else { return nil }
+        // The tree depends on whether firmware runs, not on which: a built firmware is given by its artifact.
+        var firmware: URL?
+        if let path = boot.firmware {
+            if boot.firmwareIsHostFile {
+                try HostRequirements.requireFile(path, package: boot.package ?? "")
+                firmware = URL(fileURLWithPath: path)
+            } else {
+                guard let artifact = builtFiles[path] else {
+                    throw BuildError.deviceTree(file: name, message: "boot.\(method).firmware '\(path)' was not made before the device trees")
+                }
+                firmware = artifact
+            }
+        }
         let temporary = directory.appendingPathComponent(".\(name).\(getpid())")
         defer { try? FileManager.default.removeItem(at: temporary) }
-        try await ProcessRunner.logged(try QEMUCommandLine.dumpDeviceTreeCommand(board: board.board, to: temporary,
-                                                                                firmware: URL(fileURLWithPath: firmware.firmware)), log: log)
+        try await ProcessRunner.logged(try QEMUCommandLine.dumpDeviceTreeCommand(board: board.board, to: temporary, firmware: firmware), log: log)
         guard FileManager.default.fileExists(atPath: temporary.path) else {
-            throw BuildError.missingOutput(what: "QEMU's device tree dump with \(firmware.firmware)", path: temporary.path, log: log)
+            throw BuildError.missingOutput(what: "QEMU's device tree dump with \(firmware?.path ?? "no firmware")", path: temporary.path, log: log)
         }
         let dumped = directory.appendingPathComponent(name.replacingOccurrences(of: ".dtb", with: ".orig.dtb"))
         try AtomicFile.replace(dumped, with: temporary)

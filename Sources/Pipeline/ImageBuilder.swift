@@ -279,7 +279,8 @@ public struct ImageBuilder: Sendable {
         }
         let table: PartitionTable
         do {
-            table = try PartitionTable.plan(spec.table == .gpt ? .gpt : .mbr, partitions: requests, seed: "\(board.name)/\(spec.name)")
+            table = try PartitionTable.plan(spec.table == .gpt ? .gpt : .mbr, partitions: requests, seed: "\(board.name)/\(spec.name)",
+                                           diskSize: spec.size.flatMap(ByteSize.parse))
         } catch {
             throw BuildError.image(name: spec.name, message: error.description)
         }

@@ -33,12 +33,17 @@ public struct KernelCommandLine: Sendable, Equatable, Codable, CustomStringConve
     }
 }
 
-/// A firmware file QEMU starts with `-bios`, and the Debian package that provides it.
+/// A firmware file QEMU starts with `-bios`: a file of the host with the Debian package that provides it, or an
+/// artifact of the build (a relative name in the output folder).
 public struct FirmwareFile: Sendable, Equatable, Codable {
     public var path: String
-    public var package: String
+    public var package: String?
 
-    public init(path: String, package: String) {
+    public var isArtifact: Bool { !path.hasPrefix("/") }
+
+    public func url(in folder: URL) -> URL { isArtifact ? folder.appendingPathComponent(path) : URL(fileURLWithPath: path) }
+
+    public init(path: String, package: String?) {
         self.path = path
         self.package = package
     }
@@ -74,6 +79,8 @@ public struct BootPlan: Sendable, Equatable, Codable {
     /// Given with `-dtb` when `qemu.dtb` is set and QEMU starts the kernel itself.
     public var deviceTree: String?
     public var firmware: FirmwareFile?
+    /// An artifact QEMU loads in place of the kernel (`-kernel`): the boot loader the build made.
+    public var loader: String?
     public var disks: [PlannedDisk]
     /// What /proc/cmdline must say: passed with `-append` when QEMU starts the kernel, else what the boot loader
     /// on the disk is expected to pass.
@@ -88,7 +95,7 @@ public struct BootPlan: Sendable, Equatable, Codable {
     public var needsImages: Bool
 
     public init(name: String, board: String, arch: String, kvmCPUFlags: [String], qemu: QEMUSpec, qemuPackage: String?, kernel: String, initramfs: String, deviceTree: String?,
-                firmware: FirmwareFile?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
+                firmware: FirmwareFile?, loader: String?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
                 expectedMachine: String, runScript: String, needsImages: Bool) {
         self.name = name
         self.board = board
@@ -100,6 +107,7 @@ public struct BootPlan: Sendable, Equatable, Codable {
         self.initramfs = initramfs
         self.deviceTree = deviceTree
         self.firmware = firmware
+        self.loader = loader
         self.disks = disks
         self.cmdline = cmdline
         self.checks = checks
@@ -119,7 +127,8 @@ extension QEMUCommandLine {
                       artifacts: BootArtifacts(kernel: folder.appendingPathComponent(plan.kernel),
                                                initramfs: folder.appendingPathComponent(plan.initramfs),
                                                deviceTree: plan.deviceTree.map { folder.appendingPathComponent($0) }),
-                      accelerator: accelerator, firmware: plan.firmware.map { URL(fileURLWithPath: $0.path) },
+                      accelerator: accelerator, firmware: plan.firmware.map { $0.url(in: folder) },
+                      loader: plan.loader.map { folder.appendingPathComponent($0) },
                       disks: plan.disks.map { QEMUDisk(image: folder.appendingPathComponent($0.artifact), attachment: $0.attachment) },
                       cmdline: plan.cmdline.description)
         kvmCPUFlags = plan.kvmCPUFlags

@@ -48,6 +48,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
     public let accelerator: Accelerator
     /// Firmware started with `-bios` instead of QEMU loading the kernel: it boots from `disks`.
     public let firmware: URL?
+    /// A boot loader QEMU loads in place of the kernel (`-kernel`); it reads the kernel from `disks`.
+    public let loader: URL?
     public let disks: [QEMUDisk]
 
     /// Checks the board's extra arguments: nothing that bspgen sets itself, nothing that reaches host files.
@@ -57,12 +59,12 @@ public struct QEMUCommandLine: Sendable, Equatable {
                 disks: [QEMUDisk] = [], cmdline: String? = nil) throws(QEMUError) {
         guard let spec = board.qemu else { throw QEMUError.notEmulated(board: board.name) }
         try self.init(board: board.name, guestArch: board.arch, spec: spec, artifacts: artifacts, accelerator: accelerator,
-                      firmware: firmware, disks: disks, cmdline: cmdline ?? board.cmdline)
+                      firmware: firmware, loader: nil, disks: disks, cmdline: cmdline ?? board.cmdline)
     }
 
     init(board: String, guestArch: String, spec: QEMUSpec, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL?,
-         disks: [QEMUDisk], cmdline: String) throws(QEMUError) {
-        if spec.dtb == true, firmware == nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board) }
+         loader: URL?, disks: [QEMUDisk], cmdline: String) throws(QEMUError) {
+        if spec.dtb == true, firmware == nil || loader != nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board) }
         try Self.checkExtraArguments(spec.extraArgs ?? [], board: board)
         self.board = board
         self.guestArch = guestArch
@@ -71,6 +73,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
         self.artifacts = artifacts
         self.accelerator = accelerator
         self.firmware = firmware
+        self.loader = loader
         self.disks = disks
     }
 
@@ -114,13 +117,14 @@ public struct QEMUCommandLine: Sendable, Equatable {
         words += ["-m", spec.memory]
         if let smp = spec.smp { words += ["-smp", String(smp)] }
         words += ["-accel", accelerator.rawValue]
-        if let firmware {
-            // The firmware finds its boot loader, kernel and device tree on the disk (or is given QEMU's tree).
-            words += ["-bios", firmware.path]
-        } else {
+        // Firmware or a boot loader find the kernel on the disk (and are given QEMU's tree, or the board's with -dtb).
+        if let firmware { words += ["-bios", path(firmware)] }
+        if let loader {
+            words += ["-kernel", path(loader)]
+        } else if firmware == nil {
             words += ["-kernel", path(artifacts.kernel), "-initrd", path(artifacts.initramfs)]
-            if spec.dtb == true, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
         }
+        if spec.dtb == true, firmware == nil || loader != nil, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
         for (index, disk) in disks.enumerated() {
             // QEMU splits -drive at commas; a comma in a path is written twice.
             let file = path(disk.image).replacingOccurrences(of: ",", with: ",,")
@@ -132,7 +136,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
                           "-device", "\(disk.attachment == .virtioPCI ? "virtio-blk-pci" : "virtio-blk-device"),drive=disk\(index)"]
             }
         }
-        if firmware == nil { words += ["-append", cmdline] }
+        if firmware == nil, loader == nil { words += ["-append", cmdline] }
         // -nographic puts the first serial port and the monitor on stdio, muxed: Ctrl-A X quits.
         words += ["-nographic", "-no-reboot"]
         let extra = spec.extraArgs ?? []

@@ -58,8 +58,10 @@ extension QEMUCommandLine {
 
     /// The artifacts QEMU is given on this command line must all be inside `folder`.
     private func checkArtifacts(areIn folder: URL) throws(QEMUError) {
-        var used = disks.map(\.image)
-        if firmware == nil {
+        var used = disks.map(\.image) + (loader.map { [$0] } ?? [])
+        // Firmware of the host (a Debian package's file under /usr) is named by its absolute path on purpose.
+        if let firmware, firmware.standardizedFileURL.path.hasPrefix(folder.standardizedFileURL.path + "/") { used.append(firmware) }
+        if firmware == nil, loader == nil {
             used += [artifacts.kernel, artifacts.initramfs]
             if spec.dtb == true, let deviceTree = artifacts.deviceTree { used.append(deviceTree) }
         }
