@@ -76,6 +76,14 @@ struct DoctorCommand: AsyncParsableCommand {
         for source in sources.sorted(by: { $0.description < $1.description }) {
             print("  \(await sourceStatus(source))")
         }
+        let fetcher = DebianPackageFetcher(workspace: workspaceOptions.workspace)
+        let firmware = Set(boards.flatMap { ($0.board.firmware ?? []).map { DebianPackageRequest(package: $0.package, architecture: $0.architecture, component: $0.component) } })
+        for request in firmware.sorted(by: { $0.package < $1.package }) {
+            let name = "firmware package " + request.package + (request.architecture.map { ":\($0)" } ?? "")
+            let cached = fetcher.cached(request)
+            print("  \(cached == nil ? "-      " : "ok     ") \(name): " + (cached.map { "cached (\($0.lastPathComponent))" }
+                ?? "fetched by the first build through bspgen's private apt configuration" + (request.component.map { " (adds \($0))" } ?? "")))
+        }
         print("  cache: \(workspaceOptions.workspace.cacheDirectory.path)")
 
         if !catalog.diagnostics.isEmpty {

@@ -34,6 +34,7 @@ extension Board {
         if let grub { all.append(grub.name) }
         if rootfs != nil { all.append(RootFilesystemSpec.imageName) }
         all += (diskImages ?? []).flatMap { [$0.name, $0.bmapName] }
+        all += firmwareArtifacts.map(\.name)
         return all
     }
 }

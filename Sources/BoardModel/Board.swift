@@ -31,9 +31,11 @@ public struct Board: Codable, Sendable, Equatable {
     public var boot: [String: BootMethodSpec]?
     /// Absent for boards QEMU cannot emulate: those are checked on their artifacts only.
     public var qemu: QEMUSpec?
+    /// Files taken from Debian binary packages (boot firmware), artifacts of the board by their output names.
+    public var firmware: [FirmwareSpec]?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, arch, toolchain, kernel, cmdline, console, busybox, bootloader, initramfs, qemu, grub, rootfs, boot
+        case name, description, arch, toolchain, kernel, cmdline, console, busybox, bootloader, initramfs, qemu, grub, rootfs, boot, firmware
         case deviceTree = "device_tree"
         case bootFiles = "boot_files"
         case fitImage = "fit_image"

@@ -66,6 +66,7 @@ struct BoardChecks {
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
+        for found in FirmwareChecks.problems(board.firmware ?? []) { problem(found.field, found.message, hint: found.hint) }
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
         checkLocalSource(board.bootloader?.source, field: "bootloader.source")
@@ -173,6 +174,7 @@ struct BoardChecks {
                 problem(field, "'\(name)' is already an artifact or another file of this board")
             }
         }
+        for claimed in board.firmwareArtifacts { claim(claimed.name, field: claimed.field) }
         if let bootloader = board.bootloader {
             if bootloader.files.isEmpty { problem("bootloader.files", "expected the build results to keep, e.g. [MLO, u-boot.img]") }
             for (index, file) in bootloader.files.enumerated() {

@@ -14,6 +14,20 @@ public enum Suggestion {
         closest(to: word, among: candidates).map { "did you mean '\($0)'?" }
     }
 
+    /// Up to `count` candidates close to `word`, closest first: by edit distance within the typo limit, or
+    /// sharing its last path component (the same file in another folder).
+    public static func closestMatches(to word: String, among candidates: some Sequence<String>, count: Int) -> [String] {
+        let limit = max(2, word.count / 3)
+        let lastComponent = word.split(separator: "/").last.map(String.init)?.lowercased()
+        let scored = candidates.compactMap { candidate -> (String, Int)? in
+            let distance = editDistance(word.lowercased(), candidate.lowercased())
+            if distance <= limit { return (candidate, distance) }
+            if let lastComponent, candidate.split(separator: "/").last.map(String.init)?.lowercased() == lastComponent { return (candidate, limit + 1) }
+            return nil
+        }
+        return scored.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count).map(\.0)
+    }
+
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }

@@ -242,6 +242,12 @@ public struct SourceFetcher: Sendable {
 /// `deb-src` entries with the same URIs, suites and components as the host's `deb` entries.
 enum DebSourceEntries {
     static func derive(from locations: [URL]) throws -> String {
+        let stanzas = stanzas(from: locations)
+        return stanzas.joined(separator: "\n\n") + (stanzas.isEmpty ? "" : "\n")
+    }
+
+    /// One `deb-src` stanza per `deb` entry of the sources files and folders at `locations`.
+    static func stanzas(from locations: [URL]) -> [String] {
         var files: [URL] = []
         for location in locations {
             var isDirectory: ObjCBool = false
@@ -258,7 +264,7 @@ enum DebSourceEntries {
             guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
             stanzas += file.pathExtension == "sources" ? fromDeb822(text) : fromOneLine(text)
         }
-        return stanzas.joined(separator: "\n\n") + (stanzas.isEmpty ? "" : "\n")
+        return stanzas
     }
 
     /// deb822 stanzas whose Types include `deb`, rewritten to `deb-src`; other fields are kept.

@@ -29,6 +29,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var busybox: Source
     public var cmdline: String
     public var artifacts: [ManifestArtifact]
+    /// The Debian packages the board's firmware files come from.
+    public var firmware: [Source]? = nil
 }
 
 public struct BoardBuildResult: Sendable {
@@ -64,6 +66,8 @@ public struct BoardBuild: Sendable {
 
     private func runLocked() async throws -> BoardBuildResult {
         let names = plan.names
+        // First: a firmware package or file that does not exist is an error before the kernel's minutes of work.
+        let firmware = try await FirmwareStage(environment: environment).build()
         let kernelBuilder = KernelBuilder(environment: environment)
         let configuration = try await kernelBuilder.configure()
         let kernel = try await kernelBuilder.build(configuration)
@@ -91,7 +95,7 @@ public struct BoardBuild: Sendable {
             }
             var artifacts: [String: URL] = [names.kernel: kernel.image, names.initramfs: initramfs,
                                             "linux.config": configuration.config, "linux.defconfig": configuration.defconfig]
-            for (name, url) in deviceTrees.files + bootloaderFiles + bootFiles + imageFiles { artifacts[name] = url }
+            for (name, url) in deviceTrees.files + bootloaderFiles + bootFiles + imageFiles + firmware.files { artifacts[name] = url }
             for spec in board.board.diskImages ?? [] {
                 let image = try await images.diskImage(spec, artifacts: artifacts)
                 imageFiles.append(image)
@@ -102,14 +106,14 @@ public struct BoardBuild: Sendable {
 
         let files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
-            + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootloaderFiles + bootFiles + imageFiles
+            + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootloaderFiles + bootFiles + imageFiles + firmware.files
         let output = environment.workspace.output(board.name)
         let runScripts = try plan.runScriptBoots.map { boot in
             (name: boot.runScript, text: try RunScript.text(for: boot, folder: output), executable: true)
         }
         // Images are large and made fresh by each build: a hard link costs no copy.
         let (outputDirectory, manifest) = try await outputStage(files: files, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
-                                                                configuration: configuration, busybox: busybox)
+                                                                configuration: configuration, busybox: busybox, firmware: firmware.packages)
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
                                 deviceTreeChecks: deviceTrees.guestChecks, stages: environment.journal.reports)
     }

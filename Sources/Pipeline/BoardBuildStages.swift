@@ -9,7 +9,8 @@ extension BoardBuild {
     /// was edited); it appears complete or not at all.
     /// `linking`: names of files hard-linked into the output instead of copied.
     func outputStage(files: [(String, URL)], extraFiles: [(name: String, text: String, executable: Bool)], linking: Set<String> = [],
-                     configuration: KernelConfiguration, busybox: BusyBoxArtifacts) async throws -> (URL, Manifest) {
+                     configuration: KernelConfiguration, busybox: BusyBoxArtifacts,
+                     firmware: [Manifest.Source] = []) async throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
         for (name, source) in files {
@@ -25,7 +26,7 @@ extension BoardBuild {
             toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
             kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
             busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
-            cmdline: board.board.cmdline, artifacts: artifacts)
+            cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestData = try encoder.encode(manifest) + Data("\n".utf8)

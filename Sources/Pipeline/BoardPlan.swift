@@ -118,7 +118,7 @@ public struct BoardPlan: Sendable {
     static func stages(_ resolved: ResolvedBoard, names: ArtifactNames, includeImages: Bool, boots: [BootPlan]) -> [PlannedStage] {
         let board = resolved.board
         let files: ([URL]) -> [String] = { $0.map(\.lastPathComponent) }
-        var stages: [PlannedStage] = [
+        var stages: [PlannedStage] = FirmwareStage.planned(board) + [
             PlannedStage(name: "kernel source", inputs: [board.kernel.resolvedSource.description], outputs: ["unpacked tree"]),
             PlannedStage(name: "kernel config", inputs: ["source", "toolchain", "base \(board.kernel.baseConfig)"] + files(resolved.kernelFragments),
                          outputs: [".config", "defconfig"]),

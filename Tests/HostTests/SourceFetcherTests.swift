@@ -166,3 +166,78 @@ import Testing
 private extension String {
     func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
+
+/// The private apt configuration for binary packages: derived from the host's sources, with the components and
+/// architectures a board asks for, and every place apt writes under the cache.
+@Suite struct PrivateAptConfigurationTests {
+    @Test func generatedSourcesAddTheComponentAndArchitectureAndWriteOnlyUnderTheCache() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-apt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let host = folder.appendingPathComponent("etc-apt/sources.list.d")
+        try FileManager.default.createDirectory(at: host, withIntermediateDirectories: true)
+        try """
+            Types: deb
+            URIs: http://archive.example/debian
+            Suites: bookworm bookworm-updates
+            Components: main
+            Signed-By: /usr/share/keyrings/example.gpg
+
+            Types: deb
+            URIs: http://other.example/repo
+            Suites: stable
+            Components: main
+            Architectures: amd64
+            """.write(to: host.appendingPathComponent("host.sources"), atomically: true, encoding: .utf8)
+        try "deb [signed-by=/k.gpg] http://mirror.example/debian bookworm main contrib\n"
+            .write(to: host.appendingPathComponent("old.list"), atomically: true, encoding: .utf8)
+        var fetcher = DebianPackageFetcher(workspace: Workspace(cacheDirectory: folder.appendingPathComponent("cache").path))
+        fetcher.hostAptSources = [host]
+        let requests = [DebianPackageRequest(package: "raspi-firmware", architecture: "arm64", component: "non-free-firmware"),
+                        DebianPackageRequest(package: "opensbi")]
+        let options = try fetcher.aptOptions(for: requests)
+        let native = try HostArchitecture.native()
+        let sources = try String(contentsOf: fetcher.aptRoot.appendingPathComponent("sources.list.d/bspgen-deb.sources"), encoding: .utf8)
+        let stanzas = sources.components(separatedBy: "\n\n")
+        #expect(stanzas.count == 3)
+        #expect(stanzas[0] == """
+            Types: deb
+            URIs: http://archive.example/debian
+            Suites: bookworm bookworm-updates
+            Components: main non-free-firmware
+            Signed-By: /usr/share/keyrings/example.gpg
+            Architectures: \(native) arm64
+            """)
+        // A host entry that restricts its architectures keeps them: that archive has no others.
+        #expect(stanzas[1].contains("Architectures: amd64") && !stanzas[1].contains("arm64"))
+        #expect(stanzas[2].contains("Components: main contrib non-free-firmware") && stanzas[2].contains("Signed-By: /k.gpg"))
+        #expect(options.contains("APT::Architectures::=\(native)") && options.contains("APT::Architectures::=arm64"))
+        #expect(options.firstIndex(of: "APT::Architectures::=\(native)") ?? .max < options.firstIndex(of: "APT::Architectures::=arm64") ?? 0)
+
+        // Every directory apt writes to is under the cache; the host's source list is replaced by nothing.
+        let settings = Dictionary(options.filter { $0.contains("=") }.map { option in
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(settings["Dir::Etc::SourceList"] == "/dev/null")
+        for key in ["Dir::Etc::SourceParts", "Dir::State::Lists", "Dir::Cache"] {
+            let path = try #require(settings[key], "\(key) must be set")
+            #expect(path.hasPrefix(folder.appendingPathComponent("cache").path + "/"), "\(key)=\(path)")
+        }
+        #expect(!options.contains { $0.contains("/etc/apt") || $0.contains("/var/lib/apt") || $0.contains("/var/cache/apt") })
+    }
+
+    @Test func withoutRequestsTheHostArchitectureAloneIsRead() throws {
+        #expect(try DebianPackageFetcher.architectures(for: [DebianPackageRequest(package: "opensbi")], native: "amd64") == ["amd64"])
+        #expect(try DebianPackageFetcher.architectures(for: [DebianPackageRequest(package: "a", architecture: "amd64"),
+                                                             DebianPackageRequest(package: "b", architecture: "armhf"),
+                                                             DebianPackageRequest(package: "c", architecture: "arm64")], native: "amd64")
+                == ["amd64", "arm64", "armhf"])
+        #expect(DebBinaryEntries.adjust("Types: deb-src\nURIs: http://x/y\nSuites: ./", components: ["non-free"], architectures: [])
+                == "Types: deb\nURIs: http://x/y\nSuites: ./")
+    }
+
+    @Test func controlFieldsReadTheFirstStanza() {
+        let fields = DebianPackageFetcher.controlFields("Package: opensbi\nVersion: 1.1-2\nDescription: x\n more\n\nPackage: other\n")
+        #expect(fields["Package"] == "opensbi" && fields["Version"] == "1.1-2")
+    }
+}
