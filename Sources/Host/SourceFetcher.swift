@@ -66,7 +66,7 @@ public struct SourceFetcher: Sendable {
         case .directory(let path):
             let root = absolute(path, folder)
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent("Makefile").path) else {
-                throw HostError.source(description: spec.description, message: "\(root.path) has no Makefile; expected a kernel or BusyBox source tree")
+                throw HostError.source(description: spec.description, message: "\(root.path) has no Makefile; expected a kernel, BusyBox or U-Boot source tree")
             }
             return SourceTree(source: spec.description, root: root, version: root.lastPathComponent, sha256: nil)
         }

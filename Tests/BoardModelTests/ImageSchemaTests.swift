@@ -104,7 +104,10 @@ import Testing
         #expect(x86.diskImages?.first?.table == .gpt)
         #expect(x86.diskImages?.first?.partitions.first?.type == .efiSystem)
         let arm64 = try catalog.board(named: "qemu-arm64-virt").board
-        #expect(arm64.boot?["uboot"]?.package == "u-boot-qemu")
+        // U-Boot built from source starts as the machine's firmware; Debian's prebuilt one stays as a second path.
+        #expect(arm64.boot?["uboot"]?.firmware == "u-boot.bin" && arm64.boot?["uboot"]?.firmwareIsHostFile == false)
+        #expect(arm64.bootloader?.artifacts.map(\.name) == ["u-boot.bin"])
+        #expect(arm64.boot?["uboot-debian"]?.package == "u-boot-qemu")
         #expect(arm64.fitImage?.bootMethod == "uboot")
         // The FIT's tree is QEMU's as U-Boot sees the machine, under its own name beside the direct-boot tree.
         #expect(ArtifactNames(board: arm64).deviceTrees == ["qemu-virt.dtb"])
@@ -115,6 +118,14 @@ import Testing
             let image = try #require(board.diskImages?.first, "\(name) has no SD-card image")
             #expect(image.table == .mbr)
             #expect(image.partitions.first?.filesystem != nil && image.partitions.last?.image == "rootfs.ext4", "\(name)")
+            // Every card carries the boot loader bspgen builds for it, on its boot partition (but what only QEMU
+            // loads in place of the board's flash, as vexpress's U-Boot ELF).
+            let qemuLoaders = Set((board.boot ?? [:]).values.compactMap(\.loader))
+            let loaderFiles = try #require(board.bootloader, "\(name) has no bootloader").artifacts.map(\.name).filter { !qemuLoaders.contains($0) }
+            let bootFiles = (image.partitions.first?.files ?? []).map(\.destination)
+            #expect(loaderFiles.allSatisfy(bootFiles.contains), "\(name): \(loaderFiles) not all in \(bootFiles)")
         }
+        // The BeagleBone's ROM wants the SPL with its TI header as MLO, then U-Boot as u-boot.img.
+        #expect(try catalog.board(named: "beaglebone-black").board.bootloader?.artifacts.map(\.name) == ["MLO", "u-boot.img"])
     }
 }

@@ -20,13 +20,16 @@ private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
 
     @Test func eachBootPathHasItsOwnCommandLineAndChecks() throws {
         let plan = BoardPlan(board: try repositoryBoard("qemu-arm64-virt"))
-        #expect(plan.boots.map(\.name) == ["kernel", "uboot", "rootfs-ext4"])
+        #expect(plan.boots.map(\.name) == ["kernel", "uboot", "uboot-debian", "rootfs-ext4"])
         let kernel = try plan.boot(.kernel)
         let rootfs = try plan.boot(.rootfs)
         let uboot = try plan.boot(.method("uboot"))
         #expect(rootfs.cmdline == kernel.cmdline.appending("bspgen.root=/dev/vda"))
         #expect(!kernel.needsImages && rootfs.needsImages && uboot.needsImages)
-        #expect(uboot.firmware?.package == "u-boot-qemu" && uboot.disks.map(\.artifact) == ["disk.img"])
+        // The U-Boot bspgen built is an artifact of the output folder; Debian's is a file of a package.
+        #expect(uboot.firmware == FirmwareFile(path: "u-boot.bin", package: nil) && uboot.firmware?.isArtifact == true)
+        #expect(try plan.boot(.method("uboot-debian")).firmware?.package == "u-boot-qemu")
+        #expect(uboot.disks.map(\.artifact) == ["disk.img"])
         // The device tree's bootargs are whatever this boot gave the kernel: each plan expects its own.
         for boot in plan.boots {
             let bootargs = boot.checks.first { $0.name == "dt /chosen/bootargs" }
@@ -51,7 +54,7 @@ private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
         do {
             _ = try plan.boot(.method("grub"))
         } catch {
-            #expect(error.description.contains("kernel, uboot"), "\(error)")
+            #expect(error.description.contains("kernel, uboot, uboot-debian"), "\(error)")
         }
         let real = BoardPlan(board: try repositoryBoard("beaglebone-black"))
         #expect(real.boots.isEmpty)
@@ -66,7 +69,7 @@ private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
         #expect(images.stages.contains { $0.name == "disk image disk.img" } && images.stages.contains { $0.name == "root file system" })
         #expect(plain.stages.contains { $0.name == "FIT image" })
         #expect(plain.runScriptBoots.map(\.runScript) == ["run-qemu.sh"])
-        #expect(images.runScriptBoots.map(\.runScript) == ["run-qemu.sh", "run-qemu-uboot.sh", "run-qemu-rootfs-ext4.sh"])
+        #expect(images.runScriptBoots.map(\.runScript) == ["run-qemu.sh", "run-qemu-uboot.sh", "run-qemu-uboot-debian.sh", "run-qemu-rootfs-ext4.sh"])
         #expect(plain.stages.last?.name == "output folder")
     }
 
@@ -75,5 +78,18 @@ private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
         #expect(line.parameters == ["console=ttyS0", "panic=-1"])
         #expect(line.prepending(KernelCommandLine("BOOT_IMAGE=/bzImage")).description == "BOOT_IMAGE=/bzImage console=ttyS0 panic=-1")
         #expect(KernelCommandLine("").prepending(line) == line)
+    }
+
+    @Test func aBootLoaderBuiltByBspgenIsLoadedInPlaceOfTheKernel() throws {
+        let plan = BoardPlan(board: try repositoryBoard("vexpress-a9"), includeImages: true)
+        let uboot = try plan.boot(.method("uboot"))
+        #expect(uboot.loader == "u-boot" && uboot.firmware == nil)
+        #expect(uboot.disks == [PlannedDisk(artifact: "sdcard.img", attachment: .sd)])
+        let bootloader = try #require(plan.stages.first { $0.name == "bootloader" })
+        #expect(bootloader.outputs == ["u-boot"] && bootloader.inputs.contains("vexpress_ca9x4_defconfig"))
+        // QEMU gets U-Boot as -kernel, the card, and no -initrd or -append: U-Boot's script loads and boots the kernel.
+        let words = try QEMUCommandLine(plan: uboot, folder: URL(fileURLWithPath: "/out/vexpress-a9"), accelerator: .tcg).argv
+        #expect(words.contains("/out/vexpress-a9/u-boot") && !words.contains("-initrd") && !words.contains("-append"))
+        #expect(words.contains { $0.hasPrefix("if=sd,") && $0.hasSuffix("file=/out/vexpress-a9/sdcard.img") })
     }
 }
