@@ -5,23 +5,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  # kernel and BusyBox builds
-  build-essential bc bison flex perl libelf-dev libssl-dev libncurses-dev kmod xz-utils zstd ccache
+  # kernel, BusyBox and U-Boot builds (U-Boot's host tools need gnutls and libuuid)
+  build-essential bc bison flex perl libelf-dev libssl-dev libncurses-dev kmod xz-utils zstd ccache libgnutls28-dev uuid-dev
   # spreading compiles over machines (bspgen build --distcc HOSTS; the tests start a distccd on loopback)
   distcc
   # default kernel source (Debian's linux-source-6.1) and Debian source packages (apt-get source, dpkg-source)
   linux-source-6.1 dpkg-dev curl
   # cross toolchains, with the C libraries that static BusyBox links against (not pulled in without recommends)
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
   # libraries bspgen links: libfdt, zlib, liblzma, libzstd
   libfdt-dev zlib1g-dev liblzma-dev libzstd-dev
   # device trees, U-Boot images, archive checks, emulation
-  device-tree-compiler u-boot-tools cpio libarchive-tools qemu-system-x86 qemu-system-arm
+  device-tree-compiler u-boot-tools cpio libarchive-tools qemu-system-x86 qemu-system-arm qemu-system-misc
   # disk and SD-card images without root: FAT (mkfs.vfat, mtools), ext4 (mke2fs -d, debugfs), sfdisk for the tests;
   # bmaptool, by which the tests prove the .bmap beside each image is one bmaptool copies by
   dosfstools mtools e2fsprogs fdisk bmap-tools
   # firmware boot paths: GRUB for EFI disks, OVMF (x86 UEFI), U-Boot built for QEMU
   grub-common grub-efi-amd64-bin ovmf u-boot-qemu
+  # RISC-V's machine-mode firmware (OpenSBI), under which U-Boot and Linux run in QEMU's riscv64 virt
+  opensbi
 )
 
 missing=()

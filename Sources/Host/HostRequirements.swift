@@ -54,6 +54,9 @@ public enum HostRequirements {
         ("/usr/include/libelf.h", "libelf-dev"),
         ("/usr/include/openssl/ssl.h", "libssl-dev"),
         ("/usr/include/ncurses.h", "libncurses-dev"),
+        // U-Boot's host tools (mkeficapsule, mkimage's UUID support) are built with every U-Boot.
+        ("/usr/include/gnutls/gnutls.h", "libgnutls28-dev"),
+        ("/usr/include/uuid/uuid.h", "uuid-dev"),
     ]
 
     /// The Debian package of a QEMU system emulator, as the architecture files name it; nil when none does.
