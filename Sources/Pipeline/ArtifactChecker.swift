@@ -237,6 +237,42 @@ extension ArtifactChecker {
             } catch {
                 checks.append(ArtifactCheck(name: name, passed: false, detail: "\(error)"))
             }
+            checks += await checkBootChain(spec)
+        }
+        return checks
+    }
+
+    /// The boot chain of each FAT partition, read from the image as the board will: see `BootChainChecks`.
+    func checkBootChain(_ spec: DiskImageSpec) async -> [ArtifactCheck] {
+        let url = folder.appendingPathComponent(spec.name)
+        let tools: [String: String?] = ["MTOOLS_SKIP_CHECK": "1", "MTOOLSRC": "/dev/null"]
+        var checks: [ArtifactCheck] = []
+        do {
+            let table = try PartitionTable.read(from: url)
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-chain-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            for (index, (partition, partitionSpec)) in zip(table.partitions, spec.partitions).enumerated() where partitionSpec.filesystem != nil {
+                let drive = "\(url.path)@@\(partition.offset)"
+                // mdir -b lists the root directory in its on-disk order, one path per line.
+                let listing = try await ProcessRunner.checked(Command("mdir", ["-i", drive, "-b", "::/"], environment: tools))
+                let names = listing.split(whereSeparator: \.isNewline).map { String($0).replacingOccurrences(of: "::/", with: "") }
+                var contents: [String: Data] = [:]
+                for name in ["MLO", "u-boot.img", "config.txt", "boot.scr"] where names.contains(where: { $0.lowercased() == name.lowercased() }) {
+                    let copy = scratch.appendingPathComponent("\(index)-\(name)")
+                    try await ProcessRunner.checked(Command("mcopy", ["-n", "-i", drive, "::/" + name, copy.path], environment: tools))
+                    contents[name] = try Data(contentsOf: copy)
+                }
+                let result = BootChainChecks.check(BootChainChecks.Partition(label: partitionSpec.label, bootable: partition.bootable, names: names) { name in
+                    guard let data = contents[name] else { throw Failure("\(name) could not be read back") }
+                    return data
+                })
+                guard !result.verified.isEmpty || !result.problems.isEmpty else { continue }
+                checks.append(ArtifactCheck(name: "boot chain in \(spec.name) \(partitionSpec.label)", passed: result.problems.isEmpty,
+                                            detail: (result.problems.isEmpty ? result.verified : result.problems).joined(separator: "; ")))
+            }
+        } catch {
+            checks.append(ArtifactCheck(name: "boot chain in \(spec.name)", passed: false, detail: "\(error)"))
         }
         return checks
     }
