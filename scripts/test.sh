@@ -29,8 +29,11 @@ echo "== bspgen test --all: build every board, boot the QEMU ones, check the art
 set +e
 .build/debug/bspgen test --all --images --quiet
 boot_status=$?
-# The disk boot paths (issue 7): OVMF + GRUB from a GPT disk, U-Boot + FIT from a virtio disk, the ext4 root.
-for path in "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4"; do
+# The firmware and boot loader paths, each from the image bspgen wrote: OVMF + GRUB from a GPT disk; the U-Boot
+# bspgen built, from a virtio disk (arm64: U-Boot as firmware + FIT; riscv64: OpenSBI + U-Boot) or from an SD card
+# (vexpress-a9, raspberrypi3b: U-Boot in place of the kernel); the ext4 root.
+for path in "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4" \
+            "vexpress-a9 --boot uboot" "raspberrypi3b --boot uboot" "qemu-riscv64-virt --boot uboot"; do
   # shellcheck disable=SC2086
   .build/debug/bspgen test $path --quiet || boot_status=1
 done

@@ -60,9 +60,10 @@ struct BuildCommand: AsyncParsableCommand {
     /// One line per stage: ran or skipped, its time, why, and details such as ccache's hits.
     static func explanation(_ stages: [StageReport]) -> String {
         var text = "  stages:\n"
+        let width = stages.map(\.stage.count).max() ?? 0
         for stage in stages {
             let time = stage.ran ? String(format: "%7.2f s", stage.seconds) : "         "
-            text += "    \(stage.ran ? "ran    " : "skipped") \(stage.stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(time)  "
+            text += "    \(stage.ran ? "ran    " : "skipped") \(stage.stage.padding(toLength: width, withPad: " ", startingAt: 0)) \(time)  "
                 + stage.reasons.joined(separator: "; ") + (stage.detail.map { $0.isEmpty ? "" : " [\($0)]" } ?? "") + "\n"
         }
         return text

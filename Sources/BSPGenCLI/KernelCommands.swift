@@ -88,31 +88,36 @@ struct KernelCommand: AsyncParsableCommand {
 
 struct MenuconfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "menuconfig",
-        abstract: "Open the kernel's menuconfig on the board's config, then write what changed back into the board's fragment.")
+        abstract: "Open menuconfig on the board's kernel, boot loader or BusyBox config, then write what changed back into the board's fragment.")
 
     @OptionGroup var options: BuildOptions
 
     @Argument(help: "Board name.")
     var board: String
 
+    @Option(help: "Which configuration: kernel, bootloader or busybox.")
+    var component: String = ConfigurableComponent.Kind.kernel.rawValue
+
     @Flag(help: "Print the changes as fragment lines without writing them.")
     var print = false
 
-    @Option(help: "Fragment file to write into (default: the board's last kernel fragment).")
+    @Option(help: "Fragment file to write into (default: the board's last fragment of that component).")
     var fragment: String?
 
     func run() async throws {
+        guard let kind = ConfigurableComponent.Kind(rawValue: component) else {
+            throw ValidationError("--component \(component): expected one of \(ConfigurableComponent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         let environment = try await options.environment(board)
-        let builder = KernelBuilder(environment: environment)
-        let configuration = try await builder.configure()
-        let before = try KconfigFile.load(configuration.config, name: "before")
-        let saved = try Data(contentsOf: configuration.config)
+        let prepared = try await ConfigurableComponent.prepare(kind, environment: environment)
+        let before = try KconfigFile.load(prepared.config, name: "before")
+        let saved = try Data(contentsOf: prepared.config)
         // The board's files are the truth: the build directory goes back to the board's config, and a change
-        // reaches the next build through the fragment only.
-        defer { try? AtomicFile.write(saved, to: configuration.config) }
-        let result = try await ProcessRunner.interactive(builder.menuconfigCommand(configuration))
+        // reaches the next build through the fragment only (a shared boot loader or BusyBox build stays as it was).
+        defer { try? AtomicFile.write(saved, to: prepared.config) }
+        let result = try await ProcessRunner.interactive(prepared.menuconfig)
         guard result.succeeded else { throw CommandFailure(message: "menuconfig ended with \(result.statusText); nothing written") }
-        let after = try KconfigFile.load(configuration.config, name: "after")
+        let after = try KconfigFile.load(prepared.config, name: "after")
         let changes = KconfigDiff.changes(from: before, to: after)
         if changes.isEmpty {
             Swift.print("no changes")
@@ -122,8 +127,8 @@ struct MenuconfigCommand: AsyncParsableCommand {
             changes.forEach { Swift.print($0.line) }
             return
         }
-        guard let target = fragment.map({ URL(fileURLWithPath: $0) }) ?? environment.board.kernelFragments.last else {
-            throw ValidationError("the board has no kernel fragment to write into; pass --fragment FILE")
+        guard let target = fragment.map({ URL(fileURLWithPath: $0) }) ?? prepared.fragments.last else {
+            throw ValidationError("the board has no \(kind.rawValue) fragment to write into; pass --fragment FILE")
         }
         let text = FileManager.default.fileExists(atPath: target.path) ? try String(contentsOf: target, encoding: .utf8) : ""
         try AtomicFile.write(try KconfigDiff.apply(changes, toFragment: text, name: target.path), to: target)
