@@ -66,6 +66,7 @@ struct BoardChecks {
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
+        checkBootFileReferences(templates: templates)
         for found in FirmwareChecks.problems(board.firmware ?? []) { problem(found.field, found.message, hint: found.hint) }
         checkLocalSource(board.kernel.source, field: "kernel.source")
         checkLocalSource(board.busybox.source, field: "busybox.source")
@@ -366,5 +367,40 @@ struct BoardChecks {
 
     func siblings(of url: URL) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? []
+    }
+
+    /// A `config.txt` or U-Boot script on a partition names files the firmware or boot loader will load: each must
+    /// be among that partition's files, or the card cannot boot. Found here, before anything is built.
+    mutating func checkBootFileReferences(templates: [URL]) {
+        let specs = board.bootFiles ?? []
+        guard specs.count == templates.count else { return }
+        let values = BootFileTemplate.values(for: board)
+        var rendered: [String: (kind: BootFileKind, text: String)] = [:]
+        for (spec, template) in zip(specs, templates) {
+            guard let text = try? String(contentsOf: template, encoding: .utf8) else { continue }
+            rendered[spec.name] = (spec.resolvedKind, BootFileTemplate.render(text, values: values))
+        }
+        for (imageIndex, image) in (board.diskImages ?? []).enumerated() {
+            for (partitionIndex, partition) in image.partitions.enumerated() where partition.filesystem != nil {
+                let files = partition.files ?? []
+                let present = Set(files.map { $0.destination.lowercased() })
+                for file in files {
+                    guard let boot = rendered[file.from] else { continue }
+                    let named: [String]
+                    if boot.kind == .ubootScript {
+                        named = BootScript.loadedFiles(boot.text)
+                    } else if file.destination.lowercased() == "config.txt" {
+                        named = RaspberryPiConfig.namedFiles(boot.text)
+                    } else {
+                        continue
+                    }
+                    let missing = named.filter { !present.contains($0.lowercased()) }
+                    guard !missing.isEmpty else { continue }
+                    problem("disk_images[\(imageIndex)].partitions[\(partitionIndex)].files",
+                            "\(file.destination) names \(missing.joined(separator: ", ")), not among the files of partition \(partition.label): the card would not boot",
+                            hint: "add \(missing.joined(separator: ", ")) to this partition's files, or fix \(file.from)'s template")
+                }
+            }
+        }
     }
 }

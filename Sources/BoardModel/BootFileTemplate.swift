@@ -35,4 +35,14 @@ public enum BootFileTemplate {
         }
         return names
     }
+
+    /// What each placeholder stands for on `board`: the same for the build and for the checks made before it.
+    public static func values(for board: Board) -> [String: String] {
+        let names = ArtifactNames(board: board)
+        var values = ["BOARD": board.name, "CMDLINE": board.cmdline, "CONSOLE": board.console,
+                      "KERNEL": names.kernel, "INITRAMFS": names.initramfs]
+        values["DTB"] = names.deviceTrees.first
+        values["FIT"] = board.fitImage?.name
+        return values
+    }
 }

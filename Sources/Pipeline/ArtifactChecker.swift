@@ -254,8 +254,8 @@ extension ArtifactChecker {
             defer { try? FileManager.default.removeItem(at: scratch) }
             for (index, (partition, partitionSpec)) in zip(table.partitions, spec.partitions).enumerated() where partitionSpec.filesystem != nil {
                 let drive = "\(url.path)@@\(partition.offset)"
-                // mdir -b lists the root directory in its on-disk order, one path per line.
-                let listing = try await ProcessRunner.checked(Command("mdir", ["-i", drive, "-b", "::/"], environment: tools))
+                // mdir -/ -b lists every file in on-disk order, root directory first, one full path per line.
+                let listing = try await ProcessRunner.checked(Command("mdir", ["-i", drive, "-/", "-b", "::/"], environment: tools))
                 let names = listing.split(whereSeparator: \.isNewline).map { String($0).replacingOccurrences(of: "::/", with: "") }
                 var contents: [String: Data] = [:]
                 for name in ["MLO", "u-boot.img", "config.txt", "boot.scr"] where names.contains(where: { $0.lowercased() == name.lowercased() }) {

@@ -15,10 +15,7 @@ public struct BootFilesBuilder: Sendable {
     public func build(names: ArtifactNames) async throws -> [(name: String, url: URL)] {
         let specs = board.board.bootFiles ?? []
         guard !specs.isEmpty else { return [] }
-        var values = ["BOARD": board.name, "CMDLINE": board.board.cmdline, "CONSOLE": board.board.console,
-                      "KERNEL": names.kernel, "INITRAMFS": names.initramfs]
-        values["DTB"] = names.deviceTrees.first
-        values["FIT"] = board.board.fitImage?.name
+        let values = BootFileTemplate.values(for: board.board)
         var key = StageKey()
         key.add("stage", "boot-files-1")
         key.add("boot_files section", key.encodable(specs))

@@ -38,7 +38,7 @@ import Testing
         for file in ["boards/common/base.list", "boards/common/init"] {
             try "# fixture\n".write(to: folder.appendingPathComponent(file), atomically: true, encoding: .utf8)
         }
-        try "setenv bootargs \"@CMDLINE@\"\nload virtio 0:1 0x48000000 @FIT@\n".write(
+        try "setenv bootargs \"@CMDLINE@\"\nload virtio 0:1 0x48000000 fit/@FIT@\n".write(
             to: folder.appendingPathComponent("boards/image-board/boot.cmd"), atomically: true, encoding: .utf8)
         try yaml.write(to: folder.appendingPathComponent("boards/image-board.yaml"), atomically: true, encoding: .utf8)
         return Catalog(boardsDirectory: folder.appendingPathComponent("boards"), toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains"))
@@ -127,5 +127,34 @@ import Testing
         }
         // The BeagleBone's ROM wants the SPL with its TI header as MLO, then U-Boot as u-boot.img.
         #expect(try catalog.board(named: "beaglebone-black").board.bootloader?.artifacts.map(\.name) == ["MLO", "u-boot.img"])
+    }
+}
+
+@Suite struct BootFileReferenceTests {
+    /// The shipped boards in a scratch folder, with one board's file edited.
+    private func catalog(editing board: String, _ edit: (String) -> String) throws -> (Catalog, URL) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-references-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("boards"), to: folder)
+        let file = folder.appendingPathComponent("\(board).yaml")
+        try edit(try String(contentsOf: file, encoding: .utf8)).write(to: file, atomically: true, encoding: .utf8)
+        return (Catalog(boardsDirectory: folder, toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains")), folder)
+    }
+
+    @Test func aConfigTxtNamingAFileNotOnItsPartitionIsRefusedBeforeAnyBuild() throws {
+        let (catalog, folder) = try catalog(editing: "raspberrypi4") { $0.replacingOccurrences(of: "u-boot.bin, boot.scr", with: "boot.scr") }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let problem = try #require(catalog.diagnostics.first { $0.field == "disk_images[0].partitions[0].files" }, "\(catalog.diagnostics)")
+        #expect(problem.description.contains("config.txt names u-boot.bin"), "\(problem)")
+        #expect(problem.location.file.hasSuffix("raspberrypi4.yaml") && (problem.location.line ?? 0) > 0)
+    }
+
+    @Test func aBootScriptLoadingAFileNotOnItsPartitionIsRefused() throws {
+        let (catalog, folder) = try catalog(editing: "vexpress-a9") { $0.replacingOccurrences(of: "vexpress-v2p-ca9.dtb, initramfs.cpio.gz]", with: "vexpress-v2p-ca9.dtb]") }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let problem = try #require(catalog.diagnostics.first { $0.field.hasPrefix("disk_images[0]") }, "\(catalog.diagnostics)")
+        #expect(problem.description.contains("boot.scr names initramfs.cpio.gz"), "\(problem)")
+        // The shipped boards themselves are consistent.
+        #expect(Catalog(boardsDirectory: repositoryRoot.appendingPathComponent("boards"),
+                        toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains")).diagnostics.isEmpty)
     }
 }
