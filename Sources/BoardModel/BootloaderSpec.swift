@@ -21,6 +21,6 @@ public struct BootloaderSpec: Codable, Sendable, Equatable {
 
     /// The kept files with their artifact names, in the board's order.
     public var artifacts: [(path: String, name: String)] {
-        files.map { ($0.from, $0.to ?? String($0.from.split(separator: "/").last ?? Substring($0.from))) }
+        files.map { ($0.from, $0.outputName) }
     }
 }

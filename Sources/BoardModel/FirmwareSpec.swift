@@ -25,37 +25,9 @@ public struct FirmwareSpec: Codable, Sendable, Equatable {
     public var licensePath: String { "usr/share/doc/\(package)/copyright" }
 }
 
-/// One file of a firmware package: its path inside the package and its name among the board's artifacts.
-/// Written as the path alone (the output name is its last component) or as `{from: PATH, to: NAME}`.
-public struct FirmwareFileSpec: Codable, Sendable, Equatable {
-    /// Path inside the package, as `dpkg-deb -c` lists it without the leading `./`.
-    public var from: String
-    public var to: String?
-
-    enum CodingKeys: String, CodingKey { case from, to }
-
-    public init(from: String, to: String? = nil) {
-        self.from = from
-        self.to = to
-    }
-
-    public init(from decoder: any Decoder) throws {
-        if let path = try? decoder.singleValueContainer().decode(String.self) {
-            self.init(from: path)
-            return
-        }
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(from: try container.decode(String.self, forKey: .from), to: try container.decodeIfPresent(String.self, forKey: .to))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(from, forKey: .from)
-        try container.encodeIfPresent(to, forKey: .to)
-    }
-
-    public var outputName: String { to ?? String(from.split(separator: "/").last ?? Substring(from)) }
-}
+/// One file of a firmware package: its path inside the package (as `dpkg-deb -c` lists it, without the leading
+/// `./`) and its name among the board's artifacts. The same mapping as a partition's or the boot loader's files.
+public typealias FirmwareFileSpec = PartitionFileSpec
 
 extension Board {
     /// Every name the firmware section puts in the output folder, with the field that claims it: each file's

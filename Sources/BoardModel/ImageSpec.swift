@@ -114,11 +114,16 @@ public enum PartitionType: String, YAMLEnumeration, Codable, Sendable {
 
 /// A file for a FAT partition: an artifact of the board (a file of its output folder) and where it goes.
 /// Written as the artifact's name alone (copied to the root) or as `{from: NAME, to: PATH}`.
+/// A file and the name it gets: written as the name alone or as `{from: SOURCE, to: NAME}`. Used for a partition's
+/// files (artifact → path on the partition), the boot loader's (build result → artifact) and firmware's (path in
+/// the package → artifact).
 public struct PartitionFileSpec: Codable, Sendable, Equatable {
     public var from: String
     public var to: String?
 
     public var destination: String { to ?? from }
+    /// `to`, else the last component of `from`: the artifact name of a file taken from a build or a package.
+    public var outputName: String { to ?? String(from.split(separator: "/").last ?? Substring(from)) }
 
     enum CodingKeys: String, CodingKey { case from, to }
 

@@ -23,13 +23,8 @@ public struct BootloaderBuilder: Sendable {
 
     func make(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int? = nil,
               wrappers: CompilerWrappers = .plain) -> Command {
-        var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
-        if let jobs { arguments.append("-j\(jobs)") }
-        // U-Boot stamps its version string with SOURCE_DATE_EPOCH's date, not the clock.
-        var variables = ["SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "LC_ALL": "C", "TZ": "UTC",
-                         "CROSS_COMPILE": environment.toolchain.crossCompile]
-        variables.merge(wrappers.variables) { _, wrapper in wrapper }
-        return Command("make", arguments + targets, environment: variables)
+        // U-Boot stamps its version string with SOURCE_DATE_EPOCH's date (in UTC), not the clock.
+        environment.outOfTreeMake(source, targets, in: buildDirectory, jobs: jobs, wrappers: wrappers, variables: ["TZ": "UTC"])
     }
 
     public func fetchSource(_ spec: BootloaderSpec) async throws -> SourceTree {

@@ -43,6 +43,19 @@ public struct BuildEnvironment: Sendable {
                                     onWait: { progress.note("[\(board.name)] waiting for another build of this board") }, body)
     }
 
+    /// `make` of a Kbuild tree (BusyBox, U-Boot) into `buildDirectory`, cross-compiling with the board's toolchain
+    /// through `wrappers`, with the reproducible-build variables and the tree's own `variables`.
+    func outOfTreeMake(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int?, wrappers: CompilerWrappers,
+                       variables extra: [String: String]) -> Command {
+        var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(toolchain.crossCompile)"]
+        if let jobs { arguments.append("-j\(jobs)") }
+        // An exported CROSS_COMPILE of the user's would otherwise win in sub-makes.
+        var variables = ["SOURCE_DATE_EPOCH": String(sourceDateEpoch), "LC_ALL": "C", "CROSS_COMPILE": toolchain.crossCompile]
+        variables.merge(extra) { _, tree in tree }
+        variables.merge(wrappers.variables) { _, wrapper in wrapper }
+        return Command("make", arguments + targets, environment: variables)
+    }
+
     /// The compiler wrappers for one compile stage, whose ccache results go to `logs/<stage>.ccache`.
     func compilerWrappers(stage: String) throws -> CompilerWrappers {
         try CompilerWrappers.prepare(toolchain: toolchain, workspace: workspace, options: compilers,

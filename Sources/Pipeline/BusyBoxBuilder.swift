@@ -22,15 +22,7 @@ public struct BusyBoxBuilder: Sendable {
     var board: ResolvedBoard { environment.board }
     func make(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int? = nil,
               wrappers: CompilerWrappers = .plain) -> Command {
-        var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
-        if let jobs { arguments.append("-j\(jobs)") }
-        var variables = [
-            "SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch), "KBUILD_BUILD_TIMESTAMP": "", "LC_ALL": "C",
-            // An exported CROSS_COMPILE of the user's would otherwise win in sub-makes.
-            "CROSS_COMPILE": environment.toolchain.crossCompile,
-        ]
-        variables.merge(wrappers.variables) { _, wrapper in wrapper }
-        return Command("make", arguments + targets, environment: variables)
+        environment.outOfTreeMake(source, targets, in: buildDirectory, jobs: jobs, wrappers: wrappers, variables: ["KBUILD_BUILD_TIMESTAMP": ""])
     }
 
     public func build(force: Bool = false) async throws -> BusyBoxArtifacts {
