@@ -72,7 +72,7 @@ struct DoctorCommand: AsyncParsableCommand {
         }
 
         print("Sources")
-        let sources = Set(boards.flatMap { [$0.board.kernel.resolvedSource, $0.board.busybox.resolvedSource] })
+        let sources = Set(boards.flatMap { [$0.board.kernel.resolvedSource, $0.board.busybox.resolvedSource] + ($0.board.bootloader.map { [$0.resolvedSource] } ?? []) })
         for source in sources.sorted(by: { $0.description < $1.description }) {
             print("  \(await sourceStatus(source))")
         }
