@@ -71,6 +71,20 @@ struct OptionLine {
 
     static let prefix = "CONFIG_"
 
+    /// No `$(`, and every `${` opens a plain `${name}` of letters, digits and `_`.
+    static func hasOnlyPlainReferences(_ text: String) -> Bool {
+        if text.contains("$(") { return false }
+        var rest = text[...]
+        while let start = rest.range(of: "${") {
+            let after = rest[start.upperBound...]
+            guard let close = after.firstIndex(of: "}") else { return false }
+            let name = after[..<close]
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { return false }
+            rest = after[after.index(after: close)...]
+        }
+        return true
+    }
+
     init?(parsing rawLine: Substring, origin: KconfigOrigin) throws(KconfigError) {
         func invalid(_ expected: String) -> KconfigError {
             .invalidLine(origin, text: String(rawLine), expected: expected)
@@ -96,8 +110,10 @@ struct OptionLine {
         if first == "\"" {
             guard let (text, end) = Self.quotedString(rest) else { throw invalid("unterminated string") }
             // Kbuild includes the config as makefile text: a make function call in a value could run commands.
-            if text.contains("$(") || text.contains("${") {
-                throw invalid("a string without '$(' or '${' (make would expand it when Kbuild reads the config)")
+            // `${name}` alone cannot call one (a function needs a space after its name), and U-Boot's
+            // environment references are written so (CONFIG_BOOTCOMMAND="... ${fdtcontroladdr} ...").
+            if !Self.hasOnlyPlainReferences(text) {
+                throw invalid("a string without '$(' and with '${' only as ${name} (make would expand anything else when Kbuild reads the config)")
             }
             value = .string(text)
             rest = rest[end...]
