@@ -241,15 +241,25 @@ public struct DebianPackageFetcher: Sendable {
 }
 
 public enum HostArchitecture {
-    /// dpkg's name for this machine's architecture (`amd64`), which apt's lists are named by.
+    /// dpkg's name for this machine's architecture (`amd64`), which apt's lists are named by: dpkg's own answer,
+    /// so no table of architecture names lives here.
     public static func native() throws -> String {
-        var system = utsname()
-        uname(&system)
-        let machine = withUnsafeBytes(of: &system.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let debian = ["x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf", "riscv64": "riscv64", "ppc64le": "ppc64el",
-                      "s390x": "s390x"]
-        guard let name = debian[machine] else {
-            throw HostError.source(description: "Debian binary packages", message: "no Debian architecture known for this machine ('\(machine)')")
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/dpkg")
+        process.arguments = ["--print-architecture"]
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw HostError.missingTool("dpkg", install: aptInstallCommand(["dpkg"]))
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, !name.isEmpty else {
+            throw HostError.source(description: "Debian binary packages", message: "dpkg --print-architecture did not name this machine's architecture")
         }
         return name
     }
