@@ -99,7 +99,9 @@ public struct TIImageHeader: Sendable {
         func le32(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
         size = Int(le32(0x200))
         loadAddress = le32(0x204)
-        guard size == bytes.count - 0x208 else {
+        // U-Boot's mkimage counts the GP header itself in the size (the file's length after the configuration
+        // header); TI's documents count the image alone: either is what the file holds.
+        guard size == bytes.count - 0x200 || size == bytes.count - 0x208 else {
             throw ArtifactFormatError("the GP header says \(size) bytes, the file holds \(bytes.count - 0x208) after its headers")
         }
         guard size > 0, loadAddress != 0 else { throw ArtifactFormatError("the GP header has no size or no load address") }

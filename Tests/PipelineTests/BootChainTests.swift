@@ -36,6 +36,8 @@ private func partition(_ files: [(String, Data)], bootable: Bool = true) -> Boot
                                                       ("zImage", Data([1]))]))
         #expect(result.problems.isEmpty, "\(result.problems)")
         #expect(result.verified.contains { $0.contains("MLO first") && $0.contains("0x402f0400") })
+        // As U-Boot's mkimage writes it: the size counts the 8-byte GP header too.
+        #expect(BootChainChecks.check(partition([("MLO", mlo(payload: 1000, size: 1008))])).problems.isEmpty)
         #expect(result.verified.contains { $0.contains("loads zImage") })
     }
 
