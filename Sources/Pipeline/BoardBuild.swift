@@ -31,6 +31,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var artifacts: [ManifestArtifact]
     /// The Debian packages the board's firmware files come from.
     public var firmware: [Source]? = nil
+    /// The boot loader's source, for boards that build one.
+    public var bootloader: Source? = nil
 }
 
 public struct BoardBuildResult: Sendable {
@@ -113,7 +115,8 @@ public struct BoardBuild: Sendable {
         }
         // Images are large and made fresh by each build: a hard link costs no copy.
         let (outputDirectory, manifest) = try await outputStage(files: files, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
-                                                                configuration: configuration, busybox: busybox, firmware: firmware.packages)
+                                                                configuration: configuration, busybox: busybox, bootloader: bootloader,
+                                                                firmware: firmware.packages)
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
                                 deviceTreeChecks: deviceTrees.guestChecks, stages: environment.journal.reports)
     }

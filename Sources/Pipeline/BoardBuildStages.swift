@@ -9,7 +9,7 @@ extension BoardBuild {
     /// was edited); it appears complete or not at all.
     /// `linking`: names of files hard-linked into the output instead of copied.
     func outputStage(files: [(String, URL)], extraFiles: [(name: String, text: String, executable: Bool)], linking: Set<String> = [],
-                     configuration: KernelConfiguration, busybox: BusyBoxArtifacts,
+                     configuration: KernelConfiguration, busybox: BusyBoxArtifacts, bootloader: BootloaderArtifacts? = nil,
                      firmware: [Manifest.Source] = []) async throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
@@ -26,7 +26,8 @@ extension BoardBuild {
             toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
             kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
             busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
-            cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware)
+            cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware,
+            bootloader: bootloader.map { .init(source: $0.source.source, version: $0.source.version, sha256: $0.source.sha256) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestData = try encoder.encode(manifest) + Data("\n".utf8)

@@ -23,8 +23,12 @@ public struct BootloaderBuilder: Sendable {
 
     func make(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int? = nil,
               wrappers: CompilerWrappers = .plain) -> Command {
-        // U-Boot stamps its version string with SOURCE_DATE_EPOCH's date (in UTC), not the clock.
-        environment.outOfTreeMake(source, targets, in: buildDirectory, jobs: jobs, wrappers: wrappers, variables: ["TZ": "UTC"])
+        // U-Boot stamps its version string with SOURCE_DATE_EPOCH's date (in UTC), not the clock. Its ELF keeps debug
+        // information, whose compile directory would be this cache's build folder: mapped away like U-Boot maps
+        // its source tree, so the ELF is the same from any cache.
+        environment.outOfTreeMake(source, targets, in: buildDirectory, jobs: jobs, wrappers: wrappers,
+                                  variables: ["TZ": "UTC", "KCFLAGS": "-ffile-prefix-map=\(buildDirectory.path)=.",
+                                              "KAFLAGS": "-Wa,--debug-prefix-map=\(buildDirectory.path)=."])
     }
 
     public func fetchSource(_ spec: BootloaderSpec) async throws -> SourceTree {
@@ -44,7 +48,7 @@ public struct BootloaderBuilder: Sendable {
                          detail: source.fetchedNow ? source.root.path : "unpacked tree in the cache (\(source.root.deletingLastPathComponent().lastPathComponent))")
 
         var key = StageKey()
-        key.add("stage", "bootloader-1")
+        key.add("stage", "bootloader-3")
         key.add("source", source.sha256 ?? source.root.path)
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
         key.add("defconfig", spec.defconfigTarget)

@@ -41,3 +41,7 @@ private let projectArguments = ["--boards", root.appendingPathComponent("boards"
     #expect(await BSPGen.main(["test", "qemu-x86_64", "--boot", "disk", "--rootfs", "ext4"] + projectArguments) != 0)
     #expect(await BSPGen.main(["test", "qemu-x86_64", "--rootfs", "xfs"] + projectArguments) != 0)
 }
+
+@Test func menuconfigOfAnUnknownComponentFailsBeforeAnythingIsBuilt() async {
+    #expect(await BSPGen.main(["menuconfig", "qemu-x86_64", "--component", "grub"] + projectArguments) != 0)
+}
