@@ -10,10 +10,20 @@ public struct SourceTree: Sendable, Encodable {
     public var version: String
     /// SHA-256 of the archive the tree was unpacked from (`nil` for a local directory).
     public var sha256: String?
+    /// The patches applied to the pristine tree to make this one, in order (`SourceFetcher.patched`).
+    public var patches: [PatchRecord] = []
     /// Whether this run unpacked (or downloaded) it, rather than finding it in the cache.
     public var fetchedNow = false
 
-    enum CodingKeys: String, CodingKey { case source, root, version, sha256 }
+    public init(source: String, root: URL, version: String, sha256: String?, patches: [PatchRecord] = []) {
+        self.source = source
+        self.root = root
+        self.version = version
+        self.sha256 = sha256
+        self.patches = patches
+    }
+
+    enum CodingKeys: String, CodingKey { case source, root, version, sha256, patches }
 }
 
 /// Gets sources into the cache: Debian binary and source packages through apt, tarballs checked against their
@@ -101,7 +111,13 @@ public struct SourceFetcher: Sendable {
         let directory = workspace.downloads.appendingPathComponent("debian/\(name)", isDirectory: true)
         try createDirectory(directory)
         if debs(in: directory).isEmpty {
-            try await ProcessRunner.logged(Command("apt-get", ["download", name], workingDirectory: directory), log: log)
+            do {
+                try await ProcessRunner.logged(Command("apt-get", ["download", name], workingDirectory: directory), log: log)
+            } catch {
+                throw HostError.source(description: "Debian package \(name)",
+                    message: "it is not installed and apt cannot download it (see \(log.path))\n    install it with: \(aptInstallCommand([name]))"
+                        + "\n    hint: if apt does not know it, run 'apt-get update', or check the name with 'apt-cache search \(name)'")
+            }
         }
         guard let deb = debs(in: directory).last else {
             throw HostError.source(description: "Debian package \(name)", message: "apt-get download produced no .deb in \(directory.path)")

@@ -89,7 +89,7 @@ public struct BoardTest: Sendable {
         environment.progress.begin("boot \(boot.board)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue), \(boot.name))")
         let report = try await QEMURunner.bootTest(commandLine, expectedMachine: boot.expectedMachine, log: environment.log(boot.logName),
                                                    options: BootTestOptions(timeout: timeout.map { .seconds($0) },
-                                                                            extraChecks: boot.checks + result.deviceTreeChecks))
+                                                                            extraChecks: boot.checks + result.guestChecks))
         environment.progress.end(report.passed ? "passed" : "FAILED")
         return report
     }
