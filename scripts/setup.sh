@@ -9,8 +9,8 @@ packages=(
   build-essential bc bison flex perl libelf-dev libssl-dev libncurses-dev kmod xz-utils zstd ccache libgnutls28-dev uuid-dev
   # spreading compiles over machines (bspgen build --distcc HOSTS; the tests start a distccd on loopback)
   distcc
-  # default kernel source (Debian's linux-source-6.1) and Debian source packages (apt-get source, dpkg-source)
-  linux-source-6.1 dpkg-dev curl
+  # kernel sources (Debian's linux-source-6.1, the default, and 6.12) and Debian source packages (apt-get source, dpkg-source)
+  linux-source-6.1 linux-source-6.12 dpkg-dev curl
   # cross toolchains, with the C libraries that static BusyBox links against (not pulled in without recommends)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
   # libraries bspgen links: libfdt, zlib, liblzma, libzstd

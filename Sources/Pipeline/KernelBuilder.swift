@@ -88,12 +88,12 @@ public struct KernelBuilder: Sendable {
 
             let obtained = try KconfigFile.load(config, name: config.path)
             var problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: nil, architecture: sourceArch)
-            var abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, index: nil, architecture: sourceArch)
+            var abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, fragments: merge.requested, index: nil, architecture: sourceArch)
             if !problems.isEmpty || !abiProblems.isEmpty {
                 // Explaining needs the whole tree's Kconfig files: read them only when something went wrong.
                 let index = try KconfigIndex.scan(tree: source.root)
                 problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: index, architecture: sourceArch)
-                abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, index: index, architecture: sourceArch)
+                abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, fragments: merge.requested, index: index, architecture: sourceArch)
             }
             let errors = problems.filter { !$0.isOptional }.map(\.description) + abiProblems
             if !errors.isEmpty {
@@ -156,7 +156,9 @@ extension KernelBuilder {
 /// against the board's final config: a hard-float BusyBox on a kernel without FP support dies at its first float
 /// instruction, which the config stage says before anything is compiled.
 enum ToolchainABI {
-    static func problems(_ toolchain: Toolchain, obtained: KconfigFile, index: KconfigIndex?, architecture: String) -> [String] {
+    /// `fragments`: what the board's fragments asked for, so that a line turning a required option off is named.
+    static func problems(_ toolchain: Toolchain, obtained: KconfigFile, fragments: [KconfigAssignment] = [], index: KconfigIndex?,
+                         architecture: String) -> [String] {
         let requirements = toolchain.kernelRequires ?? []
         let requested = requirements.map { requirement in
             KconfigAssignment(symbol: requirement.symbol, value: .tristate(requirement.resolvedValue == "y" ? .yes : requirement.resolvedValue == "m" ? .module : .no),
@@ -164,7 +166,9 @@ enum ToolchainABI {
         }
         return KconfigCheck.check(requested: requested, obtained: obtained, index: index, architecture: architecture).map { problem in
             let why = requirements.first { $0.symbol == problem.symbol }?.why ?? ""
-            return problem.description + "\n  toolchain \(toolchain.name) needs it: \(why)"
+            let culprit = fragments.last { $0.symbol == problem.symbol && !$0.value.isSame(as: problem.requested) }
+            return problem.description + (culprit.map { "\n  \($0.origin) asks for \($0.value == .tristate(.no) ? "it off" : "CONFIG_\($0.symbol)=\($0.value)")" } ?? "")
+                + "\n  toolchain \(toolchain.name) needs it: \(why)"
                 + "\n  hint: add CONFIG_\(problem.symbol)=\(problem.requested) to a kernel fragment of the board"
         }
     }

@@ -102,25 +102,7 @@ public struct KernelModulesBuilder: Sendable {
         }
         let release = try String(contentsOf: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let index = try ModuleIndex(stagingRoot: stagingRoot, release: release)
-        let loads = board.board.kernel.loadModules ?? []
-        var problems: [String] = []
-        var checks: [GuestCheck] = []
-        for (position, name) in loads.enumerated() {
-            let location = position < board.loadModuleLocations.count ? board.loadModuleLocations[position] : board.file.path
-            switch index.lookup(name) {
-            case .module(let closure):
-                checks.append(GuestCheck(name: "module \(name) loaded" + (closure.count > 1 ? " with \(closure.dropFirst().joined(separator: ", "))" : ""),
-                                         command: "echo $(for m in \(closure.joined(separator: " ")); do grep -q \"^$m \" /proc/modules && echo $m; done)",
-                                         expected: closure.joined(separator: " ")))
-            case .builtIn:
-                problems.append("\(location): kernel.load_modules[\(position)]: '\(name)' is built into the kernel (=y), so there is nothing to load"
-                                + "\n    hint: remove it from load_modules, or set its option to =m in a kernel fragment")
-            case .absent:
-                problems.append("\(location): kernel.load_modules[\(position)]: no module '\(name)' was built for \(release)"
-                                + (Suggestion.didYouMean(name, among: index.dependencies.keys).map { "\n    hint: \($0)" }
-                                   ?? "\n    hint: set its option to =m in a kernel fragment, or list its folder in kernel.external_modules"))
-            }
-        }
+        let (checks, problems) = index.loadChecks(board.board.kernel.loadModules ?? [], locations: board.loadModuleLocations, release: release)
         if !problems.isEmpty { throw BuildError.kernelModules(message: problems.joined(separator: "\n")) }
         return KernelModules(release: release, stagingRoot: stagingRoot, archive: archive, guestChecks: checks)
     }
@@ -193,6 +175,30 @@ struct ModuleIndex {
         var name = path.split(separator: "/").last.map(String.init) ?? path
         if let range = name.range(of: ".ko") { name = String(name[..<range.lowerBound]) }
         return name.replacingOccurrences(of: "-", with: "_")
+    }
+
+    /// For each module the board loads at boot, the console check that it and every module it needs are loaded;
+    /// or, for one that is built in or not built, the error at its line of the board file.
+    func loadChecks(_ loads: [String], locations: [String], release: String) -> (checks: [GuestCheck], problems: [String]) {
+        var problems: [String] = []
+        var checks: [GuestCheck] = []
+        for (position, name) in loads.enumerated() {
+            let location = (position < locations.count ? locations[position] + ": " : "") + "kernel.load_modules[\(position)]"
+            switch lookup(name) {
+            case .module(let closure):
+                checks.append(GuestCheck(name: "module \(name) loaded" + (closure.count > 1 ? " with \(closure.dropFirst().joined(separator: ", "))" : ""),
+                                         command: "echo $(for m in \(closure.joined(separator: " ")); do grep -q \"^$m \" /proc/modules && echo $m; done)",
+                                         expected: closure.joined(separator: " ")))
+            case .builtIn:
+                problems.append("\(location): '\(name)' is built into the kernel (=y), so there is nothing to load"
+                                + "\n    hint: remove it from load_modules, or set its option to =m in a kernel fragment")
+            case .absent:
+                problems.append("\(location): no module '\(name)' was built for \(release)"
+                                + (Suggestion.didYouMean(name, among: dependencies.keys).map { "\n    hint: \($0)" }
+                                   ?? "\n    hint: set its option to =m in a kernel fragment, or list its folder in kernel.external_modules"))
+            }
+        }
+        return (checks, problems)
     }
 
     func lookup(_ requested: String) -> Lookup {

@@ -32,6 +32,24 @@ import Testing
         #expect(index.lookup("btrfs") == .absent)
     }
 
+    @Test func eachModuleToLoadBecomesAConsoleCheckOfItAndItsDependencies() {
+        let (checks, problems) = index.loadChecks(["ext4", "bspgen-hello"], locations: ["b.yaml:9:20", "b.yaml:9:26"], release: "6.1.0")
+        #expect(problems == [])
+        #expect(checks.map(\.expected) == ["ext4 jbd2 mbcache crc16", "bspgen_hello"])
+        #expect(checks[0].name == "module ext4 loaded with jbd2, mbcache, crc16")
+        #expect(checks[0].command == "echo $(for m in ext4 jbd2 mbcache crc16; do grep -q \"^$m \" /proc/modules && echo $m; done)")
+    }
+
+    @Test func aModuleBuiltInOrNotBuiltIsAnErrorAtItsLine() {
+        let (checks, problems) = index.loadChecks(["virtio_blk", "ext44", "btrfs"], locations: ["b.yaml:9:14", "b.yaml:9:26", "b.yaml:9:33"],
+                                                  release: "6.1.0")
+        #expect(checks == [])
+        #expect(problems.count == 3)
+        #expect(problems[0].hasPrefix("b.yaml:9:14: kernel.load_modules[0]: 'virtio_blk' is built into the kernel (=y)"))
+        #expect(problems[1].hasPrefix("b.yaml:9:26: kernel.load_modules[1]: no module 'ext44' was built for 6.1.0") && problems[1].contains("ext4"))
+        #expect(problems[2].contains("set its option to =m"))
+    }
+
     @Test func anExternalModuleFolderIsKeyedByItsContent() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-module-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -59,10 +77,12 @@ import Testing
 
     @Test func aFragmentThatTurnsFPOffIsRefusedNamingTheToolchainAndWhy() throws {
         let config = try KconfigFile.parse(text: "# CONFIG_VFP is not set\nCONFIG_AEABI=y\n", name: ".config")
-        let problems = ToolchainABI.problems(toolchain, obtained: config, index: nil, architecture: "arm")
+        let fragment = try KconfigFile.parse(text: "CONFIG_PRINTK=y\n# CONFIG_VFP is not set\n", name: "boards/b/soft.fragment")
+        let problems = ToolchainABI.problems(toolchain, obtained: config, fragments: fragment.assignments, index: nil, architecture: "arm")
         #expect(problems.count == 1)
         let problem = try #require(problems.first)
         #expect(problem.hasPrefix("toolchains/arm-linux-gnueabihf.yaml:14: CONFIG_VFP=y requested, got not set"))
+        #expect(problem.contains("boards/b/soft.fragment:2 asks for it off"))
         #expect(problem.contains("toolchain arm-linux-gnueabihf needs it: hard-float code uses VFP instructions"))
         #expect(problem.contains("hint: add CONFIG_VFP=y"))
     }
