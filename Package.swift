@@ -33,7 +33,9 @@ let package = Package(
         // bmap beside each image and flashing an image to a card (sha256 of block ranges).
         .target(name: "DiskImage", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // SBOMs (SPDX 2.3, CycloneDX 1.6), licence expressions, Kbuild's records of what a build compiled: pure, no tools.
-        .target(name: "SBOM", dependencies: ["BoardModel", .product(name: "Crypto", package: "swift-crypto")]),
+        // Optimized in debug builds too (CI runs the debug binary): a kernel's Kbuild records are ~80 MB of text.
+        .target(name: "SBOM", dependencies: ["BoardModel", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "SBOM", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         // `bspgen bench`: bspgen's rebuild times beside the same steps by hand; measures, never part of a build.

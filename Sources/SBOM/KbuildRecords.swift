@@ -21,44 +21,65 @@ public struct KbuildRecord: Sendable, Equatable {
     /// The file compiled into this target, when it is compiled from one (C or assembly) rather than linked.
     public var compiledSource: String? { source ?? dependencies.first }
 
-    /// Reads the text of a `.cmd` file. Returns nil when it has no `cmd_` line.
+    /// Reads the text of a `.cmd` file. Returns nil when it has no `cmd_` line. Works on bytes: a kernel build
+    /// has a thousand records of a few hundred lines each.
     public static func parse(_ data: Data) -> KbuildRecord? {
+        let bytes = [UInt8](data)
         var target: String?
         var command = ""
         var source: String?
         var dependencies: [String] = []
-        var inDependencies = false
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var lineStart = 0
-            let count = bytes.count
-            while lineStart < count {
-                var lineEnd = lineStart
-                while lineEnd < count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
-                let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self)
-                lineStart = lineEnd + 1
-                if inDependencies {
-                    var entry = line.trimmingCharacters(in: .whitespaces)
-                    let continues = entry.hasSuffix("\\")
-                    if continues { entry = String(entry.dropLast()).trimmingCharacters(in: .whitespaces) }
-                    if !entry.isEmpty, !entry.hasPrefix("$(wildcard") { dependencies.append(unescape(entry)) }
-                    inDependencies = continues
+        let assignment: [UInt8] = Array(" := ".utf8)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+        func text(_ start: Int, _ end: Int) -> String { String(decoding: bytes[start..<end], as: UTF8.self) }
+        func hasPrefix(_ prefix: StaticString, at index: Int, end: Int) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            guard end - index >= count else { return false }
+            return prefix.withUTF8Buffer { buffer in (0..<count).allSatisfy { bytes[index + $0] == buffer[$0] } }
+        }
+        func assignmentEnd(_ start: Int, _ end: Int) -> (name: Int, value: Int)? {
+            var index = start
+            while index + assignment.count <= end {
+                if bytes[index] == 0x20, bytes[index + 1] == 0x3A, bytes[index + 2] == 0x3D, bytes[index + 3] == 0x20 { return (index, index + 4) }
+                index += 1
+            }
+            return nil
+        }
+        /// Adds the words of [start, end) that are files; returns whether the line continues.
+        func addWords(_ start: Int, _ end: Int) -> Bool {
+            var last = end
+            while last > start, isSpace(bytes[last - 1]) { last -= 1 }
+            let continues = last > start && bytes[last - 1] == 0x5C
+            if continues { last -= 1 }
+            var index = start
+            while index < last {
+                while index < last, isSpace(bytes[index]) { index += 1 }
+                let wordStart = index
+                if hasPrefix("$(wildcard", at: index, end: last) {
+                    while index < last, bytes[index] != 0x29 { index += 1 }
+                    index += 1
                     continue
                 }
-                if line.hasPrefix("cmd_"), let range = line.range(of: " := ") {
-                    target = String(line[line.index(line.startIndex, offsetBy: 4)..<range.lowerBound])
-                    command = String(line[range.upperBound...])
-                } else if line.hasPrefix("source_"), let range = line.range(of: " := ") {
-                    source = unescape(line[range.upperBound...].trimmingCharacters(in: .whitespaces))
-                } else if line.hasPrefix("deps_"), let range = line.range(of: " := ") {
-                    var rest = line[range.upperBound...].trimmingCharacters(in: .whitespaces)
-                    inDependencies = rest.hasSuffix("\\")
-                    if inDependencies { rest = String(rest.dropLast()).trimmingCharacters(in: .whitespaces) }
-                    // Older fixdep writes several files on one line.
-                    for word in rest.split(separator: " ") where !word.hasPrefix("$(wildcard") && !word.hasSuffix(")") {
-                        dependencies.append(unescape(String(word)))
-                    }
-                }
+                while index < last, !isSpace(bytes[index]) { index += 1 }
+                if index > wordStart { dependencies.append(unescape(text(wordStart, index))) }
+            }
+            return continues
+        }
+        var inDependencies = false
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            if inDependencies {
+                inDependencies = addWords(lineStart, lineEnd)
+            } else if hasPrefix("cmd_", at: lineStart, end: lineEnd), let (name, value) = assignmentEnd(lineStart, lineEnd) {
+                target = text(lineStart + 4, name)
+                command = text(value, lineEnd)
+            } else if hasPrefix("source_", at: lineStart, end: lineEnd), let (_, value) = assignmentEnd(lineStart, lineEnd) {
+                source = unescape(text(value, lineEnd).trimmingCharacters(in: .whitespaces))
+            } else if hasPrefix("deps_", at: lineStart, end: lineEnd), let (_, value) = assignmentEnd(lineStart, lineEnd) {
+                inDependencies = addWords(value, lineEnd)
             }
         }
         guard let target else { return nil }
@@ -67,7 +88,8 @@ public struct KbuildRecord: Sendable, Equatable {
 
     /// Make's escapes in file names (`\#`, `$$`).
     static func unescape(_ text: String) -> String {
-        guard text.contains("\\") || text.contains("$$") else { return text }
+        // Byte checks: String.contains(String) goes through NSString, too slow for every dependency of a kernel.
+        guard text.utf8.contains(0x5C) || text.utf8.contains(0x24) else { return text }
         return text.replacingOccurrences(of: "\\#", with: "#").replacingOccurrences(of: "$$", with: "$")
     }
 

@@ -53,8 +53,27 @@ public struct KbuildWalk: Sendable {
 
     func absolutePath(_ path: String) -> String {
         let joined = path.hasPrefix("/") ? path : buildRoot.path + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
-        guard joined.contains("/../") || joined.contains("/./") || joined.contains("//") else { return joined }
+        guard Self.needsStandardizing(joined) else { return joined }
         return URL(fileURLWithPath: joined).standardizedFileURL.path
+    }
+
+    /// `/../`, `/./` or `//` in the path, checked on bytes (String.contains goes through NSString: slow here).
+    static func needsStandardizing(_ path: String) -> Bool {
+        var afterSlash = false
+        var dots = 0
+        for byte in path.utf8 {
+            if byte == 0x2F {
+                if afterSlash, dots <= 2 { return true }
+                afterSlash = true
+                dots = 0
+            } else if byte == 0x2E, afterSlash {
+                dots += 1
+            } else {
+                afterSlash = false
+                dots = 0
+            }
+        }
+        return false
     }
 
     private struct State {
@@ -142,7 +161,9 @@ public struct KbuildWalk: Sendable {
                     if text != "-T" { skipNext = true }
                     continue
                 }
-                if text.hasPrefix("-") || text.contains("$") || text.contains("=") { continue }
+                if text.hasPrefix("-") || text.utf8.contains(0x24) || text.utf8.contains(0x3D) { continue }
+                // A script run by an interpreter (`sh checkundef.sh`, `perl x.pl`) is a tool of the build, not its input.
+                if [".sh", ".pl", ".py", ".awk"].contains(where: { text.hasSuffix($0) }) { continue }
                 let key = walk.relative(text)
                 if key == target || key == record.target { continue }
                 var isDirectory: ObjCBool = false
