@@ -62,7 +62,7 @@ struct SBOMStage {
         let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
 
         var key = StageKey()
-        key.add("stage", "sbom-1")
+        key.add("stage", "sbom-3")  // bump when what the documents say changes
         key.add("bspgen", bspgenLibraryVersion)
         key.add("epoch", String(environment.sourceDateEpoch))
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
@@ -116,17 +116,34 @@ struct SBOMStage {
 
     // MARK: What went into the build
 
-    func find(_ inputs: SBOMInputs, artifacts: [SBOMArtifact], facts: ComponentFacts) async throws -> SBOMFindings {
+    func find(_ inputs: SBOMInputs, artifacts built: [SBOMArtifact], facts: ComponentFacts) async throws -> SBOMFindings {
         var components: [SBOMComponent] = []
         var relationships: [SBOMRelationship] = []
         var fileLists: [String: FileLicenseList] = [:]
         let names = ArtifactNames(board: board.board)
+
+        // The files of each component that went into this build, from Kbuild's records: first, since the lists
+        // are artifacts the documents describe too.
+        let kernelList = try await kernelFiles(inputs.configuration, inputs.kernel)
+        fileLists["linux"] = kernelList
+        let busyboxBuild = inputs.busybox.stagingTree.deletingLastPathComponent().appendingPathComponent("build", isDirectory: true)
+        let (busyboxList, busyboxOutside) = try await linkedFiles(buildRoot: busyboxBuild, roots: ["busybox_unstripped"], source: inputs.busybox.source)
+        fileLists["busybox"] = busyboxList
+        var bootloaderFiles: (FileLicenseList, Set<KbuildWalk.OutsideInput>)?
+        if let bootloader = inputs.bootloader, let spec = board.board.bootloader {
+            let files = try await linkedFiles(buildRoot: bootloader.config.deletingLastPathComponent(), roots: spec.artifacts.map(\.path),
+                                              source: bootloader.source)
+            fileLists["u-boot"] = files.0
+            bootloaderFiles = files
+        }
+        let artifacts = built + fileLists.map { component, list in
+            let digest = FileDigest.of(Data(list.tsv.utf8))
+            return SBOMArtifact(path: Self.fileListName(component), size: digest.size, sha256: digest.sha256, sha1: digest.sha1)
+        }
         let artifactIDs = Set(artifacts.map(\.id))
         func artifact(_ name: String) -> String? { artifactIDs.contains("file-" + name) ? "file-" + name : nil }
 
-        // The kernel: the files Kbuild recorded for the image and the dtbs.
-        let kernelList = try await kernelFiles(inputs.configuration, inputs.kernel)
-        fileLists["linux"] = kernelList
+        // The kernel: the image and the dtbs.
         var kernel = try await sourceComponent(id: "linux", upstream: "linux", tree: inputs.configuration.source, spec: board.board.kernel.resolvedSource,
                                                kind: .operatingSystem, list: kernelList, listName: Self.fileListName("linux"), facts: facts)
         kernel.summary = "the board's kernel (\(names.kernel))"
@@ -136,9 +153,6 @@ struct SBOMStage {
         }
 
         // BusyBox, and what its static link took from the host (the C library, GCC's runtime).
-        let busyboxBuild = inputs.busybox.stagingTree.deletingLastPathComponent().appendingPathComponent("build", isDirectory: true)
-        let (busyboxList, busyboxOutside) = try await linkedFiles(buildRoot: busyboxBuild, roots: ["busybox_unstripped"], source: inputs.busybox.source)
-        fileLists["busybox"] = busyboxList
         var busybox = try await sourceComponent(id: "busybox", upstream: "busybox", tree: inputs.busybox.source, spec: board.board.busybox.resolvedSource,
                                                 kind: .application, list: busyboxList, listName: Self.fileListName("busybox"), facts: facts)
         busybox.summary = "the initramfs's userland, one static binary"
@@ -152,10 +166,7 @@ struct SBOMStage {
         }
 
         // U-Boot, from the files the board keeps.
-        if let bootloader = inputs.bootloader, let spec = board.board.bootloader {
-            let buildRoot = bootloader.config.deletingLastPathComponent()
-            let (list, outside) = try await linkedFiles(buildRoot: buildRoot, roots: spec.artifacts.map(\.path), source: bootloader.source)
-            fileLists["u-boot"] = list
+        if let bootloader = inputs.bootloader, let spec = board.board.bootloader, let (list, outside) = bootloaderFiles {
             var uboot = try await sourceComponent(id: "u-boot", upstream: "u-boot", tree: bootloader.source, spec: spec.resolvedSource,
                                                   kind: .firmware, list: list, listName: Self.fileListName("u-boot"), facts: facts)
             uboot.summary = "the boot loader (\(spec.defconfigTarget))"

@@ -10,7 +10,13 @@ public enum SPDXWriter {
 
     public static func data(_ document: SBOMDocument) throws -> Data {
         let ids = Identifiers(document)
-        var packages: [[String: Any]] = [package(document.bsp, ids: ids)]
+        // The BSP is the package whose files are the artifacts: analysed, with SPDX's verification code over them.
+        var bsp = package(document.bsp, ids: ids)
+        bsp["filesAnalyzed"] = true
+        bsp["hasFiles"] = document.artifacts.map { ids.file($0.path) }
+        bsp["packageVerificationCode"] = ["packageVerificationCodeValue": verificationCode(document.artifacts.map(\.sha1))]
+        bsp["licenseInfoFromFiles"] = ["NOASSERTION"]
+        var packages: [[String: Any]] = [bsp]
         packages += document.components.map { package($0, ids: ids) }
         var files: [[String: Any]] = document.artifacts.map { artifact in
             [
@@ -73,6 +79,11 @@ public enum SPDXWriter {
         ]
         if !extracted.isEmpty { root["hasExtractedLicensingInfos"] = extracted }
         return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+    }
+
+    /// SPDX 2.3 clause 7.9: the SHA-1 of the files' SHA-1s, sorted and concatenated.
+    public static func verificationCode(_ sha1s: [String]) -> String {
+        FileDigest.of(Data(sha1s.map { $0.lowercased() }.sorted().joined().utf8)).sha1
     }
 
     static func package(_ component: SBOMComponent, ids: Identifiers) -> [String: Any] {
