@@ -62,7 +62,7 @@ struct SBOMStage {
         let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
 
         var key = StageKey()
-        key.add("stage", "sbom-3")  // bump when what the documents say changes
+        key.add("stage", "sbom-4")  // bump when what the documents say changes
         key.add("bspgen", bspgenLibraryVersion)
         key.add("epoch", String(environment.sourceDateEpoch))
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }

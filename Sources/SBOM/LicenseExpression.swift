@@ -61,7 +61,9 @@ public indirect enum LicenseExpression: Hashable, Sendable, CustomStringConverti
     /// `GPL-2.0-or-later`), nested operators of the same kind flattened, operands deduplicated and sorted.
     public var normalized: LicenseExpression {
         switch self {
-        case .license(let id): return .license(Self.currentIdentifier(id))
+        case .license(let id):
+            if let replacement = Self.deprecatedWithException[id] { return replacement }
+            return .license(Self.currentIdentifier(id))
         case .with(let id, let exception): return .with(Self.currentIdentifier(id), exception: exception)
         case .and(let parts): return Self.flatten(parts.map(\.normalized), and: true)
         case .or(let parts): return Self.flatten(parts.map(\.normalized), and: false)
@@ -84,6 +86,19 @@ public indirect enum LicenseExpression: Hashable, Sendable, CustomStringConverti
     /// The GNU licences whose bare SPDX identifiers are deprecated in favour of `-only` / `-or-later`.
     static let gnuFamilies: Set<String> = ["GPL-1.0", "GPL-2.0", "GPL-3.0", "LGPL-2.0", "LGPL-2.1", "LGPL-3.0", "AGPL-1.0", "AGPL-3.0",
                                            "GFDL-1.1", "GFDL-1.2", "GFDL-1.3"]
+
+    /// Deprecated identifiers that the SPDX licence list replaces by a licence WITH an exception (U-Boot still
+    /// writes `eCos-2.0`, which validators read as an exception out of place).
+    static let deprecatedWithException: [String: LicenseExpression] = [
+        "eCos-2.0": .with("GPL-2.0-or-later", exception: "eCos-exception-2.0"),
+        "GPL-2.0-with-GCC-exception": .with("GPL-2.0-or-later", exception: "GCC-exception-2.0"),
+        "GPL-2.0-with-autoconf-exception": .with("GPL-2.0-only", exception: "Autoconf-exception-2.0"),
+        "GPL-2.0-with-bison-exception": .with("GPL-2.0-or-later", exception: "Bison-exception-2.2"),
+        "GPL-2.0-with-classpath-exception": .with("GPL-2.0-only", exception: "Classpath-exception-2.0"),
+        "GPL-2.0-with-font-exception": .with("GPL-2.0-only", exception: "Font-exception-2.0"),
+        "GPL-3.0-with-GCC-exception": .with("GPL-3.0-only", exception: "GCC-exception-3.1"),
+        "GPL-3.0-with-autoconf-exception": .with("GPL-3.0-only", exception: "Autoconf-exception-3.0"),
+    ]
 
     static func currentIdentifier(_ id: String) -> String {
         let upper = id.uppercased()
