@@ -33,6 +33,10 @@ public struct KbuildWalk: Sendable {
     public struct OutsideInput: Hashable, Sendable, Comparable {
         public var file: String
         public var member: String?
+        public init(file: String, member: String? = nil) {
+            self.file = file
+            self.member = member
+        }
         public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.file, lhs.member ?? "") < (rhs.file, rhs.member ?? "") }
     }
 
