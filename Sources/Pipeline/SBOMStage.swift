@@ -62,7 +62,7 @@ struct SBOMStage {
         let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
 
         var key = StageKey()
-        key.add("stage", "sbom-4")  // bump when what the documents say changes
+        key.add("stage", "sbom-5")  // bump when what the documents say changes
         key.add("bspgen", bspgenLibraryVersion)
         key.add("epoch", String(environment.sourceDateEpoch))
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
@@ -199,7 +199,9 @@ struct SBOMStage {
                 }
             }
             components.append(component)
-            for file in spec.files { if let id = artifact(file.outputName) { relationships.append(SBOMRelationship(component.id, .contains, id)) } }
+            for file in spec.files {
+                if let id = artifact(file.outputName) { relationships.append(SBOMRelationship(id, .expandedFromArchive, component.id)) }
+            }
         }
 
         // Artifacts made of other artifacts: the FIT image, the disk images.

@@ -21,7 +21,7 @@ public enum CycloneDXWriter {
         var dependsOn: [String: Set<String>] = [document.bsp.id: Set(document.artifacts.map(\.id))]
         for relationship in document.relationships {
             switch relationship.type {
-            case .contains, .generatedFrom, .staticLink:
+            case .contains, .generatedFrom, .staticLink, .expandedFromArchive:
                 dependsOn[relationship.from, default: []].insert(relationship.to)
             case .buildToolOf, .patchApplied:
                 break

@@ -84,6 +84,8 @@ public enum SBOMRelationshipType: String, Sendable, CaseIterable {
     case buildToolOf = "BUILD_TOOL_OF"
     /// The component's binary is statically linked with the library.
     case staticLink = "STATIC_LINK"
+    /// The artifact was taken out of the package (a firmware file out of its `.deb`).
+    case expandedFromArchive = "EXPANDED_FROM_ARCHIVE"
     /// The patch file was applied to the component.
     case patchApplied = "PATCH_APPLIED"
 }
