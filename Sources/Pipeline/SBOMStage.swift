@@ -62,7 +62,7 @@ struct SBOMStage {
         let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
 
         var key = StageKey()
-        key.add("stage", "sbom-5")  // bump when what the documents say changes
+        key.add("stage", "sbom-6")  // bump when what the documents say changes
         key.add("bspgen", bspgenLibraryVersion)
         key.add("epoch", String(environment.sourceDateEpoch))
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
@@ -320,7 +320,9 @@ struct SBOMStage {
         let root = configuration.buildDirectory.standardizedFileURL
         var link: [String: LinkInputs] = [:]
         link["vmlinux"] = try await vmlinuxInputs(root)
-        let roots = ([kernel.image] + kernel.deviceTrees).map { relative($0, to: root) }
+        // Every Linux image wraps vmlinux, but not every wrapper's record says so: arm's piggy.S (a source file)
+        // .incbins piggy_data, which no compiler dependency list names. So vmlinux is a root of its own.
+        let roots = [relative(kernel.image, to: root), "vmlinux"] + kernel.deviceTrees.map { relative($0, to: root) }
         let result = KbuildWalk(buildRoot: root, linkInputs: link).walk(roots)
         let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
         let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
