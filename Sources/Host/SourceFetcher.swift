@@ -12,14 +12,18 @@ public struct SourceTree: Sendable, Encodable {
     public var sha256: String?
     /// The patches applied to the pristine tree to make this one, in order (`SourceFetcher.patched`).
     public var patches: [PatchRecord] = []
+    /// That archive: the tarball, or a Debian source package's `.dsc` (its other files beside it); nil for a
+    /// local directory. legal-info copies it.
+    public var archive: URL?
     /// Whether this run unpacked (or downloaded) it, rather than finding it in the cache.
     public var fetchedNow = false
 
-    public init(source: String, root: URL, version: String, sha256: String?, patches: [PatchRecord] = []) {
+    public init(source: String, root: URL, version: String, sha256: String?, archive: URL? = nil, patches: [PatchRecord] = []) {
         self.source = source
         self.root = root
         self.version = version
         self.sha256 = sha256
+        self.archive = archive
         self.patches = patches
     }
 
@@ -187,7 +191,7 @@ public struct SourceFetcher: Sendable {
             try AtomicFile.replace(tree, with: temporary)
         }
         return SourceTree(source: "Debian source package \(name)", root: tree.appendingPathComponent("tree"), version: version,
-                          sha256: try cachedSHA256(of: dsc))
+                          sha256: try cachedSHA256(of: dsc), archive: dsc)
     }
 
     private func dscFiles(in directory: URL) -> [URL] {
@@ -230,7 +234,7 @@ public struct SourceFetcher: Sendable {
         }
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: tree.path)) ?? []).filter { !$0.hasPrefix(".") }
         let root = entries.count == 1 ? tree.appendingPathComponent(entries[0]) : tree
-        return SourceTree(source: spec.description, root: root, version: version, sha256: sha256)
+        return SourceTree(source: spec.description, root: root, version: version, sha256: sha256, archive: archive)
     }
 
     /// Hashing a 140 MB tarball takes a second; remember the sum per path, size and mtime.

@@ -35,7 +35,8 @@ extension SourceFetcher {
         let identity = ([tree.sha256 ?? tree.root.path] + records.map { "\($0.name) \($0.sha256)" }).joined(separator: "\n")
         let folder = workspace.sources.appendingPathComponent("patched-\(Checksum.sha256(identity).prefix(16))", isDirectory: true)
         let patchedRoot = folder.appendingPathComponent("tree", isDirectory: true)
-        var result = SourceTree(source: tree.source, root: patchedRoot, version: tree.version, sha256: tree.sha256, patches: records)
+        var result = SourceTree(source: tree.source, root: patchedRoot, version: tree.version, sha256: tree.sha256, archive: tree.archive,
+                                patches: records)
         try await FileLock.withLock(workspace.lock("source-\(folder.lastPathComponent)")) {
             if FileManager.default.fileExists(atPath: patchedRoot.path) { return }
             result.fetchedNow = true

@@ -129,8 +129,12 @@ public struct BoardBuild: Sendable {
         let runScripts = try plan.runScriptBoots.map { boot in
             (name: boot.runScript, text: try RunScript.text(for: boot, folder: output), executable: true)
         }
+        // The SBOMs describe every file above; they go into the output with it.
+        let sbom = try await SBOMStage(environment: environment).build(SBOMInputs(
+            files: files, extraFiles: runScripts, configuration: configuration, kernel: kernel, busybox: busybox, bootloader: bootloader,
+            firmware: firmware))
         // Images are large and made fresh by each build: a hard link costs no copy.
-        let (outputDirectory, manifest) = try await outputStage(files: files, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
+        let (outputDirectory, manifest) = try await outputStage(files: files + sbom, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
                                                                 configuration: configuration, busybox: busybox, bootloader: bootloader,
                                                                 firmware: firmware.packages)
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,

@@ -45,6 +45,10 @@ extension BoardBuild {
             let temporary = try AtomicFile.temporaryDirectory(beside: output)
             for (name, source) in files {
                 do {
+                    if name.contains("/") {
+                        try FileManager.default.createDirectory(at: temporary.appendingPathComponent(name).deletingLastPathComponent(),
+                                                                withIntermediateDirectories: true)
+                    }
                     if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
                         continue
                     }

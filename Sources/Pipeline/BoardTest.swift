@@ -75,6 +75,7 @@ public struct BoardTest: Sendable {
         }
         let checker = ArtifactChecker(board: board, folder: result.outputDirectory)
         report.artifactChecks = checker.run() + (await checker.checkImageContents())
+            + (await checker.checkSBOM(validators: ArtifactChecker.sbomValidators(cache: environment.workspace.cacheDirectory)))
         if let boot {
             report.method = selection == .kernel ? "qemu" : "qemu-\(selection.label)"
             report.boot = try await Self.bootTest(boot, result: result, environment: environment, timeout: timeout)
