@@ -11,8 +11,13 @@ public struct BootloaderSpec: Codable, Sendable, Equatable {
     public var files: [PartitionFileSpec]
     /// `CONFIG_BOOTCOMMAND`: what U-Boot runs when its boot delay ends.
     public var bootcommand: String?
+    /// Where U-Boot's own device tree comes from, for the key of a signing board (`fit_image.signing`); default `u-boot`.
+    public var controlTree: ControlTree?
 
-    enum CodingKeys: String, CodingKey { case source, defconfig, fragments, files, bootcommand }
+    enum CodingKeys: String, CodingKey {
+        case source, defconfig, fragments, files, bootcommand
+        case controlTree = "control_dtb"
+    }
 
     public static let defaultSource = SourceSpec.debianSource("u-boot")
     public var resolvedSource: SourceSpec { source ?? Self.defaultSource }

@@ -10,7 +10,7 @@ extension BoardBuild {
     /// `linking`: names of files hard-linked into the output instead of copied.
     func outputStage(files: [(String, URL)], extraFiles: [(name: String, text: String, executable: Bool)], linking: Set<String> = [],
                      configuration: KernelConfiguration, busybox: BusyBoxArtifacts, bootloader: BootloaderArtifacts? = nil,
-                     firmware: [Manifest.Source] = []) async throws -> (URL, Manifest) {
+                     firmware: [Manifest.Source] = [], signing: Manifest.Signing? = nil) async throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
         for (name, source) in files {
@@ -27,7 +27,8 @@ extension BoardBuild {
             kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
             busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
             cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware,
-            bootloader: bootloader.map { .init(source: $0.source.source, version: $0.source.version, sha256: $0.source.sha256) })
+            bootloader: bootloader.map { .init(source: $0.source.source, version: $0.source.version, sha256: $0.source.sha256) },
+            signing: signing)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestData = try encoder.encode(manifest) + Data("\n".utf8)

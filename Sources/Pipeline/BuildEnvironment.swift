@@ -71,6 +71,8 @@ public enum BuildError: Error, CustomStringConvertible {
     case bootFile(name: String, message: String)
     case image(name: String, message: String)
     case bootloader(message: String)
+    /// Verified boot (`fit_image.signing`): the key, U-Boot's options, the signature.
+    case signing(file: String, message: String, hint: String?)
 
     public var description: String {
         switch self {
@@ -89,6 +91,8 @@ public enum BuildError: Error, CustomStringConvertible {
             return "image \(name): \(message)"
         case let .bootloader(message):
             return "bootloader: \(message)"
+        case let .signing(file, message, hint):
+            return "\(file): fit_image.signing: \(message)" + (hint.map { "\n    hint: \($0)" } ?? "")
         }
     }
 }
