@@ -66,6 +66,7 @@ public struct FITSigningSpec: Codable, Sendable, Equatable {
             ("CONFIG_RSA_VERIFY=y", "RSA verification"),
             ("CONFIG_SHA256=y", "the sha256 of \(algorithm.rawValue)"),
             ("CONFIG_OF_CONTROL=y", "a device tree of U-Boot's own to hold the public key"),
+            ("# CONFIG_LEGACY_IMAGE_FORMAT is not set", "legacy images and scripts carry no signature: U-Boot would boot them unchecked"),
         ]
         switch controlTree {
         case .uBoot:

@@ -141,14 +141,19 @@ struct VerifiedBootTest {
             return "verified against \(VerifiedBootNames.publicKeyTree): \(signedLine)"
         }
         if let tampered {
-            for tampering in [VerifiedBootPlan.Tampering.kernelByteChanged, .otherKey, .unsigned] {
-                guard let image = tampered[tampering] else { continue }
-                await check("fit_check_sign refuses \(tampering.rawValue)") {
+            // Refused for the same reason U-Boot gives: the last line of its refusal.
+            for refusal in VerifiedBootPlan.refusals(algorithm: signing.algorithm.rawValue, keyName: signing.keyName,
+                                                     required: signing.required.rawValue, kernelNode: FITSource.kernelNode) {
+                guard let image = tampered[refusal.tampering], let reason = refusal.expectation.lines.last else { continue }
+                await check("fit_check_sign refuses \(refusal.tampering.rawValue)") {
                     let run = try await fitCheckSign(image)
                     guard !run.succeeded else { throw BuildError.image(name: image.lastPathComponent, message: "fit_check_sign accepted it") }
-                    let reason = run.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-                        .first { $0.contains("Failed to verify") || $0.contains("Bad hash") || $0.contains("error") } ?? run.statusText
-                    return "refused: \(reason)"
+                    let lines = run.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard let line = lines.first(where: { ConsoleExpectation(name: "", lines: [reason]).advance(0, with: $0) == 1 }) else {
+                        throw BuildError.image(name: image.lastPathComponent, message: "fit_check_sign refused it (\(run.statusText)) but not with "
+                                                + "'\(reason.joined(separator: " … "))': " + lines.suffix(3).joined(separator: " | "))
+                    }
+                    return "refused: \(line)"
                 }
             }
         }

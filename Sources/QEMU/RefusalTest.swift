@@ -64,9 +64,9 @@ struct RefusalConversation {
 
     /// Lines that mean a kernel started: what a refusal must never show.
     static let kernelStarted = ["Starting kernel", "Booting Linux on physical CPU", "Linux version "]
-    /// A marker sent while U-Boot may still be busy is read when its prompt comes, unless a busy loop (a Ctrl-C
-    /// check) swallowed some of it: then it is sent again after this long.
-    static let resendInterval = Duration.seconds(5)
+    /// A marker sent while U-Boot may still be busy is read when its prompt comes, unless something read it first
+    /// (a Ctrl-C check, the EFI boot manager asking the terminal for its size): then it is sent again after this long.
+    static let resendInterval = Duration.seconds(2)
 
     init(process: InteractiveProcess, recorder: ConsoleRecorder, board: String) {
         self.process = process

@@ -60,9 +60,6 @@ public struct VerifiedBootPlan: Sendable, Equatable, Codable {
     public var refusalLines: [String]
     public var refusals: [Refusal]
 
-    /// U-Boot's messages (boot/image-fit.c, boot/image-fit-sig.c of 2023.01) for each refusal. With `required =
-    /// "conf"` the configuration's signature covers the images' hashes, so a changed kernel passes the signature and
-    /// fails its hash; with `required = "image"` each image's signature covers its data, so it fails the signature.
     public init(fit: String, disk: String, partition: Int, pathOnPartition: String, algorithm: String, keyName: String, required: String,
                 kernelNode: String) {
         self.fit = fit
@@ -72,14 +69,23 @@ public struct VerifiedBootPlan: Sendable, Equatable, Codable {
         self.algorithm = algorithm
         self.keyName = keyName
         self.required = required
+        verified = ConsoleExpectation(name: "U-Boot verified the signature",
+                                      lines: [["Verifying Hash Integrity ...", "\(algorithm):\(keyName)+", "OK"]])
+        refusalLines = ["Failed to verify required signature", "Bad hash value for", "Bad Data Hash"]
+        refusals = Self.refusals(algorithm: algorithm, keyName: keyName, required: required, kernelNode: kernelNode)
+    }
+
+    /// U-Boot's messages (boot/image-fit.c, boot/image-fit-sig.c of 2023.01) for each refusal. With `required =
+    /// "conf"` the configuration's signature covers the images' hashes, so a changed kernel passes the signature and
+    /// fails its hash; with `required = "image"` each image's signature covers its data, so it fails the signature.
+    /// The last line of each is also what `fit_check_sign` (the same code on the host) says.
+    public static func refusals(algorithm: String, keyName: String, required: String, kernelNode: String) -> [Refusal] {
         let good = "\(algorithm):\(keyName)+"
         let bad = "\(algorithm):\(keyName)-"
         let missing = "Failed to verify required signature 'key-\(keyName)'"
         let kernel = "'\(kernelNode)' image node"
-        verified = ConsoleExpectation(name: "U-Boot verified the signature", lines: [["Verifying Hash Integrity ...", good, "OK"]])
-        refusalLines = ["Failed to verify required signature", "Bad hash value for", "Bad Data Hash"]
         if required == "image" {
-            refusals = [
+            return [
                 Refusal(tampering: .kernelByteChanged, expectation: ConsoleExpectation(
                     name: "kernel data changed by one byte: its signature fails", lines: [["Verifying Hash Integrity ...", bad, missing], [kernel]])),
                 Refusal(tampering: .otherKey, expectation: ConsoleExpectation(
@@ -87,15 +93,14 @@ public struct VerifiedBootPlan: Sendable, Equatable, Codable {
                 Refusal(tampering: .unsigned, expectation: ConsoleExpectation(
                     name: "unsigned: the required signature is missing", lines: [["Verifying Hash Integrity ... " + missing], [kernel]])),
             ]
-        } else {
-            refusals = [
-                Refusal(tampering: .kernelByteChanged, expectation: ConsoleExpectation(
-                    name: "kernel data changed by one byte: bad hash", lines: [["Verifying Hash Integrity ...", good], ["Bad hash value for", kernel]])),
-                Refusal(tampering: .otherKey, expectation: ConsoleExpectation(
-                    name: "signed with another key: the required signature fails", lines: [["Verifying Hash Integrity ...", bad], [missing]])),
-                Refusal(tampering: .unsigned, expectation: ConsoleExpectation(
-                    name: "unsigned: the required signature is missing", lines: [["No 'signature' subnode found"], [missing]])),
-            ]
         }
+        return [
+            Refusal(tampering: .kernelByteChanged, expectation: ConsoleExpectation(
+                name: "kernel data changed by one byte: bad hash", lines: [["Verifying Hash Integrity ...", good], ["Bad hash value for", kernel]])),
+            Refusal(tampering: .otherKey, expectation: ConsoleExpectation(
+                name: "signed with another key: the required signature fails", lines: [["Verifying Hash Integrity ...", bad], [missing]])),
+            Refusal(tampering: .unsigned, expectation: ConsoleExpectation(
+                name: "unsigned: the required signature is missing", lines: [["No 'signature' subnode found"], [missing]])),
+        ]
     }
 }
