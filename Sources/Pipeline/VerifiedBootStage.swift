@@ -87,7 +87,11 @@ struct VerifiedBootStage {
                                     + lines.joined(separator: "\n") + "\n    config: \(bootloader.config.path)",
                                  hint: "add these lines to one of bootloader.fragments:\n      "
                                     + problems.map { $0.requested == .tristate(.no) ? "# CONFIG_\($0.symbol) is not set" : "CONFIG_\($0.symbol)=\($0.requested)" }
-                                        .joined(separator: "\n      "))
+                                        .joined(separator: "\n      ")
+                                    + (!problems.contains { $0.symbol == "OF_BOARD" } ? ""
+                                        : spec.resolvedControlTree == .uBoot
+                                        ? "\n    or, if this U-Boot takes its tree from QEMU (CONFIG_OF_BOARD, as on QEMU's virt), set bootloader.control_dtb: qemu"
+                                        : "\n    or, if this U-Boot appends a tree of its own build, set bootloader.control_dtb: u-boot"))
     }
 
     /// The tree U-Boot runs with before the key goes in: the one its build made from its default device tree, or

@@ -33,6 +33,7 @@ struct VerifiedBootTest {
     /// The tampered images, made once per test run from the image in the output folder.
     func tamperedImages() async throws -> [VerifiedBootPlan.Tampering: URL] {
         let fileManager = FileManager.default
+        environment.progress.begin("verified boot", "tampered copies of \(fit.name) (in \(scratch.path))")
         try? fileManager.removeItem(at: scratch)
         let sources = scratch.appendingPathComponent("fit", isDirectory: true)
         try fileManager.createDirectory(at: sources, withIntermediateDirectories: true)
@@ -71,6 +72,7 @@ struct VerifiedBootTest {
         let unsigned = scratch.appendingPathComponent("unsigned.itb")
         try await ProcessRunner.logged(Command("mkimage", ["-f", "unsigned.its", unsigned.path], environment: epoch, workingDirectory: sources), log: log)
         images[.unsigned] = unsigned
+        environment.progress.end(images.keys.map(\.rawValue).sorted().joined(separator: ", "))
         return images
     }
 
