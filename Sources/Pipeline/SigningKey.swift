@@ -46,8 +46,8 @@ extension SigningKey {
         var key = try await check(folder: folder, name: signing.keyName, bits: bits, file: file)
         key.isDevelopmentKey = development
         if development {
-            environment.progress.note("[\(board.name)] warning: \(fit.name) is signed with a development key (\(key.privateKey.path)), "
-                                      + "made by bspgen and fit for testing only; name your own key folder in fit_image.signing.key_dir")
+            environment.progress.warning("[\(board.name)] \(fit.name) is signed with a development key (\(key.privateKey.path)), "
+                                         + "made by bspgen and fit for testing only; name your own key folder in fit_image.signing.key_dir")
         }
         return key
     }

@@ -46,6 +46,10 @@ struct VerifiedBootTest {
             try fileManager.linkOrCopy(output.appendingPathComponent(name), to: sources.appendingPathComponent(name))
         }
         let inputs = FITSource.Inputs(board: board, names: names, deviceTree: deviceTree, spec: fit)
+        // The variants are made from the image's own source, or they would prove nothing about it.
+        guard (try? String(contentsOf: output.appendingPathComponent(fit.sourceName), encoding: .utf8)) == FITSource.render(inputs) else {
+            throw BuildError.image(name: fit.sourceName, message: "differs from the source bspgen renders for the board now; build again")
+        }
         let epoch = ["SOURCE_DATE_EPOCH": String(environment.sourceDateEpoch)]
         var images: [VerifiedBootPlan.Tampering: URL] = [:]
 
