@@ -121,5 +121,16 @@ struct TestCommand: AsyncParsableCommand {
             print(boot.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n"))
             print("  full console log: \(boot.log)")
         }
+        for refusal in report.refusals {
+            let time = String(format: "%.1f s", refusal.totalSeconds)
+            if refusal.passed {
+                print("  ok   refused, \(refusal.name) (\(time)): " + refusal.seen.map(\.debugDescription).joined(separator: ", "))
+            } else {
+                print("  FAIL refused, \(refusal.name) (\(time)): \(refusal.failure ?? "")")
+                print("       expected: \(refusal.expected)")
+                print(refusal.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n"))
+                print("  full console log: \(refusal.log)")
+            }
+        }
     }
 }

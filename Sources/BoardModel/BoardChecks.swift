@@ -70,6 +70,7 @@ struct BoardChecks {
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
+        checkSigning()
         checkBootFileReferences(templates: templates)
         for found in FirmwareChecks.problems(board.firmware ?? []) { problem(found.field, found.message, hint: found.hint) }
         checkLocalSource(board.kernel.source, field: "kernel.source")
@@ -200,6 +201,7 @@ struct BoardChecks {
                         hint: Suggestion.didYouMean(method, among: Array((board.boot ?? [:]).keys)))
             }
             if let tree = ArtifactNames(board: board).firmwareDeviceTree { claim(tree, field: "fit_image.boot_method") }
+            if fit.signing != nil, board.bootloader != nil { claim(VerifiedBootNames.publicKeyTree, field: "fit_image.signing") }
             for (field, address) in [("kernel_address", fit.kernelAddress), ("fdt_address", fit.fdtAddress ?? 0),
                                      ("ramdisk_address", fit.ramdiskAddress ?? 0)] where address < 0 {
                 problem("fit_image.\(field)", "expected a physical address such as 0x40400000, found \(address)")

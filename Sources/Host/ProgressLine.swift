@@ -62,6 +62,11 @@ public final class ProgressLine: @unchecked Sendable {
         lock.withLock { emit(text) }
     }
 
+    /// Something the user must hear of even with `--quiet` (a build signed with a development key).
+    public func warning(_ text: String) {
+        lock.withLock { emit("warning: " + text) }
+    }
+
     private func draw(_ text: String) {
         let width = 118
         let clipped = text.count > width ? String(text.prefix(width)) : text

@@ -10,7 +10,7 @@ extension BoardBuild {
     /// `linking`: names of files hard-linked into the output instead of copied.
     func outputStage(files: [(String, URL)], extraFiles: [(name: String, text: String, executable: Bool)], linking: Set<String> = [],
                      configuration: KernelConfiguration, busybox: BusyBoxArtifacts, bootloader: BootloaderArtifacts? = nil,
-                     firmware: [Manifest.Source] = []) async throws -> (URL, Manifest) {
+                     firmware: [Manifest.Source] = [], signing: Manifest.Signing? = nil) async throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
         for (name, source) in files {
@@ -26,7 +26,7 @@ extension BoardBuild {
             toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
             kernel: .init(configuration.source), busybox: .init(busybox.source),
             cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware,
-            bootloader: bootloader.map { .init($0.source) })
+            bootloader: bootloader.map { .init($0.source) }, signing: signing)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestData = try encoder.encode(manifest) + Data("\n".utf8)

@@ -51,6 +51,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
     /// A boot loader QEMU loads in place of the kernel (`-kernel`); it reads the kernel from `disks`.
     public let loader: URL?
     public let disks: [QEMUDisk]
+    /// The tree QEMU hands the firmware (`-dtb`) instead of its own: U-Boot's, holding a verified boot key.
+    public let firmwareDeviceTree: URL?
 
     /// Checks the board's extra arguments: nothing that bspgen sets itself, nothing that reaches host files.
     /// `cmdline` is the kernel command line: passed with `-append` for a direct boot; with `firmware`, what the
@@ -63,7 +65,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
     }
 
     init(board: String, guestArch: String, spec: QEMUSpec, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL?,
-         loader: URL?, disks: [QEMUDisk], cmdline: String) throws(QEMUError) {
+         loader: URL?, disks: [QEMUDisk], cmdline: String, firmwareDeviceTree: URL? = nil) throws(QEMUError) {
         if spec.dtb == true, firmware == nil || loader != nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board) }
         try Self.checkExtraArguments(spec.extraArgs ?? [], board: board)
         self.board = board
@@ -75,6 +77,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
         self.firmware = firmware
         self.loader = loader
         self.disks = disks
+        self.firmwareDeviceTree = firmware != nil && loader == nil ? firmwareDeviceTree : nil
     }
 
     /// Only options on the allow-list, each with a value it accepts: the guest gets the artifacts, no host files,
@@ -122,6 +125,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
             words += ["-kernel", path(artifacts.kernel), "-initrd", path(artifacts.initramfs)]
         }
         if spec.dtb == true, firmware == nil || loader != nil, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
+        if let firmwareDeviceTree { words += ["-dtb", path(firmwareDeviceTree)] }
         for (index, disk) in disks.enumerated() {
             // QEMU splits -drive at commas; a comma in a path is written twice.
             let file = path(disk.image).replacingOccurrences(of: ",", with: ",,")
