@@ -41,9 +41,16 @@ public struct Catalog: Sendable {
             diagnostics.removeAll { !wanted.contains(URL(fileURLWithPath: $0.location.file).standardizedFileURL.path) }
         }
         for file in boardFiles { loadBoard(file) }
-        if !FileManager.default.fileExists(atPath: boardsDirectory.path) {
-            diagnostics.append(Diagnostic(SourceLocation(file: boardsDirectory.path), "boards directory not found",
-                                          hint: "run bspgen from the project root, or pass --boards DIR"))
+        for (directory, what, option) in [(self.boardsDirectory, "board", "--boards"), (self.toolchainsDirectory, "toolchain", "--toolchains"),
+                                          (self.archesDirectory, "architecture", "--arches")] {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+                diagnostics.append(Diagnostic(SourceLocation(file: directory.path), "\(what)s directory not found",
+                                              hint: "run bspgen from the project root, or pass \(option) DIR"))
+            } else if !isDirectory.boolValue {
+                diagnostics.append(Diagnostic(SourceLocation(file: directory.path), "is a file; \(option) takes the folder of \(what) files",
+                                              hint: "to check one file, name it alone: bspgen validate \(directory.path)"))
+            }
         }
     }
 
@@ -53,7 +60,7 @@ public struct Catalog: Sendable {
         let location = SourceLocation(file: boardsDirectory.appendingPathComponent("\(name).yaml").path)
         let broken = diagnostics.filter { $0.location.file == location.file }
         if !broken.isEmpty { throw DiagnosticList(broken) }
-        throw DiagnosticList([Diagnostic(location, "no board named '\(name)'; known boards: \(boardNames.joined(separator: ", "))",
+        throw DiagnosticList([Diagnostic(location, "no board named \(DescriptionText.quoted(name)); known boards: \(boardNames.joined(separator: ", "))",
                                          hint: Suggestion.didYouMean(name, among: boardNames) ?? "see 'bspgen list'")])
     }
 
@@ -63,13 +70,7 @@ public struct Catalog: Sendable {
     }
 
     private static func read<T: Decodable>(_ type: T.Type, _ file: URL) throws(DiagnosticList) -> (T, LocationMap) {
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw DiagnosticList([Diagnostic(SourceLocation(file: file.path), "cannot read the file as UTF-8 text: \(error.localizedDescription)")])
-        }
-        return try YAMLTreeDecoder.decode(type, from: text, file: file.path)
+        try YAMLTreeDecoder.decode(type, from: try DescriptionText.read(file), file: file.path)
     }
 
     private mutating func loadArchitecture(_ file: URL) {
