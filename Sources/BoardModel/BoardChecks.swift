@@ -147,17 +147,15 @@ struct BoardChecks {
             }
             guard let template = files([spec.template], field: field + ".template", single: true).first else { continue }
             templates.append(template)
-            guard let text = try? String(contentsOf: template, encoding: .utf8) else {
-                problem(field + ".template", "cannot read \(template.path) as UTF-8 text")
+            let text: String
+            do {
+                text = try DescriptionText.read(template)
+            } catch {
+                problems += error.diagnostics.map { Diagnostic($0.location, field: field + ".template", $0.message, hint: $0.hint) }
                 continue
             }
-            if text.contains("@FIT@"), board.fitImage == nil {
-                problem(field + ".template", "\(template.path) uses @FIT@ but the board has no fit_image", hint: "add a fit_image section")
-            }
-            for (line, unknown) in BootFileTemplate.unknownPlaceholders(in: text) {
-                problem(field + ".template", "\(template.path):\(line): unknown placeholder @\(unknown)@; known: "
-                        + BootFileTemplate.placeholders.map { "@\($0)@" }.joined(separator: ", "),
-                        hint: Suggestion.closest(to: unknown, among: BootFileTemplate.placeholders).map { "did you mean @\($0)@?" })
+            for found in BootFileTemplate.problems(in: text, values: BootFileTemplate.values(for: board)) {
+                problems.append(Diagnostic(SourceLocation(file: template.path, line: found.line), field: field + ".template", found.message, hint: found.hint))
             }
         }
         return templates
@@ -315,6 +313,10 @@ struct BoardChecks {
         if qemu.dtb == true, (board.kernel.deviceTrees ?? []).isEmpty, board.deviceTree?.resolvedOrigin != .qemu {
             problem("qemu.dtb", "QEMU is asked to pass a device tree but kernel.device_trees is empty",
                     hint: "list the board's dtb under kernel.device_trees, or set 'dtb: false'")
+        }
+        for refusal in QEMUExtraArguments.problems(qemu.extraArgs ?? []) {
+            problem("qemu.extra_args[\(refusal.index)]", "\(DescriptionText.quoted(refusal.argument)) is not allowed: \(refusal.reason)",
+                    hint: "leave it out; see the README's qemu.extra_args")
         }
     }
 

@@ -139,7 +139,8 @@ public enum DescriptionText {
         }
     }
 
-    static func escape(_ scalar: Unicode.Scalar) -> String {
+    /// `\n`, `\t`, `\r`, else `\u{1B}`: how messages show a character they must not print.
+    public static func escape(_ scalar: Unicode.Scalar) -> String {
         switch scalar {
         case "\n": "\\n"
         case "\t": "\\t"
