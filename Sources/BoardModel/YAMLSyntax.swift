@@ -52,6 +52,10 @@ enum YAMLSyntax {
             return ("'*' starts an alias, and aliases are not supported", "write the value out in full, or quote it")
         case let text where text.contains("another document"):
             return ("a second YAML document ('---')", "a description file holds one mapping; remove the second '---' and what follows, or merge it")
+        case let text where text.contains("nesting level"):
+            return ("lists or mappings nested too deeply", "a description nests a few levels at most; check the '[' and '{'")
+        case let text where text.contains("expected node content"):
+            return ("a value is missing here", "write the value, or remove the ',' or '-' that announces it")
         case let text where text.contains("cannot start any token"):
             return ("a character that cannot start a YAML value", "quote the value")
         default:
