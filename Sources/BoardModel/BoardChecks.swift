@@ -10,6 +10,8 @@ struct BoardChecks {
     let toolchains: [String: Toolchain]
     let architectures: [String: Architecture]
     var problems: [Diagnostic] = []
+    /// Toolchain files that were refused, by name (`Catalog`).
+    var refusedToolchainFiles: [String: String] = [:]
 
     init(board: Board, file: URL, locations: LocationMap, boardsDirectory: URL, toolchains: [String: Toolchain],
          architectures: [String: Architecture]) {
@@ -30,9 +32,11 @@ struct BoardChecks {
     mutating func resolve() -> ResolvedBoard? {
         if let misnamed = Diagnostic.nameDiffersFromFile(name: board.name, file: file, locations: locations) { problems.append(misnamed) }
         let toolchain = toolchains[board.toolchain]
-        if toolchain == nil {
+        if toolchain == nil, let refused = refusedToolchainFiles[board.toolchain] {
+            problem("toolchain", "toolchain \(DescriptionText.quoted(board.toolchain)) has problems of its own", hint: "fix \(refused) first (its problems are listed there)")
+        } else if toolchain == nil {
             problem("toolchain", "unknown toolchain \(DescriptionText.quoted(board.toolchain)); known: \(toolchains.keys.sorted().joined(separator: ", "))",
-                    hint: Suggestion.didYouMean(board.toolchain, among: toolchains.keys) ?? "add toolchains/\(board.toolchain).yaml")
+                    hint: Suggestion.didYouMean(board.toolchain, among: toolchains.keys) ?? (Words.isWord(board.toolchain, also: "_.+-") ? "add toolchains/\(board.toolchain).yaml" : "name one of the known toolchains"))
         } else if let toolchain, toolchain.arch != board.arch {
             problem("arch", "the board is \(DescriptionText.quoted(board.arch)) but toolchain \(DescriptionText.quoted(toolchain.name)) builds for \(DescriptionText.quoted(toolchain.arch))")
         }
@@ -46,7 +50,7 @@ struct BoardChecks {
             }
         } else if toolchain == nil {
             problem("arch", "unknown architecture \(DescriptionText.quoted(board.arch)); known: \(architectures.keys.sorted().joined(separator: ", "))",
-                    hint: Suggestion.didYouMean(board.arch, among: architectures.keys) ?? "add arches/\(board.arch).yaml")
+                    hint: Suggestion.didYouMean(board.arch, among: architectures.keys) ?? (Words.isWord(board.arch) ? "add arches/\(board.arch).yaml" : "name one of the known architectures"))
         }
         let consoleArgument = "console=\(board.console)"
         if !board.cmdline.split(separator: " ").contains(where: { $0 == consoleArgument || $0.hasPrefix(consoleArgument + ",") }) {

@@ -13,6 +13,10 @@ public struct Catalog: Sendable {
     public private(set) var settings = ProjectSettings()
     /// Problems in any file; a board with a problem is left out of `boards`.
     public private(set) var diagnostics: [Diagnostic] = []
+    /// Toolchain files that have problems, by name: a board naming one is told so, not that the toolchain is unknown.
+    private var refusedToolchainFiles: [String: String] = [:]
+    /// For a board refused for its toolchain's problems: that toolchain's file, whose problems go with the board's.
+    private var refusedToolchainOfBoard: [String: String] = [:]
 
     public var boardNames: [String] { boards.keys.sorted() }
 
@@ -29,7 +33,11 @@ public struct Catalog: Sendable {
         self.settingsFile = (settingsFile ?? self.boardsDirectory.deletingLastPathComponent().appendingPathComponent("bspgen.yaml"))
             .standardizedFileURL
         for file in Self.yamlFiles(in: self.archesDirectory) { loadArchitecture(file) }
-        for file in Self.yamlFiles(in: toolchainsDirectory) { loadToolchain(file) }
+        for file in Self.yamlFiles(in: toolchainsDirectory) {
+            let before = diagnostics.count
+            loadToolchain(file)
+            if diagnostics.count > before { refusedToolchainFiles[file.deletingPathExtension().lastPathComponent] = file.path }
+        }
         loadSettings()
         let dataFolders = [self.toolchainsDirectory, self.archesDirectory].map { $0.path + "/" }
         let boardFiles = onlyFiles?.filter { file in
@@ -58,7 +66,8 @@ public struct Catalog: Sendable {
     public func board(named name: String) throws(DiagnosticList) -> ResolvedBoard {
         if let board = boards[name] { return board }
         let location = SourceLocation(file: boardsDirectory.appendingPathComponent("\(name).yaml").path)
-        let broken = diagnostics.filter { $0.location.file == location.file }
+        let related = [location.file] + (refusedToolchainOfBoard[URL(fileURLWithPath: location.file).standardizedFileURL.path].map { [$0] } ?? [])
+        let broken = related.flatMap { file in diagnostics.filter { $0.location.file == file } }
         if !broken.isEmpty { throw DiagnosticList(broken) }
         throw DiagnosticList([Diagnostic(location, "no board named \(DescriptionText.quoted(name)); known boards: \(boardNames.joined(separator: ", "))",
                                          hint: Suggestion.didYouMean(name, among: boardNames) ?? "see 'bspgen list'")])
@@ -115,6 +124,8 @@ public struct Catalog: Sendable {
             let (board, locations) = try Self.read(Board.self, file)
             var checks = BoardChecks(board: board, file: file, locations: locations,
                                      boardsDirectory: boardsDirectory, toolchains: toolchains, architectures: architectures)
+            checks.refusedToolchainFiles = refusedToolchainFiles
+            refusedToolchainOfBoard[file.standardizedFileURL.path] = refusedToolchainFiles[board.toolchain]
             let resolved = checks.resolve()
             diagnostics += checks.problems
             if let resolved, checks.problems.isEmpty { boards[board.name] = resolved }

@@ -20,7 +20,7 @@ struct ToolchainChecks {
         }
         if architectures[toolchain.arch] == nil {
             problem("arch", "unknown architecture \(DescriptionText.quoted(toolchain.arch)); known: \(architectures.keys.sorted().joined(separator: ", "))",
-                    hint: Suggestion.didYouMean(toolchain.arch, among: architectures.keys) ?? "add arches/\(toolchain.arch).yaml")
+                    hint: Suggestion.didYouMean(toolchain.arch, among: architectures.keys) ?? (Words.isWord(toolchain.arch) ? "add arches/\(toolchain.arch).yaml" : "name one of the known architectures"))
         }
         if GCCVersion(toolchain.minGCCVersion) == nil {
             problem("min_gcc_version", "expected a version like '10.2', found \(DescriptionText.quoted(toolchain.minGCCVersion))")

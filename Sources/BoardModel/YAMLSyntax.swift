@@ -9,7 +9,10 @@ enum YAMLSyntax {
         }
         switch yamlError {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            let (message, hint) = explain(problem: problem, context: context?.text ?? "")
+            // libyaml says "cannot start any token" of a tab that starts a line: name the tab.
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(max(mark.line - 1, 0)).first
+            let tabbed = line.map { $0.prefix(max(mark.column, 1)).contains("\t") } ?? false
+            let (message, hint) = explain(problem: tabbed ? "tab character" : problem, context: context?.text ?? "")
             return Diagnostic(SourceLocation(file: file, line: mark.line, column: mark.column), message, hint: hint)
         case let .duplicatedKeysInMapping(duplicates, context):
             return Diagnostic(SourceLocation(file: file, line: context.mark.line, column: context.mark.column),

@@ -51,7 +51,15 @@ public enum BoardInputChecks {
 
     /// An initramfs problem at the list line or overlay file it comes from, else at the board's initramfs field.
     static func diagnostic(_ error: InitramfsError, board: ResolvedBoard) -> Diagnostic {
-        let message = error.description
+        // A diagnostic is one line: the packer's longer messages are joined.
+        let message = error.description.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")
+        if case let .tooLarge(total, limit, largest) = error {
+            return Diagnostic(board.location(of: "initramfs"), field: "initramfs",
+                              "the overlays and lists alone hold \(total >> 20) MiB of file data, more than the \(limit >> 20) MiB limit "
+                                + "(half the guest's memory: the kernel unpacks the archive into RAM next to its compressed copy)",
+                              hint: "largest: " + largest.map { "/\($0.path) (\($0.size >> 20) MiB)" }.joined(separator: ", ")
+                                + "; leave large files out of the overlays, or use a root file system image for them")
+        }
         guard let at = error.inputLocation else {
             return Diagnostic(board.location(of: "initramfs"), field: "initramfs", message)
         }
