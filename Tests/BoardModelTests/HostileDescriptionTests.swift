@@ -96,7 +96,7 @@ let hostileGoodBoard = """
         try project.write(hostileGoodBoard.replacingOccurrences(of: "a board for hostile input", with: "x\u{1B}[2J\u{1B}[Hok"), to: "boards/board.yaml")
         let diagnostics = project.catalog().diagnostics
         #expect(diagnostics.map { "\($0.location.line ?? 0):\($0.location.column ?? 0)" } == ["2:15", "2:19"], "\(diagnostics)")
-        #expect(diagnostics.allSatisfy { $0.description.contains("\\u{1B}") && !$0.description.contains("\u{1B}") })
+        #expect(diagnostics.allSatisfy { $0.description.contains("\\e") && !$0.description.contains("\u{1B}") })
     }
 
     @Test func aControlCharacterWrittenAsAYAMLEscapeIsRefusedAtItsValue() throws {
@@ -106,7 +106,7 @@ let hostileGoodBoard = """
                           to: "boards/board.yaml")
         let diagnostic = try #require(project.catalog().diagnostics.first)
         #expect(diagnostic.field == "description" && diagnostic.location.line == 2)
-        #expect(diagnostic.message.contains("control character \\u{1B}"), "\(diagnostic)")
+        #expect(diagnostic.message.contains("control character \\e"), "\(diagnostic)")
         #expect(!diagnostic.description.unicodeScalars.contains { $0.value == 0x1B })
     }
 
@@ -120,14 +120,14 @@ let hostileGoodBoard = """
         for diagnostic in diagnostics {
             #expect(diagnostic.description.count < 2000, "\(diagnostic.description.prefix(300))")
         }
-        #expect(diagnostics.contains { $0.description.contains("(200000 characters in all)") }, "\(diagnostics.map { $0.description.prefix(300) })")
+        #expect(diagnostics.contains { $0.description.contains("…(199800 more characters)…") }, "\(diagnostics.map { $0.description.prefix(300) })")
     }
 
     @Test func quotingEscapesAndCuts() {
         #expect(DescriptionText.quoted("plain") == "'plain'")
-        #expect(DescriptionText.quoted("a\nb\u{1B}c\u{202E}d") == "'a\\nb\\u{1B}c\\u{202E}d'")
-        #expect(DescriptionText.quoted(String(repeating: "x", count: 200), limit: 10) == "'xxxxxxxxxx'… (200 characters in all)")
-        #expect(DescriptionText.forTerminal("one\ntwo\u{7}\u{9B}") == "one\ntwo\\u{7}\\u{9B}")
+        #expect(DescriptionText.quoted("a\nb\u{1B}c\u{202E}d\u{7}") == "'a\\nb\\ec\\u{202E}d\\x07'")
+        #expect(DescriptionText.quoted(String(repeating: "x", count: 200), limit: 10) == "'xxxxx…(190 more characters)…xxxxx'")
+        #expect(DescriptionText.forTerminal("one\ntwo\u{7}\u{9B}") == "one\ntwo\\x07\\x9B")
     }
 
     @Test(arguments: [
