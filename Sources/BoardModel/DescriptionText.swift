@@ -177,8 +177,14 @@ public enum DescriptionText {
 public enum ErrorText {
     public static func describe(_ error: any Error) -> String {
         let bridged = error as NSError
-        guard bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain else { return "\(error)" }
         let path = bridged.userInfo[NSFilePathErrorKey] as? String ?? (bridged.userInfo[NSURLErrorKey] as? URL)?.path
+        return path.map { "\($0): \(reason(error))" } ?? reason(error)
+    }
+
+    /// Why a file operation failed, without the path (for messages that name it already).
+    public static func reason(_ error: any Error) -> String {
+        let bridged = error as NSError
+        guard bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain else { return "\(error)" }
         let reason: String
         if bridged.domain == NSPOSIXErrorDomain {
             reason = DescriptionText.systemError(Int32(bridged.code))
@@ -197,6 +203,6 @@ public enum ErrorText {
             default: "cannot be read or written (Foundation error \(bridged.code))"
             }
         }
-        return path.map { "\($0): \(reason)" } ?? reason
+        return reason
     }
 }

@@ -1,3 +1,4 @@
+import BoardModel
 import Foundation
 import Subprocess
 #if canImport(System)
@@ -166,7 +167,7 @@ public enum ProcessRunner {
 }
 
 /// An append-only log file, safe to write from the output-reading task.
-private final class LogFile: @unchecked Sendable {
+final class LogFile: @unchecked Sendable {
     private let handle: FileHandle
     private let lock = NSLock()
 
@@ -177,7 +178,7 @@ private final class LogFile: @unchecked Sendable {
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(ErrorText.reason(error))")
         }
     }
 
