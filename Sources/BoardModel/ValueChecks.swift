@@ -137,6 +137,14 @@ extension BoardChecks {
                 break
             }
         }
+        // Each external module is built with make's M=FOLDER, the folder named after the board's.
+        for (index, path) in (board.kernel.externalModules ?? []).enumerated() {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            if !Words.isWord(name, also: "_.+-") {
+                problem("kernel.external_modules[\(index)]", "the folder name \(DescriptionText.quoted(name)) would go on make's command line (M=)",
+                        hint: "name the folder with letters, digits, '-', '_', '.', like 'hello-module'")
+            }
+        }
         if let device = board.rootfs?.device, device.hasPrefix("/dev/"), !Words.isWord(String(device.dropFirst(5)), also: "_/.-") {
             problem("rootfs.device", "\(DescriptionText.quoted(device)) is not a device path", hint: "expected a device such as /dev/vda: it goes on the kernel's command line")
         }

@@ -308,3 +308,18 @@ let hostileGoodBoard = """
         #expect(QEMUExtraArguments.problems(["-nic", "none", "-device", "virtio-rng-pci", "--nodefaults"]).isEmpty)
     }
 }
+
+@Suite struct ExternalModuleNameTests {
+    @Test func anExternalModuleFolderNameMakeWouldExpandIsRefused() throws {
+        let project = try ScratchProject()
+        defer { project.remove() }
+        let folder = project.boards.appendingPathComponent("board/$(shell touch pwned)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "obj-m += x.o\n".write(to: folder.appendingPathComponent("Kbuild"), atomically: true, encoding: .utf8)
+        try project.write(hostileGoodBoard.replacingOccurrences(of: "  image: Image", with: "  image: Image\n  external_modules: [\"$(shell touch pwned)\"]"),
+                          to: "boards/board.yaml")
+        let diagnostics = project.catalog().diagnostics
+        #expect(diagnostics.map(\.field) == ["kernel.external_modules[0]"], "\(diagnostics)")
+        #expect(diagnostics.first?.location.line == 9)
+    }
+}
