@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of untrusted input (board, toolchain and architecture YAML, gen_init_cpio lists, device tree blobs) with
+# Fuzzes the parsers of untrusted input (board and toolchain YAML, gen_init_cpio lists, device tree blobs) with
 # libFuzzer for a bounded time each: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]. Seeds are the shipped
 # files; inputs found to crash, leak or hang are kept in .build-fuzz/findings/ and fail the run.
 set -euo pipefail

@@ -1,4 +1,3 @@
-import BoardModel
 import Foundation
 
 /// An exclusive flock(2) on a lock file in the cache, for resources that several boards of one run, or
@@ -13,7 +12,7 @@ public enum FileLock {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
-            throw HostError.fileSystem(path: url.deletingLastPathComponent().path, message: "cannot create the lock's folder: \(ErrorText.reason(error))")
+            throw HostError.fileSystem(path: url.deletingLastPathComponent().path, message: "cannot create the lock's folder: \(error.localizedDescription)")
         }
         let descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

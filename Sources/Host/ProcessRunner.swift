@@ -1,4 +1,3 @@
-import BoardModel
 import Foundation
 import Subprocess
 #if canImport(System)
@@ -178,7 +177,7 @@ final class LogFile: @unchecked Sendable {
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(ErrorText.reason(error))")
+            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(error.localizedDescription)")
         }
     }
 

@@ -254,7 +254,7 @@ public struct SourceFetcher: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot create directory: \(ErrorText.reason(error))")
+            throw HostError.fileSystem(path: url.path, message: "cannot create directory: \(error.localizedDescription)")
         }
     }
 }
