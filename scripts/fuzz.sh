@@ -8,7 +8,7 @@ command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(board-yaml toolchain-yaml cpio-list dtb)
+[ ${#targets[@]} -gt 0 ] || targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb)
 
 scratch=.build-fuzz
 swift build --scratch-path "$scratch" --product bspgen-fuzz -Xswiftc -DFUZZING -Xswiftc -parse-as-library \
@@ -19,6 +19,7 @@ seed_files() {
   case "$1" in
     board-yaml) ls boards/*.yaml ;;
     toolchain-yaml) ls toolchains/*.yaml ;;
+    arch-yaml) ls arches/*.yaml ;;
     cpio-list) ls boards/common/*.list ;;
     dtb) ls Tests/DeviceTreeTests/Corpus/*.dtb 2>/dev/null || true ;;
   esac

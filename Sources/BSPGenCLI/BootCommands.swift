@@ -96,6 +96,9 @@ struct TestCommand: AsyncParsableCommand {
     }
 
     private func printReport(_ report: BoardTestReport) {
+        // Build errors quote the board's files and the console lines come from the guest: neither reaches the
+        // terminal raw.
+        func print(_ text: String) { Swift.print(DescriptionText.forTerminal(text)) }
         var headline = "\(report.board): \(report.passed ? "PASS" : "FAIL")"
         if report.buildError != nil {
             headline += " — not built"

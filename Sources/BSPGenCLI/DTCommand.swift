@@ -19,7 +19,7 @@ public struct DTCommand: ParsableCommand {
         do {
             return try body()
         } catch let error as DeviceTreeError {
-            FileHandle.standardError.write(Data("bspgen dt: \(error)\n".utf8))
+            printError(error.description)
             throw ExitCode(status)
         }
     }

@@ -96,6 +96,9 @@ public struct BoardBuild: Sendable {
     }
 
     private func runLocked() async throws -> BoardBuildResult {
+        // What needs no build is checked before anything runs: a fragment's typo fails now, not minutes in.
+        let problems = BoardInputChecks.problems(board)
+        if !problems.isEmpty { throw DiagnosticList(problems) }
         let names = plan.names
         // First: a firmware package or file that does not exist is an error before the kernel's minutes of work.
         let firmware = try await FirmwareStage(environment: environment).build()

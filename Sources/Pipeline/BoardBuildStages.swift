@@ -113,8 +113,7 @@ extension BoardBuild {
     func pack(_ sources: [InitramfsSource], compression: InitramfsCompression, to destination: URL) throws {
         environment.progress.begin("initramfs", destination.lastPathComponent)
         // The guest holds the compressed archive and the unpacked tree at once: half its memory is the most it can take.
-        let limit = board.board.qemu?.memoryBytes.map { $0 / 2 } ?? InitramfsPacker.defaultSizeLimit
-        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: limit)
+        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: board.initramfsSizeLimit)
         let summary = try packer.pack(sources, to: destination, compression: compression)
         environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
     }

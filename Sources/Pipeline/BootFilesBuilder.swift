@@ -37,12 +37,9 @@ public struct BootFilesBuilder: Sendable {
         let log = environment.log("boot-files")
         try? FileManager.default.removeItem(at: log)
         for (spec, template) in zip(specs, board.bootFileTemplates) {
-            let text = try String(contentsOf: template, encoding: .utf8)
-            if values["DTB"] == nil, text.contains("@DTB@") {
-                throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @DTB@ but the board has no device tree")
-            }
-            if values["FIT"] == nil, text.contains("@FIT@") {
-                throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @FIT@ but the board has no fit_image")
+            let text = try DescriptionText.read(template)
+            if let problem = BootFileTemplate.problems(in: text, values: values).first {
+                throw BuildError.bootFile(name: spec.name, message: "\(template.path):\(problem.line): \(problem.message)")
             }
             let rendered = BootFileTemplate.render(text, values: values)
             let destination = directory.appendingPathComponent(spec.name)

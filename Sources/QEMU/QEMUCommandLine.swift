@@ -80,22 +80,12 @@ public struct QEMUCommandLine: Sendable, Equatable {
         self.firmwareDeviceTree = firmware != nil && loader == nil ? firmwareDeviceTree : nil
     }
 
-    /// Only options on the allow-list, each with a value it accepts: the guest gets the artifacts, no host files,
-    /// sockets, programs or network, and nothing bspgen sets itself is overridden.
+    /// Only options on the allow-list, each with a value it accepts (`QEMUExtraArguments`, which `bspgen validate`
+    /// runs too): the guest gets the artifacts, no host files, sockets, programs or network, and nothing bspgen sets
+    /// itself is overridden.
     private static func checkExtraArguments(_ arguments: [String], board: String) throws(QEMUError) {
-        var words = arguments[...]
-        while let word = words.popFirst() {
-            func refuse(_ reason: String) -> QEMUError { .forbiddenArgument(board: board, argument: word, reason: reason) }
-            guard word.hasPrefix("-") else { throw refuse("a value without an option before it") }
-            guard let rule = allowedOptions[optionName(word)] else {
-                throw refuse(forbiddenReasons[optionName(word)] ?? "it is not among the options bspgen allows ("
-                    + allowedOptions.keys.sorted().joined(separator: " ") + "); the guest gets the artifacts and nothing of the host")
-            }
-            guard let check = rule else { continue }
-            guard let value = words.popFirst() else { throw refuse("it needs a value") }
-            if let reason = check(value) {
-                throw QEMUError.forbiddenArgument(board: board, argument: "\(word) \(value)", reason: reason)
-            }
+        if let refused = QEMUExtraArguments.problems(arguments).first {
+            throw QEMUError.forbiddenArgument(board: board, argument: refused.argument, reason: refused.reason)
         }
     }
 
@@ -154,7 +144,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
         if let smp = spec.smp { machine += ["-smp", String(smp)] }
         let extra = spec.extraArgs ?? []
         // No network unless the board asks for one; this also spares x86 the seconds of its NIC boot ROM.
-        let network = extra.contains(where: { networkOptions.contains(optionName($0)) }) ? [] : ["-nic", "none"]
+        let network = extra.contains(where: { networkOptions.contains(QEMUExtraArguments.optionName($0)) }) ? [] : ["-nic", "none"]
         return (machine, network + extra)
     }
 
@@ -169,42 +159,5 @@ public struct QEMUCommandLine: Sendable, Equatable {
         return Command(spec.binary, machine.machine + firmwareWords + ["-accel", "tcg", "-nographic"] + machine.devices)
     }
 
-    /// QEMU takes `--option` as `-option`.
-    private static func optionName(_ argument: String) -> String {
-        argument.hasPrefix("--") ? String(argument.dropFirst()) : argument
-    }
-
     private static let networkOptions: Set<String> = ["-nic", "-net", "-netdev"]
-
-    /// Allowed options and how their value is checked (nil: a flag without a value).
-    private static let allowedOptions: [String: (@Sendable (String) -> String?)?] = {
-        /// Properties by which devices reach host files or programs.
-        let hostProperties = ["file=", "path=", "script=", "chardev=", "netdev=", "drive=", "fsdev=", "romfile="]
-        let noHostProperty: @Sendable (String) -> String? = { value in
-            hostProperties.first(where: value.contains).map { "'\($0)' would reach a host file, program or socket" }
-        }
-        let only: @Sendable (Set<String>) -> @Sendable (String) -> String? = { allowed in
-            { allowed.contains($0) ? nil : "allowed values: \(allowed.sorted().joined(separator: ", "))" }
-        }
-        return [
-            "-nic": only(["none"]), "-device": noHostProperty, "-global": noHostProperty,
-            "-display": only(["none"]), "-vga": only(["none", "std", "virtio"]), "-rtc": noHostProperty, "-icount": noHostProperty,
-            "-nodefaults": nil, "-usb": nil, "-no-hpet": nil,
-        ]
-    }()
-
-    /// Why the usual suspects are refused, for a clearer message than "not allowed".
-    private static let forbiddenReasons: [String: String] = {
-        var reasons: [String: String] = [:]
-        for option in ["-M", "-machine", "-cpu", "-m", "-smp", "-accel", "-enable-kvm", "-kernel", "-initrd", "-dtb",
-                       "-append", "-nographic", "-no-reboot"] {
-            reasons[option] = "bspgen sets it from the board's qemu section"
-        }
-        for option in ["-net", "-netdev"] { reasons[option] = "the guest gets no host network; '-nic none' is the only network option" }
-        for option in ["-virtfs", "-fsdev", "-drive", "-blockdev", "-hda", "-hdb", "-cdrom", "-sd", "-pflash", "-bios", "-chardev",
-                       "-serial", "-monitor", "-qmp", "-gdb", "-readconfig", "-plugin", "-object", "-semihosting", "-semihosting-config"] {
-            reasons[option] = "it would give QEMU or the guest access to host files, sockets or programs"
-        }
-        return reasons
-    }()
 }
