@@ -95,7 +95,8 @@ private func refusal(_ fake: FakeQEMU, _ expectation: ConsoleExpectation = other
             printf "Failed to verify required signature 'key-dev'\\r\\n"
             sleep 30
             """)
-        let report = try await refusal(fake, timeout: .seconds(3))
+        // Long enough for the fake to start on a loaded machine; the refusal then waits for the prompt until it ends.
+        let report = try await refusal(fake, timeout: .seconds(10))
         #expect(!report.passed)
         #expect(report.failure?.contains("did not come back to its prompt") == true, "\(report.failure ?? "")")
         #expect(report.seen.count == 2)
