@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import UserInput
 
 /// One entry of a newc archive as stored.
 public struct CpioEntry: Sendable, Equatable {
@@ -135,7 +136,7 @@ extension InitramfsCompression {
     /// The compression of `file` as its first bytes tell it; `.none` for anything without a known magic.
     public static func detected(in file: URL) throws -> InitramfsCompression {
         guard let handle = FileHandle(forReadingAtPath: file.path) else {
-            throw InitramfsError.inputUnreadable(path: file.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: file.path, reason: UserFile.systemReason(errno))
         }
         defer { try? handle.close() }
         let start = [UInt8]((try? handle.read(upToCount: 6)) ?? Data())
@@ -157,7 +158,7 @@ private final class GzipSource: ArchiveByteSource {
 
     init(_ url: URL) throws {
         guard let file = gzopen(url.path, "rb") else {
-            throw InitramfsError.inputUnreadable(path: url.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: url.path, reason: UserFile.systemReason(errno))
         }
         self.file = file
     }
@@ -184,7 +185,7 @@ private final class DecompressingSource: ArchiveByteSource {
 
     init(_ url: URL, codec: any StreamCodec, compression: InitramfsCompression) throws {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw InitramfsError.inputUnreadable(path: url.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: url.path, reason: UserFile.systemReason(errno))
         }
         self.handle = handle
         self.codec = codec
