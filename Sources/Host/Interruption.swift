@@ -4,21 +4,38 @@ import Foundation
 /// Turns SIGINT, SIGTERM and SIGHUP into cancellation of the work in progress, so that every child process is
 /// stopped through its teardown (SIGTERM to its process group, then SIGKILL) and no stage is recorded as done.
 /// A second signal ends bspgen at once.
+/// Work that does not end by itself after the signal (a read or write the kernel keeps blocked, a loop that does not
+/// check for cancellation) cannot keep bspgen alive: `grace` seconds after the first signal, every process group it
+/// started is killed and bspgen quits with 128 + signal anyway.
 public final class Interruption: @unchecked Sendable {
     public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    /// Longer than a child's teardown (SIGTERM, 3 s, SIGKILL) and the cleanup after it.
+    public static let defaultGrace: Double = 10
 
     private let lock = NSLock()
     private var received: Int32?
     private var sources: [any DispatchSourceSignal] = []
+    private var watchdog: DispatchWorkItem?
+    private let grace: Double
+    private let quit: @Sendable (Int32) -> Void
+    private let handled: [Int32]
 
-    public init() {}
+    /// `quit` ends the process when the work outlives `grace`; a test passes its own, and signals no other code uses.
+    public init(signals handled: [Int32] = signals, grace: Double = defaultGrace, quit: @escaping @Sendable (Int32) -> Void = { status in
+        ProcessGroupRegistry.shared.killAll()
+        _exit(status)
+    }) {
+        self.handled = handled
+        self.grace = grace
+        self.quit = quit
+    }
 
     /// The first signal received, if any.
     public var signal: Int32? { lock.withLock { received } }
 
     /// Calls `cancel` on the first signal; exits with 128 + signal on the second.
     public func install(cancel: @escaping @Sendable () -> Void) {
-        for number in Self.signals {
+        for number in handled {
             // The default action would end bspgen before its children are stopped.
             Foundation.signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -30,6 +47,12 @@ public final class Interruption: @unchecked Sendable {
                 }
                 if first {
                     FileHandle.standardError.write(Data("\nbspgen: \(Self.name(number)) received; stopping child processes (again to quit at once)\n".utf8))
+                    let watchdog = DispatchWorkItem { [self] in
+                        FileHandle.standardError.write(Data("bspgen: still busy \(Int(grace)) s after \(Self.name(number)); quitting now\n".utf8))
+                        quit(128 + number)
+                    }
+                    lock.withLock { self.watchdog = watchdog }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + grace, execute: watchdog)
                     cancel()
                 } else {
                     _exit(128 + number)
@@ -42,9 +65,10 @@ public final class Interruption: @unchecked Sendable {
 
     /// Back to the default actions, once the work is over.
     public func uninstall() {
+        lock.withLock { watchdog?.cancel() }
         for source in sources { source.cancel() }
         sources = []
-        for number in Self.signals { Foundation.signal(number, SIG_DFL) }
+        for number in handled { Foundation.signal(number, SIG_DFL) }
     }
 
     public static func name(_ number: Int32) -> String {
@@ -78,6 +102,15 @@ public final class ProcessGroupRegistry: @unchecked Sendable {
     func add(_ group: Int32) {
         lock.withLock {
             groups[group] = Self.startTime(of: group) ?? ""
+            persist()
+        }
+    }
+
+    /// SIGKILL to every group still running: bspgen is quitting without waiting for their teardown.
+    public func killAll() {
+        lock.withLock {
+            for group in groups.keys where group > 1 { kill(-group, SIGKILL) }
+            groups = [:]
             persist()
         }
     }

@@ -47,9 +47,14 @@ extension ImageBuilder {
         try AtomicFile.write(source, to: its)
         try AtomicFile.write(source, to: folder.appendingPathComponent(spec.sourceName))
         let temporary = directory.appendingPathComponent(".\(spec.name).tmp")
-        try await run("mkimage", ["-f", spec.sourceName, temporary.path], in: folder)
         let output = directory.appendingPathComponent(spec.name)
-        try AtomicFile.replace(output, with: temporary)
+        do {
+            try await run("mkimage", ["-f", spec.sourceName, temporary.path], in: folder)
+            try AtomicFile.replace(output, with: temporary)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
         environment.progress.end(sizeNote(output))
     }
 }

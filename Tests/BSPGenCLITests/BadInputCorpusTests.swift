@@ -150,8 +150,8 @@ private func runShell(_ script: URL, in directory: URL) throws -> Int32 {
         process.environment = environment
         let outputFile = scratch.appendingPathComponent("stdout")
         let errorFile = scratch.appendingPathComponent("stderr")
-        fileManager.createFile(atPath: outputFile.path, contents: nil)
-        fileManager.createFile(atPath: errorFile.path, contents: nil)
+        #expect(fileManager.createFile(atPath: outputFile.path, contents: nil))
+        #expect(fileManager.createFile(atPath: errorFile.path, contents: nil))
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = try FileHandle(forWritingTo: errorFile)
         process.standardInput = FileHandle.nullDevice
