@@ -406,7 +406,8 @@ public struct DeviceTreeBlob: Sendable {
         let bytes = Array(name.utf8)
         let allowed = kind == "node" ? nodeNameCharacters : propertyNameCharacters
         if let bad = bytes.first(where: { !allowed.contains($0) }) {
-            let shown = bad >= 0x21 && bad < 0x7F ? "'\(Character(Unicode.Scalar(bad)))'" : "byte \\x\(String(bad, radix: 16, uppercase: true))"
+            let shown = bad == 0x20 ? "a space"
+                : bad > 0x20 && bad < 0x7F ? "'\(Character(Unicode.Scalar(bad)))'" : "byte \\x\(String(bad, radix: 16, uppercase: true))"
             return "\(shown) may not appear in a \(kind) name; use letters, digits and "
                 + (kind == "node" ? ", . _ + - (and one @ before the unit address)" : ", . _ + * # ? -")
         }

@@ -1,6 +1,7 @@
 import BoardModel
 import Foundation
 import Host
+import UserInput
 
 /// The files a board's firmware or boot loader reads, made from the board's templates: text as is, U-Boot
 /// scripts wrapped by `mkimage` (which stamps SOURCE_DATE_EPOCH, not the clock).
@@ -37,7 +38,16 @@ public struct BootFilesBuilder: Sendable {
         let log = environment.log("boot-files")
         try? FileManager.default.removeItem(at: log)
         for (spec, template) in zip(specs, board.bootFileTemplates) {
-            let text = try String(contentsOf: template, encoding: .utf8)
+            let bytes: [UInt8]
+            do {
+                bytes = try UserFile.read(template.path, limit: UserFile.Limit.text)
+            } catch {
+                throw BuildError.bootFile(name: spec.name, message: "cannot read the template \(template.path): \(error.reason)")
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw BuildError.bootFile(name: spec.name, message: "the template \(template.path) is not UTF-8 text "
+                                          + "(byte \((UserText.firstInvalidUTF8(in: bytes) ?? 0) + 1) is not)")
+            }
             if values["DTB"] == nil, text.contains("@DTB@") {
                 throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @DTB@ but the board has no device tree")
             }
