@@ -35,7 +35,11 @@ let package = Package(
         // Partition tables (MBR, GPT) and disk image assembly from partition files: pure, no tools. Also the
         // bmap beside each image and flashing an image to a card (sha256 of block ranges).
         .target(name: "DiskImage", dependencies: ["CZlib", "UserInput", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "UserInput", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "CZlib"]),
+        // SBOMs (SPDX 2.3, CycloneDX 1.6), licence expressions, Kbuild's records of what a build compiled: pure, no tools.
+        // Optimized in debug builds too (CI runs the debug binary): a kernel's Kbuild records are ~80 MB of text.
+        .target(name: "SBOM", dependencies: ["BoardModel", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "UserInput", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "SBOM", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         // `bspgen bench`: bspgen's rebuild times beside the same steps by hand; measures, never part of a build.
         .target(name: "Bench", dependencies: ["BoardModel", "Host", "Initramfs", "Pipeline", "QEMU"]),
@@ -55,6 +59,7 @@ let package = Package(
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
+        .testTarget(name: "SBOMTests", dependencies: ["SBOM", "BoardModel"]),
         .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
         // Corpus/: the bad-input corpus, run through the built binary by BadInputCorpusTests (see its README).
         .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel", "Pipeline", "Host"], exclude: ["Corpus"]),

@@ -9,8 +9,8 @@ packages=(
   build-essential bc bison flex perl libelf-dev libssl-dev libncurses-dev kmod xz-utils zstd ccache libgnutls28-dev uuid-dev
   # spreading compiles over machines (bspgen build --distcc HOSTS; the tests start a distccd on loopback)
   distcc
-  # default kernel source (Debian's linux-source-6.1) and Debian source packages (apt-get source, dpkg-source)
-  linux-source-6.1 dpkg-dev curl
+  # kernel sources (Debian's linux-source-6.1, the default, and 6.12) and Debian source packages (apt-get source, dpkg-source)
+  linux-source-6.1 linux-source-6.12 dpkg-dev curl
   # cross toolchains, with the C libraries that static BusyBox links against (not pulled in without recommends)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
   # libraries bspgen links: libfdt, zlib, liblzma, libzstd
@@ -24,6 +24,8 @@ packages=(
   grub-common grub-efi-amd64-bin ovmf u-boot-qemu
   # RISC-V's machine-mode firmware (OpenSBI), under which U-Boot and Linux run in QEMU's riscv64 virt
   opensbi
+  # a virtual environment for the SBOM validators bspgen test runs (below)
+  python3-venv
 )
 
 missing=()
@@ -36,6 +38,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The SBOM validators `bspgen test` runs on every board's sbom.spdx.json and sbom.cdx.json, from PyPI into a virtual
+# environment under the cache (nothing outside it is written): spdx-tools' pyspdxtools, cyclonedx-python-lib's JSON
+# validator (the CycloneDX 1.6 schema is in the package: no network when it validates), the NTIA minimum elements checker.
+venv="${BSPGEN_CACHE:-$HOME/.cache/bspgen}/venv/sbom"
+validators=(spdx-tools==0.8.5 "cyclonedx-python-lib[json-validation]==11.12.0" ntia-conformance-checker==6.0.0)
+if [ ! -f "$venv/installed" ] || [ "$(cat "$venv/installed")" != "${validators[*]}" ]; then
+  echo "setup: installing the SBOM validators into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${validators[@]}"
+  echo "${validators[*]}" > "$venv/installed"
 fi
 
 if ! command -v swift >/dev/null; then

@@ -123,7 +123,7 @@ struct ImageCommand: AsyncParsableCommand {
 
 struct InitramfsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "initramfs",
-        abstract: "Build a board's BusyBox and pack its initramfs (BusyBox tree, overlays, lists, /init).")
+        abstract: "Build a board's BusyBox (and kernel modules, when its kernel has them) and pack its initramfs (BusyBox tree, modules, overlays, lists, /init).")
 
     @OptionGroup var options: BuildOptions
 
@@ -133,10 +133,7 @@ struct InitramfsCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try await options.environment(board)
         let build = BoardBuild(environment: environment)
-        try await environment.withBoardLock {
-            let busybox = try await BusyBoxBuilder(environment: environment).build()
-            try await build.initramfs(busybox: busybox)
-        }
+        try await environment.withBoardLock { try await build.initramfs() }
         print("initramfs: \(build.initramfsDestination.path)")
         print("`bspgen build \(board)` puts it into \(environment.workspace.output(board).path) with the other artifacts")
     }

@@ -125,9 +125,9 @@ public struct BoardBench: Sendable {
 
         // By hand, in the same run on the same machine.
         let folder = byHandFolder
-        let kernelSource = try await KernelBuilder(environment: environment).fetchSource()
-        let busyboxSource = try await SourceFetcher(workspace: environment.workspace)
-            .fetch(board.board.busybox.resolvedSource, relativeTo: board.folder, log: environment.log("busybox-source"))
+        // The same trees bspgen builds, patches included.
+        let kernelSource = try await environment.preparedSource("kernel", board.board.kernel.resolvedSource, patches: board.kernelPatches)
+        let busyboxSource = try await environment.preparedSource("busybox", board.board.busybox.resolvedSource, patches: board.busyboxPatches)
         let hand = HandBuild(environment: environment, folder: folder, kernelSource: kernelSource, busyboxSource: busyboxSource)
         if !skipCold {
             let cold = try await hand.cold()

@@ -70,11 +70,19 @@ public struct KernelSpec: Codable, Sendable, Equatable {
     public var image: KernelImageName
     /// DTB targets relative to `arch/<arch>/boot/dts/`, e.g. `broadcom/bcm2837-rpi-3-b.dtb`.
     public var deviceTrees: [String]?
+    /// Patch files, or folders of them (taken in name order), applied in order to a copy of the source.
+    public var patches: [String]?
+    /// Folders with a `Kbuild` file, each built with `M=` against the board's kernel and installed with its modules.
+    public var externalModules: [String]?
+    /// Modules `/init` loads with `modprobe` at boot, in order; their dependencies come with them.
+    public var loadModules: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case source, fragments, image
+        case source, fragments, image, patches
         case baseConfig = "base_config"
         case deviceTrees = "device_trees"
+        case externalModules = "external_modules"
+        case loadModules = "load_modules"
     }
 
     public static let defaultSource = SourceSpec.debianPackage("linux-source-6.1")
@@ -86,6 +94,8 @@ public struct BusyBoxSpec: Codable, Sendable, Equatable {
     public var source: SourceSpec?
     /// Applied on top of BusyBox's `defconfig`; `CONFIG_STATIC=y` is always forced.
     public var fragments: [String]?
+    /// As `kernel.patches`.
+    public var patches: [String]?
 
     public static let defaultSource = SourceSpec.debianSource("busybox")
     public var resolvedSource: SourceSpec { source ?? Self.defaultSource }
@@ -216,9 +226,11 @@ public struct QEMUSpec: Codable, Sendable, Equatable {
     public var extraArgs: [String]?
     /// Seconds a headless test may take from start to poweroff; generous for software emulation.
     public var timeout: Int?
+    /// The board's own acceptance checks, run on the console of every boot `bspgen test` makes.
+    public var checks: [ConsoleCheckSpec]?
 
     enum CodingKeys: String, CodingKey {
-        case binary, machine, cpu, memory, smp, console, dtb, timeout
+        case binary, machine, cpu, memory, smp, console, dtb, timeout, checks
         case extraArgs = "extra_args"
     }
 
@@ -230,4 +242,11 @@ public struct QEMUSpec: Codable, Sendable, Equatable {
 
     /// What a guest can be given under emulation here: enough for a kernel and an initramfs, no more than a host has.
     public static let memoryRange: ClosedRange<UInt64> = (16 << 20)...(64 << 30)
+}
+
+/// A shell command for the booted guest and the output it must print (surrounding white space ignored).
+public struct ConsoleCheckSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var command: String
+    public var expect: String
 }

@@ -63,6 +63,10 @@ struct BoardChecks {
         let initScript = files([spec.initScript ?? InitramfsSpec.defaultInit], field: "initramfs.init", single: true)
         let deviceTreeOverlays = files(board.deviceTree?.overlays ?? [], field: "device_tree.overlays")
         let bootloaderFragments = files(board.bootloader?.fragments ?? [], field: "bootloader.fragments")
+        let kernelPatches = patchSeries(board.kernel.patches ?? [], field: "kernel.patches")
+        let busyboxPatches = patchSeries(board.busybox.patches ?? [], field: "busybox.patches")
+        let bootloaderPatches = patchSeries(board.bootloader?.patches ?? [], field: "bootloader.patches")
+        let externalModules = checkKernelModules()
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
@@ -75,7 +79,10 @@ struct BoardChecks {
         return ResolvedBoard(board: board, toolchain: toolchain, architecture: architecture, file: file, folder: folder,
                              kernelFragments: kernelFragments, busyboxFragments: busyboxFragments,
                              overlays: overlays, lists: lists, initScript: initScript,
-                             deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates, bootloaderFragments: bootloaderFragments)
+                             deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates, bootloaderFragments: bootloaderFragments,
+                             kernelPatches: kernelPatches, busyboxPatches: busyboxPatches, bootloaderPatches: bootloaderPatches,
+                             externalModules: externalModules,
+                             loadModuleLocations: (board.kernel.loadModules ?? []).indices.map { locations.location(of: "kernel.load_modules[\($0)]").description })
     }
 
     /// Values that end up as words of make's or QEMU's command line: a leading '-' would be an option (make's
@@ -339,7 +346,8 @@ struct BoardChecks {
 
     /// Resolves data files of the board: they must exist and stay inside the boards directory, so a board
     /// folder can be copied around with `common/` and nothing else.
-    mutating func files(_ paths: [String], field: String, directories: Bool = false, single: Bool = false) -> [URL] {
+    /// `directories`: nil takes files and folders alike.
+    mutating func files(_ paths: [String], field: String, directories: Bool? = false, single: Bool = false) -> [URL] {
         var urls: [URL] = []
         for (index, path) in paths.enumerated() {
             let itemField = single ? field : "\(field)[\(index)]"
@@ -356,13 +364,73 @@ struct BoardChecks {
                         hint: Suggestion.didYouMean(url.lastPathComponent, among: siblings(of: url)).map { $0 + " (in the same folder)" })
                 continue
             }
-            if isDirectory.boolValue != directories {
+            if let directories, isDirectory.boolValue != directories {
                 problem(itemField, "'\(path)' is \(isDirectory.boolValue ? "a directory" : "a file"); expected \(directories ? "a directory" : "a file")")
                 continue
             }
             urls.append(url)
         }
         return urls
+    }
+
+    /// Patch files in the order they apply: each entry a file, or a folder whose quilt `series` file gives the
+    /// order (else its `*.patch` and `*.diff` files in name order).
+    mutating func patchSeries(_ paths: [String], field: String) -> [URL] {
+        var series: [URL] = []
+        for (index, entry) in files(paths, field: field, directories: nil).enumerated() {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: entry.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                series.append(entry)
+                continue
+            }
+            let itemField = "\(field)[\(index)]"
+            let seriesFile = entry.appendingPathComponent("series")
+            let names: [String]
+            if let text = try? String(contentsOf: seriesFile, encoding: .utf8) {
+                names = text.split(whereSeparator: \.isNewline).compactMap { line in
+                    let name = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?
+                        .split(separator: " ").first.map(String.init)
+                    return name?.isEmpty == false ? name : nil
+                }
+                for name in names where !FileManager.default.fileExists(atPath: entry.appendingPathComponent(name).path) {
+                    problem(itemField, "\(seriesFile.path) names '\(name)', which is not in the folder")
+                }
+            } else {
+                names = ((try? FileManager.default.contentsOfDirectory(atPath: entry.path)) ?? [])
+                    .filter { $0.hasSuffix(".patch") || $0.hasSuffix(".diff") }.sorted()
+            }
+            if names.isEmpty {
+                problem(itemField, "the folder \(entry.path) holds no patches", hint: "put *.patch or *.diff files in it, or a quilt 'series' file")
+            }
+            series += names.map { entry.appendingPathComponent($0) }
+        }
+        return series
+    }
+
+    /// The external module folders (each with its Kbuild file) and the names of modules to load.
+    mutating func checkKernelModules() -> [URL] {
+        let folders = files(board.kernel.externalModules ?? [], field: "kernel.external_modules", directories: true)
+        for (index, folder) in folders.enumerated()
+        where !FileManager.default.fileExists(atPath: folder.appendingPathComponent("Kbuild").path) {
+            problem("kernel.external_modules[\(index)]", "\(folder.path) has no Kbuild file, so Kbuild cannot build it with M=",
+                    hint: "add a Kbuild file such as 'obj-m += \(folder.lastPathComponent.replacingOccurrences(of: "-", with: "_")).o'")
+        }
+        let names = folders.map(\.lastPathComponent)
+        if Set(names).count != names.count {
+            problem("kernel.external_modules", "two external module folders have the same name; each is built in a folder named after it")
+        }
+        let moduleName = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+        for (index, name) in (board.kernel.loadModules ?? []).enumerated()
+        where name.isEmpty || name.first == "-" || !name.unicodeScalars.allSatisfy(moduleName.contains) {
+            problem("kernel.load_modules[\(index)]", "'\(name)' is not a module name", hint: "write the name modprobe takes, such as 'ext4'")
+        }
+        for (index, check) in (board.qemu?.checks ?? []).enumerated() {
+            for (part, value) in [("name", check.name), ("command", check.command), ("expect", check.expect)]
+            where value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) || (part != "expect" && value.isEmpty) {
+                problem("qemu.checks[\(index)].\(part)", "expected one non-empty line without control characters")
+            }
+        }
+        return folders
     }
 
     func siblings(of url: URL) -> [String] {

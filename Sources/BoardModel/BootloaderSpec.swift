@@ -11,8 +11,10 @@ public struct BootloaderSpec: Codable, Sendable, Equatable {
     public var files: [PartitionFileSpec]
     /// `CONFIG_BOOTCOMMAND`: what U-Boot runs when its boot delay ends.
     public var bootcommand: String?
+    /// As `kernel.patches`.
+    public var patches: [String]?
 
-    enum CodingKeys: String, CodingKey { case source, defconfig, fragments, files, bootcommand }
+    enum CodingKeys: String, CodingKey { case source, defconfig, fragments, files, bootcommand, patches }
 
     public static let defaultSource = SourceSpec.debianSource("u-boot")
     public var resolvedSource: SourceSpec { source ?? Self.defaultSource }

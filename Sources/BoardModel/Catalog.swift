@@ -97,7 +97,12 @@ public struct Catalog: Sendable {
 
     private mutating func loadToolchain(_ file: URL) {
         do {
-            let (toolchain, locations) = try Self.read(Toolchain.self, file)
+            var (toolchain, locations) = try Self.read(Toolchain.self, file)
+            for index in toolchain.kernelRequires?.indices ?? [].indices {
+                let location = locations.location(of: "kernel_requires[\(index)]")
+                toolchain.kernelRequires?[index].file = location.file
+                toolchain.kernelRequires?[index].line = location.line
+            }
             var problems = ToolchainChecks(toolchain: toolchain, file: file, locations: locations, architectures: architectures).problems()
             if let existing = toolchains[toolchain.name] {
                 problems.append(Diagnostic(locations.location(of: "name"), field: "name", "toolchain '\(existing.name)' is defined twice"))

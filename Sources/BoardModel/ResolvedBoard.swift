@@ -18,6 +18,14 @@ public struct ResolvedBoard: Sendable, Encodable {
     /// The templates of `boot_files`, in the same order.
     public var bootFileTemplates: [URL]
     public var bootloaderFragments: [URL]
+    /// Each component's patch series, in the order the patches apply.
+    public var kernelPatches: [URL] = []
+    public var busyboxPatches: [URL] = []
+    public var bootloaderPatches: [URL] = []
+    /// `kernel.external_modules` folders.
+    public var externalModules: [URL] = []
+    /// Where each `kernel.load_modules` entry is written, for errors found once the modules are built.
+    public var loadModuleLocations: [String] = []
 
     public var name: String { board.name }
     public var qemuBootable: Bool { board.qemu != nil }

@@ -24,6 +24,16 @@ struct ToolchainChecks {
         if GCCVersion(toolchain.minGCCVersion) == nil {
             problem("min_gcc_version", "expected a version like '10.2', found '\(toolchain.minGCCVersion)'")
         }
+        for (index, requirement) in (toolchain.kernelRequires ?? []).enumerated() {
+            let symbol = requirement.symbol
+            if !requirement.option.hasPrefix("CONFIG_") || symbol.isEmpty
+                || !symbol.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_").contains($0) }) {
+                problem("kernel_requires[\(index)].option", "expected a kernel option such as 'CONFIG_VFP', found '\(requirement.option)'")
+            }
+            if !["y", "m", "n"].contains(requirement.resolvedValue) {
+                problem("kernel_requires[\(index)].value", "expected y, m or n, found '\(requirement.resolvedValue)'")
+            }
+        }
         if toolchain.debianPackages.isEmpty { problem("debian_packages", "expected at least one Debian package that provides the compiler") }
         return problems
     }

@@ -178,7 +178,7 @@ public enum ProcessRunner {
 }
 
 /// An append-only log file, safe to write from the output-reading task.
-private final class LogFile: @unchecked Sendable {
+final class LogFile: @unchecked Sendable {
     private let handle: FileHandle
     private let lock = NSLock()
 

@@ -11,10 +11,24 @@ public struct SourceTree: Sendable, Encodable {
     public var version: String
     /// SHA-256 of the archive the tree was unpacked from (`nil` for a local directory).
     public var sha256: String?
+    /// The patches applied to the pristine tree to make this one, in order (`SourceFetcher.patched`).
+    public var patches: [PatchRecord] = []
+    /// That archive: the tarball, or a Debian source package's `.dsc` (its other files beside it); nil for a
+    /// local directory. legal-info copies it.
+    public var archive: URL?
     /// Whether this run unpacked (or downloaded) it, rather than finding it in the cache.
     public var fetchedNow = false
 
-    enum CodingKeys: String, CodingKey { case source, root, version, sha256 }
+    public init(source: String, root: URL, version: String, sha256: String?, archive: URL? = nil, patches: [PatchRecord] = []) {
+        self.source = source
+        self.root = root
+        self.version = version
+        self.sha256 = sha256
+        self.archive = archive
+        self.patches = patches
+    }
+
+    enum CodingKeys: String, CodingKey { case source, root, version, sha256, patches }
 }
 
 /// Gets sources into the cache: Debian binary and source packages through apt, tarballs checked against their
@@ -102,7 +116,13 @@ public struct SourceFetcher: Sendable {
         let directory = workspace.downloads.appendingPathComponent("debian/\(name)", isDirectory: true)
         try createDirectory(directory)
         if debs(in: directory).isEmpty {
-            try await ProcessRunner.logged(Command("apt-get", ["download", name], workingDirectory: directory), log: log)
+            do {
+                try await ProcessRunner.logged(Command("apt-get", ["download", name], workingDirectory: directory), log: log)
+            } catch {
+                throw HostError.source(description: "Debian package \(name)",
+                    message: "it is not installed and apt cannot download it (see \(log.path))\n    install it with: \(aptInstallCommand([name]))"
+                        + "\n    hint: if apt does not know it, run 'apt-get update', or check the name with 'apt-cache search \(name)'")
+            }
         }
         guard let deb = debs(in: directory).last else {
             throw HostError.source(description: "Debian package \(name)", message: "apt-get download produced no .deb in \(directory.path)")
@@ -172,7 +192,7 @@ public struct SourceFetcher: Sendable {
             try AtomicFile.replace(tree, with: temporary)
         }
         return SourceTree(source: "Debian source package \(name)", root: tree.appendingPathComponent("tree"), version: version,
-                          sha256: try cachedSHA256(of: dsc))
+                          sha256: try cachedSHA256(of: dsc), archive: dsc)
     }
 
     private func dscFiles(in directory: URL) -> [URL] {
@@ -215,7 +235,7 @@ public struct SourceFetcher: Sendable {
         }
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: tree.path)) ?? []).filter { !$0.hasPrefix(".") }
         let root = entries.count == 1 ? tree.appendingPathComponent(entries[0]) : tree
-        return SourceTree(source: spec.description, root: root, version: version, sha256: sha256)
+        return SourceTree(source: spec.description, root: root, version: version, sha256: sha256, archive: archive)
     }
 
     /// Hashing a 140 MB tarball takes a second; remember the sum per path, size and mtime.

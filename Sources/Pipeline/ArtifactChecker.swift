@@ -135,7 +135,8 @@ public struct ArtifactChecker: Sendable {
             let sum = try Checksum.sha256(of: folder.appendingPathComponent(artifact.path))
             guard sum == artifact.sha256 else { throw Failure("\(artifact.path) has sha256 \(sum), the manifest says \(artifact.sha256)") }
         }
-        let present = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)).subtracting(["manifest.json"])
+        // Files in sub-folders (licences/) by their paths; legal-info/ is made on request, after the build.
+        let present = Set(try Self.outputFiles(folder)).subtracting(["manifest.json"])
         let unlisted = present.subtracting(manifest.artifacts.map(\.path))
         guard unlisted.isEmpty else { throw Failure("files not in the manifest: \(unlisted.sorted().joined(separator: ", "))") }
         return "\(manifest.artifacts.count) files, checksums match"

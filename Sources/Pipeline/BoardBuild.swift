@@ -2,6 +2,7 @@ import BoardModel
 import Foundation
 import Host
 import Initramfs
+import Kconfig
 import QEMU
 
 /// One file of `out/<board>/` as the manifest lists it.
@@ -18,6 +19,19 @@ public struct Manifest: Codable, Equatable, Sendable {
         public var source: String
         public var version: String
         public var sha256: String?
+        /// The board's patches on this source, in the order they were applied.
+        public var patches: [PatchRecord]? = nil
+
+        init(source: String, version: String, sha256: String?, patches: [PatchRecord]? = nil) {
+            self.source = source
+            self.version = version
+            self.sha256 = sha256
+            self.patches = patches
+        }
+
+        init(_ tree: SourceTree) {
+            self.init(source: tree.source, version: tree.version, sha256: tree.sha256, patches: tree.patches.isEmpty ? nil : tree.patches)
+        }
     }
 
     public var board: String
@@ -39,8 +53,9 @@ public struct BoardBuildResult: Sendable {
     public var outputDirectory: URL
     public var manifest: Manifest
     public var plan: BoardPlan
-    /// Console checks that a booted guest runs with bspgen's device tree (its model, the overlays' properties).
-    public var deviceTreeChecks: [GuestCheck]
+    /// Console checks that come from the build: the guest runs with bspgen's device tree (its model, the
+    /// overlays' properties) and has loaded the board's modules with their dependencies.
+    public var guestChecks: [GuestCheck]
     /// Each stage: run or skipped, why, and how long it took.
     public var stages: [StageReport]
 
@@ -73,11 +88,12 @@ public struct BoardBuild: Sendable {
         let kernelBuilder = KernelBuilder(environment: environment)
         let configuration = try await kernelBuilder.configure()
         let kernel = try await kernelBuilder.build(configuration)
+        let modules = try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel)
         let busybox = try await BusyBoxBuilder(environment: environment).build()
         let bootloader = try await BootloaderBuilder(environment: environment).build()
         let bootloaderFiles = bootloader?.files ?? []
         let initramfs = initramfsDestination
-        try await initramfsStage(busybox: busybox, to: initramfs)
+        try await initramfsStage(busybox: busybox, modules: modules, to: initramfs)
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
         let deviceTrees = try await DeviceTreeBuilder(environment: environment, builtFiles: Dictionary(bootloaderFiles, uniquingKeysWith: { first, _ in first }))
             .build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
@@ -92,8 +108,7 @@ public struct BoardBuild: Sendable {
         if plan.includeImages {
             if let grub = board.board.grub { imageFiles.append(try await images.grub(grub)) }
             if let rootfs = board.board.rootfs {
-                let sources = try initramfsSources(busybox: busybox).0
-                imageFiles.append(try await images.rootFilesystem(rootfs, sources: sources, sourceNames: initramfsSourceNames))
+                imageFiles.append(try await images.rootFilesystem(rootfs, sources: try initramfsSources(busybox: busybox, modules: modules)))
             }
             var artifacts: [String: URL] = [names.kernel: kernel.image, names.initramfs: initramfs,
                                             "linux.config": configuration.config, "linux.defconfig": configuration.defconfig]
@@ -109,16 +124,21 @@ public struct BoardBuild: Sendable {
         let files: [(String, URL)] = [(names.kernel, kernel.image), (names.initramfs, initramfs),
                                       ("linux.config", configuration.config), ("linux.defconfig", configuration.defconfig)]
             + deviceTrees.files + (deviceTrees.firmwareTree.map { [$0] } ?? []) + bootloaderFiles + bootFiles + imageFiles + firmware.files
+            + (modules.map { [(KernelModulesBuilder.archiveName, $0.archive)] } ?? [])
         let output = environment.workspace.output(board.name)
         let runScripts = try plan.runScriptBoots.map { boot in
             (name: boot.runScript, text: try RunScript.text(for: boot, folder: output), executable: true)
         }
+        // The SBOMs describe every file above; they go into the output with it.
+        let sbom = try await SBOMStage(environment: environment).build(SBOMInputs(
+            files: files, extraFiles: runScripts, configuration: configuration, kernel: kernel, busybox: busybox, bootloader: bootloader,
+            firmware: firmware))
         // Images are large and made fresh by each build: a hard link costs no copy.
-        let (outputDirectory, manifest) = try await outputStage(files: files, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
+        let (outputDirectory, manifest) = try await outputStage(files: files + sbom, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
                                                                 configuration: configuration, busybox: busybox, bootloader: bootloader,
                                                                 firmware: firmware.packages)
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
-                                deviceTreeChecks: deviceTrees.guestChecks, stages: environment.journal.reports)
+                                guestChecks: deviceTrees.guestChecks + (modules?.guestChecks ?? []), stages: environment.journal.reports)
     }
 
     /// Where the build packs the initramfs: in the board's build folder, from which the output stage copies it.
@@ -127,10 +147,19 @@ public struct BoardBuild: Sendable {
         environment.buildDirectory.appendingPathComponent(plan.names.initramfs)
     }
 
-    /// BusyBox's tree, the board's overlays and lists, `/init`, and `/etc/bspgen/board` naming the board, packed
-    /// into `initramfsDestination` unless the inputs are unchanged.
-    public func initramfs(busybox: BusyBoxArtifacts) async throws {
-        try await initramfsStage(busybox: busybox, to: initramfsDestination)
+    /// BusyBox's tree, the kernel's modules (built first when the config has module support), the board's
+    /// overlays and lists, `/init`, and `/etc/bspgen/board` naming the board, packed into
+    /// `initramfsDestination` unless the inputs are unchanged.
+    public func initramfs() async throws {
+        let kernelBuilder = KernelBuilder(environment: environment)
+        let configuration = try await kernelBuilder.configure()
+        var modules: KernelModules?
+        if try KconfigFile.load(configuration.config).values["MODULES"] == .tristate(.yes) {
+            let kernel = try await kernelBuilder.build(configuration)
+            modules = try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel)
+        }
+        let busybox = try await BusyBoxBuilder(environment: environment).build()
+        try await initramfsStage(busybox: busybox, modules: modules, to: initramfsDestination)
     }
 }
 

@@ -25,10 +25,9 @@ extension BoardBuild {
         let manifest = Manifest(
             board: board.name, arch: board.board.arch, bspgenVersion: bspgenLibraryVersion,
             toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
-            kernel: .init(source: configuration.source.source, version: configuration.source.version, sha256: configuration.source.sha256),
-            busybox: .init(source: busybox.source.source, version: busybox.source.version, sha256: busybox.source.sha256),
+            kernel: .init(configuration.source), busybox: .init(busybox.source),
             cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware,
-            bootloader: bootloader.map { .init(source: $0.source.source, version: $0.source.version, sha256: $0.source.sha256) })
+            bootloader: bootloader.map { .init($0.source) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestData = try encoder.encode(manifest) + Data("\n".utf8)
@@ -56,6 +55,10 @@ extension BoardBuild {
                 for (name, source) in files {
                     try Task.checkCancellation()
                     do {
+                        if name.contains("/") {
+                            try FileManager.default.createDirectory(at: temporary.appendingPathComponent(name).deletingLastPathComponent(),
+                                                                    withIntermediateDirectories: true)
+                        }
                         if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
                             continue
                         }
@@ -83,40 +86,44 @@ extension BoardBuild {
     }
 
     /// The initramfs in the build folder, packed again only when something that goes into it changed: any
-    /// entry of BusyBox's tree, the overlays, the lists and the files they name, `/init`, the epoch or the
-    /// compression.
-    func initramfsStage(busybox: BusyBoxArtifacts, to destination: URL) async throws {
-        let (sources, compression) = try initramfsSources(busybox: busybox)
-        var key = try InitramfsContent.key(sources, names: initramfsSourceNames, sourceDateEpoch: environment.sourceDateEpoch)
+    /// entry of BusyBox's tree, the modules, the overlays, the lists and the files they name, `/init`, the epoch
+    /// or the compression.
+    func initramfsStage(busybox: BusyBoxArtifacts, modules: KernelModules?, to destination: URL) async throws {
+        let sources = try initramfsSources(busybox: busybox, modules: modules)
+        let compression = InitramfsCompression(board.board.initramfsSpec.resolvedCompression)
+        var key = try InitramfsContent.key(sources, sourceDateEpoch: environment.sourceDateEpoch)
         key.add("stage", "initramfs-1")
         key.add("packer", InitramfsPacker.formatVersion)
         key.add("compression", compression.rawValue)
         try await environment.run(Stage("initramfs", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-initramfs.json"),
                                         outputs: [destination])) {
-            try pack(sources, compression: compression, to: destination)
+            try pack(sources.map(\.source), compression: compression, to: destination)
             return StageWork()
         }
     }
 
-    /// What the stage key calls each of `initramfsSources`, in the same order.
-    var initramfsSourceNames: [String] {
-        ["busybox tree"] + board.overlays.map { "overlay \($0.lastPathComponent)" } + board.lists.map { "list \($0.lastPathComponent)" }
-            + ["init and board info"]
-    }
-
-    func initramfsSources(busybox: BusyBoxArtifacts) throws -> ([InitramfsSource], InitramfsCompression) {
+    /// The initramfs's tree in the order its parts are applied, each with the name the stage key gives it:
+    /// BusyBox, the kernel's modules, the board's overlays and lists, then `/init`, the board's name and the
+    /// modules to load at boot.
+    func initramfsSources(busybox: BusyBoxArtifacts, modules: KernelModules?) throws -> [(name: String, source: InitramfsSource)] {
         let boardInfo = environment.buildDirectory.appendingPathComponent("bspgen-board")
         let info = "BSPGEN_BOARD=\(board.name)\nBSPGEN_ARCH=\(board.board.arch)\n"
         if (try? String(contentsOf: boardInfo, encoding: .utf8)) != info { try AtomicFile.write(info, to: boardInfo) }
-        let generated = """
+        var generated = """
             dir /etc/bspgen 0755 0 0
             file /etc/bspgen/board \(boardInfo.path) 0644 0 0
             file /init \(board.initScript.path) 0755 0 0
             """
-        let sources: [InitramfsSource] = [.directory(busybox.stagingTree)] + board.overlays.map { .directory($0) }
-            + board.lists.map { .list($0) } + [.listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory)]
-        let compression = InitramfsCompression(board.board.initramfsSpec.resolvedCompression)
-        return (sources, compression)
+        if let loads = board.board.kernel.loadModules, !loads.isEmpty {
+            let list = environment.buildDirectory.appendingPathComponent("bspgen-modules")
+            let text = loads.joined(separator: "\n") + "\n"
+            if (try? String(contentsOf: list, encoding: .utf8)) != text { try AtomicFile.write(text, to: list) }
+            generated += "\nfile /etc/bspgen/modules \(list.path) 0644 0 0"
+        }
+        return [("busybox tree", .directory(busybox.stagingTree))] + (modules.map { [("kernel modules", .directory($0.stagingRoot))] } ?? [])
+            + board.overlays.map { ("overlay \($0.lastPathComponent)", .directory($0)) }
+            + board.lists.map { ("list \($0.lastPathComponent)", .list($0)) }
+            + [("init and board info", .listText(generated, name: "bspgen (generated)", baseDirectory: environment.buildDirectory))]
     }
 
     func pack(_ sources: [InitramfsSource], compression: InitramfsCompression, to destination: URL) throws {
@@ -132,10 +139,10 @@ extension BoardBuild {
 /// The initramfs's tree as key parts: every entry of each source with its file's sha256, and the epoch that stamps
 /// them. The initramfs and the root file system image are made from the same tree.
 enum InitramfsContent {
-    static func key(_ sources: [InitramfsSource], names: [String], sourceDateEpoch: Int64) throws -> StageKey {
+    static func key(_ sources: [(name: String, source: InitramfsSource)], sourceDateEpoch: Int64) throws -> StageKey {
         var key = StageKey()
         key.add("epoch", String(sourceDateEpoch))
-        for (name, source) in zip(names, sources) {
+        for (name, source) in sources {
             var lines = ""
             for item in try source.contentDescription(sourceDateEpoch: sourceDateEpoch) {
                 lines += item.line + (try item.file.map { " " + (try Checksum.sha256(of: URL(fileURLWithPath: $0))) } ?? "") + "\n"

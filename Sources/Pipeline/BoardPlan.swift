@@ -89,7 +89,9 @@ public struct BoardPlan: Sendable {
             BootPlan(name: name, board: board.name, arch: board.arch, kvmCPUFlags: resolved.architecture.kvmCPUFlags ?? [], qemu: qemu,
                      qemuPackage: resolved.architecture.qemuPackages?[qemu.binary], kernel: names.kernel, initramfs: names.initramfs,
                      deviceTree: names.deviceTrees.first, firmware: firmware, loader: loader, disks: disks, cmdline: cmdline,
-                     checks: bootargsCheck(resolved, cmdline: cmdline) + checks, expectedMachine: resolved.toolchain.expectedUnameMachine,
+                     checks: bootargsCheck(resolved, cmdline: cmdline) + checks
+                        + (qemu.checks ?? []).map { GuestCheck(name: $0.name, command: $0.command, expected: $0.expect) },
+                     expectedMachine: resolved.toolchain.expectedUnameMachine,
                      runScript: name == "kernel" ? "run-qemu.sh" : "run-qemu-\(name).sh", needsImages: needsImages)
         }
         var plans = [plan("kernel", cmdline: cmdline)]
@@ -118,23 +120,32 @@ public struct BoardPlan: Sendable {
     static func stages(_ resolved: ResolvedBoard, names: ArtifactNames, includeImages: Bool, boots: [BootPlan]) -> [PlannedStage] {
         let board = resolved.board
         let files: ([URL]) -> [String] = { $0.map(\.lastPathComponent) }
+        func patches(_ component: String, _ series: [URL]) -> [PlannedStage] {
+            series.isEmpty ? [] : [PlannedStage(name: "\(component) patches", inputs: ["pristine \(component) source"] + files(series),
+                                                outputs: ["patched copy of the tree"])]
+        }
         var stages: [PlannedStage] = FirmwareStage.planned(board) + [
             PlannedStage(name: "kernel source", inputs: [board.kernel.resolvedSource.description], outputs: ["unpacked tree"]),
-            PlannedStage(name: "kernel config", inputs: ["source", "toolchain", "base \(board.kernel.baseConfig)"] + files(resolved.kernelFragments),
+        ] + patches("kernel", resolved.kernelPatches) + [
+            PlannedStage(name: "kernel config", inputs: ["source", "toolchain", "toolchain's kernel_requires", "base \(board.kernel.baseConfig)"] + files(resolved.kernelFragments),
                          outputs: [".config", "defconfig"]),
             PlannedStage(name: "kernel image", inputs: ["kernel config", "epoch"], outputs: [names.kernel] + (board.kernel.deviceTrees ?? [])),
+            PlannedStage(name: "kernel modules", inputs: ["kernel image", "when the config has CONFIG_MODULES=y"] + files(resolved.externalModules),
+                         outputs: ["lib/modules/<release>", KernelModulesBuilder.archiveName]),
             PlannedStage(name: "busybox source", inputs: [board.busybox.resolvedSource.description], outputs: ["unpacked tree"]),
+        ] + patches("busybox", resolved.busyboxPatches) + [
             PlannedStage(name: "busybox", inputs: ["source", "toolchain"] + files(resolved.busyboxFragments), outputs: ["bin/busybox", "applet links"]),
         ]
         if let bootloader = board.bootloader {
             stages += [
                 PlannedStage(name: "bootloader source", inputs: [bootloader.resolvedSource.description], outputs: ["unpacked tree"]),
+            ] + patches("bootloader", resolved.bootloaderPatches) + [
                 PlannedStage(name: "bootloader", inputs: ["source", "toolchain", bootloader.defconfigTarget] + files(resolved.bootloaderFragments)
                                 + (bootloader.bootcommand.map { _ in ["bootcommand"] } ?? []), outputs: bootloader.artifacts.map(\.name)),
             ]
         }
         stages += [
-            PlannedStage(name: "initramfs", inputs: ["busybox tree"] + files(resolved.overlays) + files(resolved.lists)
+            PlannedStage(name: "initramfs", inputs: ["busybox tree", "kernel modules"] + files(resolved.overlays) + files(resolved.lists)
                             + [resolved.initScript.lastPathComponent, "epoch", "compression"], outputs: [names.initramfs]),
         ]
         if !names.deviceTrees.isEmpty {

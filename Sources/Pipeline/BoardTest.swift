@@ -77,6 +77,7 @@ public struct BoardTest: Sendable {
         }
         let checker = ArtifactChecker(board: board, folder: result.outputDirectory)
         report.artifactChecks = checker.run() + (await checker.checkImageContents())
+            + (await checker.checkSBOM(validators: ArtifactChecker.sbomValidators(cache: environment.workspace.cacheDirectory)))
         if let boot {
             report.method = selection == .kernel ? "qemu" : "qemu-\(selection.label)"
             report.boot = try await Self.bootTest(boot, result: result, environment: environment, timeout: timeout)
@@ -91,7 +92,7 @@ public struct BoardTest: Sendable {
         environment.progress.begin("boot \(boot.board)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue), \(boot.name))")
         let report = try await QEMURunner.bootTest(commandLine, expectedMachine: boot.expectedMachine, log: environment.log(boot.logName),
                                                    options: BootTestOptions(timeout: timeout.map { .seconds($0) },
-                                                                            extraChecks: boot.checks + result.deviceTreeChecks))
+                                                                            extraChecks: boot.checks + result.guestChecks))
         environment.progress.end(report.passed ? "passed" : "FAILED")
         return report
     }

@@ -31,25 +31,15 @@ public struct BootloaderBuilder: Sendable {
                                               "KAFLAGS": "-Wa,--debug-prefix-map=\(buildDirectory.path)=."])
     }
 
-    public func fetchSource(_ spec: BootloaderSpec) async throws -> SourceTree {
-        try await SourceFetcher(workspace: environment.workspace)
-            .fetch(spec.resolvedSource, relativeTo: board.folder, log: environment.log("bootloader-source"))
-    }
-
     /// The kept files, built when an input changed; nil for a board without a boot loader.
     public func build(force: Bool = false) async throws -> BootloaderArtifacts? {
         guard let spec = board.board.bootloader else { return nil }
         let progress = environment.progress
-        progress.begin("bootloader source", spec.resolvedSource.description)
-        let sourceStart = Date()
-        let source = try await fetchSource(spec)
-        progress.end(source.root.path)
-        environment.note(external: "bootloader source", ranBecause: source.fetchedNow ? "not in the cache yet" : nil, since: sourceStart,
-                         detail: source.fetchedNow ? source.root.path : "unpacked tree in the cache (\(source.root.deletingLastPathComponent().lastPathComponent))")
+        let source = try await environment.preparedSource("bootloader", spec.resolvedSource, patches: board.bootloaderPatches)
 
         var key = StageKey()
         key.add("stage", "bootloader-3")
-        key.add("source", source.sha256 ?? source.root.path)
+        key.add(source: source)
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
         key.add("defconfig", spec.defconfigTarget)
         for fragment in board.bootloaderFragments { try key.addFile("fragment", fragment) }

@@ -71,11 +71,12 @@ public enum BuildError: Error, CustomStringConvertible {
     case bootFile(name: String, message: String)
     case image(name: String, message: String)
     case bootloader(message: String)
+    case kernelModules(message: String)
 
     public var description: String {
         switch self {
         case let .kernelConfig(problems, config, log):
-            return "Kconfig did not keep \(problems.count) option(s) the fragments asked for:\n"
+            return "Kconfig did not keep \(problems.count) option(s) the fragments (or the toolchain) asked for:\n"
                 + problems.map { "  " + $0.replacingOccurrences(of: "\n", with: "\n  ") }.joined(separator: "\n")
                 + "\n    resulting config: \(config.path)\n    log: \(log.path)"
                 + "\n    hint: fix the fragment, or mark a line '# optional' if losing it is acceptable"
@@ -89,6 +90,8 @@ public enum BuildError: Error, CustomStringConvertible {
             return "image \(name): \(message)"
         case let .bootloader(message):
             return "bootloader: \(message)"
+        case let .kernelModules(message):
+            return "kernel modules: \(message)"
         }
     }
 }

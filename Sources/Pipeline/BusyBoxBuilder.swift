@@ -27,18 +27,11 @@ public struct BusyBoxBuilder: Sendable {
 
     public func build(force: Bool = false) async throws -> BusyBoxArtifacts {
         let progress = environment.progress
-        progress.begin("busybox source", board.board.busybox.resolvedSource.description)
-        let sourceStart = Date()
-        let source = try await SourceFetcher(workspace: environment.workspace)
-            .fetch(board.board.busybox.resolvedSource, relativeTo: board.folder, log: environment.log("busybox-source"))
-        progress.end(source.root.path)
-        environment.note(external: "busybox source", ranBecause: source.fetchedNow ? "not in the cache yet" : nil, since: sourceStart,
-                         detail: source.fetchedNow ? source.root.path
-                            : "unpacked tree in the cache (\(source.root.deletingLastPathComponent().lastPathComponent))")
+        let source = try await environment.preparedSource("busybox", board.board.busybox.resolvedSource, patches: board.busyboxPatches)
 
         var key = StageKey()
         key.add("stage", "busybox-1")
-        key.add("source", source.sha256 ?? source.root.path)
+        key.add(source: source)
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
         for fragment in board.busyboxFragments { try key.addFile("fragment", fragment) }
         let folder = environment.workspace.busybox.appendingPathComponent(String(key.value.prefix(16)), isDirectory: true)

@@ -7,6 +7,8 @@ import Host
 struct FirmwareArtifacts {
     var files: [(name: String, url: URL)] = []
     var packages: [Manifest.Source] = []
+    /// The `.deb`s themselves, for the SBOM and legal-info.
+    var debs: [DebianBinaryPackage] = []
 }
 
 /// The board's `firmware` section: each package fetched through the private apt configuration (once per cache),
@@ -49,6 +51,7 @@ struct FirmwareStage {
         var artifacts = FirmwareArtifacts()
         for (index, (spec, package)) in zip(specs, packages).enumerated() {
             artifacts.files += try await stage(spec, index: index, package: package, fetcher: fetcher, log: log)
+            artifacts.debs.append(package)
             artifacts.packages.append(Manifest.Source(source: "Debian package \(package.package) (\(package.architecture))",
                                                       version: package.version, sha256: package.sha256))
         }

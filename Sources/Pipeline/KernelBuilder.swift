@@ -54,28 +54,19 @@ public struct KernelBuilder: Sendable {
         return Command("make", arguments + targets, environment: variables)
     }
 
-    public func fetchSource() async throws -> SourceTree {
-        try await SourceFetcher(workspace: environment.workspace)
-            .fetch(board.board.kernel.resolvedSource, relativeTo: board.folder, log: environment.log("kernel-source"))
-    }
-
     /// `extraFragments` come after the board's own, for trying an option without editing the board.
     public func configure(extraFragments: [URL] = [], force: Bool = false) async throws -> KernelConfiguration {
         let progress = environment.progress
-        progress.begin("kernel source", board.board.kernel.resolvedSource.description)
-        let sourceStart = Date()
-        let source = try await fetchSource()
-        progress.end(source.root.path)
-        environment.note(external: "kernel source", ranBecause: source.fetchedNow ? "not in the cache yet" : nil, since: sourceStart,
-                         detail: source.fetchedNow ? source.root.path : "unpacked tree in the cache (\(source.root.lastPathComponent))")
+        let source = try await environment.preparedSource("kernel", board.board.kernel.resolvedSource, patches: board.kernelPatches)
 
         let fragmentURLs = board.kernelFragments + extraFragments
         var key = StageKey()
         key.add("stage", "kernel-config-2")
-        key.add("source", source.sha256 ?? source.root.path)
+        key.add(source: source)
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
         key.add("arch", board.toolchain.kernelArch)
         key.add("base", board.board.kernel.baseConfig)
+        key.add("toolchain requires", key.encodable(board.toolchain.kernelRequires ?? []))
         for fragment in fragmentURLs { try key.addFile("fragment", fragment) }
 
         let config = linuxDirectory.appendingPathComponent(".config")
@@ -97,14 +88,16 @@ public struct KernelBuilder: Sendable {
 
             let obtained = try KconfigFile.load(config, name: config.path)
             var problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: nil, architecture: sourceArch)
-            if !problems.isEmpty {
+            var abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, fragments: merge.requested, index: nil, architecture: sourceArch)
+            if !problems.isEmpty || !abiProblems.isEmpty {
                 // Explaining needs the whole tree's Kconfig files: read them only when something went wrong.
                 let index = try KconfigIndex.scan(tree: source.root)
                 problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: index, architecture: sourceArch)
+                abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, fragments: merge.requested, index: index, architecture: sourceArch)
             }
-            let errors = problems.filter { !$0.isOptional }
+            let errors = problems.filter { !$0.isOptional }.map(\.description) + abiProblems
             if !errors.isEmpty {
-                throw BuildError.kernelConfig(problems: errors.map(\.description), config: config, log: log)
+                throw BuildError.kernelConfig(problems: errors, config: config, log: log)
             }
             try await ProcessRunner.logged(make(source, ["savedefconfig"]), log: log, onLine: progress.update)
             let warnings = problems.map(\.description)
@@ -156,5 +149,27 @@ extension KernelBuilder {
     /// `make menuconfig` on the board's build directory, to run attached to the terminal.
     public func menuconfigCommand(_ configuration: KernelConfiguration) -> Command {
         make(configuration.source, ["menuconfig"])
+    }
+}
+
+/// The kernel options a toolchain's userspace cannot run without (`kernel_requires` in its file), checked
+/// against the board's final config: a hard-float BusyBox on a kernel without FP support dies at its first float
+/// instruction, which the config stage says before anything is compiled.
+enum ToolchainABI {
+    /// `fragments`: what the board's fragments asked for, so that a line turning a required option off is named.
+    static func problems(_ toolchain: Toolchain, obtained: KconfigFile, fragments: [KconfigAssignment] = [], index: KconfigIndex?,
+                         architecture: String) -> [String] {
+        let requirements = toolchain.kernelRequires ?? []
+        let requested = requirements.map { requirement in
+            KconfigAssignment(symbol: requirement.symbol, value: .tristate(requirement.resolvedValue == "y" ? .yes : requirement.resolvedValue == "m" ? .module : .no),
+                              origin: KconfigOrigin(file: requirement.file ?? "toolchains/\(toolchain.name).yaml", line: requirement.line ?? 1))
+        }
+        return KconfigCheck.check(requested: requested, obtained: obtained, index: index, architecture: architecture).map { problem in
+            let why = requirements.first { $0.symbol == problem.symbol }?.why ?? ""
+            let culprit = fragments.last { $0.symbol == problem.symbol && !$0.value.isSame(as: problem.requested) }
+            return problem.description + (culprit.map { "\n  \($0.origin) asks for \($0.value == .tristate(.no) ? "it off" : "CONFIG_\($0.symbol)=\($0.value)")" } ?? "")
+                + "\n  toolchain \(toolchain.name) needs it: \(why)"
+                + "\n  hint: add CONFIG_\(problem.symbol)=\(problem.requested) to a kernel fragment of the board"
+        }
     }
 }

@@ -23,7 +23,8 @@ public struct ReproducibilityCheck: Sendable {
 
     /// Files are taken in name order, so the first difference is the same from run to run.
     public init(first: URL, second: URL) throws {
-        let names = { (folder: URL) in Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []) }
+        // Files in sub-folders (licences/) by their paths; legal-info/ is made on request, not by the build.
+        let names = { (folder: URL) in Set((try? ArtifactChecker.outputFiles(folder)) ?? []) }
         let (left, right) = (names(first), names(second))
         for name in left.union(right).sorted() {
             guard left.contains(name) else { differences.append(.onlyIn(name: name, folder: second.path)); continue }

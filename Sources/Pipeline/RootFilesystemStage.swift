@@ -8,10 +8,10 @@ extension ImageBuilder {
     /// The initramfs's tree as an ext4 image: staged into a folder, copied in by `mke2fs -d`, then device
     /// nodes, owners and change times set by `debugfs -w` (none of which needs root). The tree also gets
     /// `/etc/bspgen/rootfs`, by which /init knows it already runs from the disk.
-    /// `sourceNames` name the sources in the key, so that `--explain` says which one changed.
-    public func rootFilesystem(_ spec: RootFilesystemSpec, sources: [InitramfsSource], sourceNames: [String]? = nil) async throws -> (name: String, url: URL) {
-        var key = try InitramfsContent.key(sources, names: sourceNames ?? sources.indices.map { "source \($0 + 1)" },
-                                           sourceDateEpoch: environment.sourceDateEpoch)
+    /// The sources' names go into the key, so that `--explain` says which one changed.
+    public func rootFilesystem(_ spec: RootFilesystemSpec, sources named: [(name: String, source: InitramfsSource)]) async throws -> (name: String, url: URL) {
+        let sources = named.map(\.source)
+        var key = try InitramfsContent.key(named, sourceDateEpoch: environment.sourceDateEpoch)
         key.add("stage", "rootfs-1")
         key.add("rootfs section", key.encodable(spec))
         key.add("board", board.name)

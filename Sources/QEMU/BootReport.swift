@@ -29,7 +29,12 @@ public enum BootFailure: Sendable, Equatable, Encodable, CustomStringConvertible
         switch self {
         case let .kernelPanic(line): "kernel panic: \(line)"
         case let .noWorkingInit(line): "the kernel found no working init: \(line)"
-        case let .initKilled(line): "init exited, which the kernel does not survive: \(line)"
+        case let .initKilled(line):
+            "init exited, which the kernel does not survive: \(line)"
+                // The exit code is the signal that killed it; 4, SIGILL, is the mark of a kernel/userspace ABI mismatch.
+                + (line.hasSuffix("exitcode=0x00000004")
+                   ? "\n    hint: init died of SIGILL: the kernel leaves off an instruction set extension the userspace uses (the FPU, most often);"
+                     + " see the toolchain's kernel_requires and the 'base ISA extensions' or 'VFP' lines of the kernel log" : "")
         case let .rootNotMounted(line): "the kernel could not mount a root filesystem: \(line)"
         case let .exitedEarly(status, stderr):
             "QEMU exited (\(status)) before the test was done" + stderr.map { "\n    qemu: \($0)" }.joined()

@@ -60,8 +60,18 @@ struct FakeBoardProject {
         try (rule("tinyconfig", "\techo 'CONFIG_PRINTK=y' > $(O)/.config\n")
             + rule("olddefconfig", "\ttrue\n")
             + rule("savedefconfig", "\tcp $(O)/.config $(O)/defconfig\n")
-            + rule("bzImage", "\tmkdir -p $(O)/arch/x86/boot && echo image > $(O)/arch/x86/boot/bzImage\n"))
+            + rule("bzImage", "\tmkdir -p $(O)/arch/x86/boot $(O)/init && echo image > $(O)/arch/x86/boot/bzImage\n"
+                   // What the SBOM stage reads of a kernel build: vmlinux.o's record (the archive ld links) and the
+                   // record of the one object in it, with its source.
+                   + "\t$(CROSS_COMPILE)gcc -c -o $(O)/init/main.o $(CURDIR)/init/main.c\n"
+                   + "\tcd $(O) && rm -f vmlinux.a && $(CROSS_COMPILE)ar rcs vmlinux.a init/main.o\n"
+                   + "\techo 'cmd_vmlinux.o := ld -m elf_x86_64 -r -o vmlinux.o --whole-archive vmlinux.a --no-whole-archive' > $(O)/.vmlinux.o.cmd\n"
+                   + "\tprintf 'cmd_init/main.o := gcc -c -o init/main.o $(CURDIR)/init/main.c\\nsource_init/main.o := $(CURDIR)/init/main.c\\n"
+                   + "deps_init/main.o := $(CURDIR)/init/main.c\\n' > $(O)/init/.main.o.cmd\n"))
             .write(to: kernel.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: kernel.appendingPathComponent("init"), withIntermediateDirectories: true)
+        try "// SPDX-License-Identifier: GPL-2.0-only\nint fake_kernel_main(void) { return 0; }\n"
+            .write(to: kernel.appendingPathComponent("init/main.c"), atomically: true, encoding: .utf8)
         // A static ELF for x86_64 with no C library: what the build checks BusyBox to be.
         try (rule("defconfig", "\techo 'CONFIG_STATIC=y' > $(O)/.config\n")
             + rule("oldconfig", "\tcat > /dev/null\n")
@@ -183,7 +193,11 @@ func expectComplete(_ project: FakeBoardProject, sourceLocation: SourceLocation 
     let data = try #require(FileManager.default.contents(atPath: folder.appendingPathComponent("manifest.json").path),
                             "out/fake exists without manifest.json", sourceLocation: sourceLocation)
     let manifest = try JSONDecoder().decode(Manifest.self, from: data)
-    let present = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+    // Every file, in sub-folders too (licences/), by its path inside out/fake.
+    let present = Set((FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []).filter { path in
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path, isDirectory: &isFolder) && !isFolder.boolValue
+    })
     #expect(present == Set(manifest.artifacts.map(\.path) + ["manifest.json"]), "files of out/fake: \(present.sorted())",
             sourceLocation: sourceLocation)
     for artifact in manifest.artifacts {
@@ -287,6 +301,7 @@ private func expectCleanFailure(_ result: (status: Int32?, output: String), ment
             try? FileManager.default.removeItem(at: project.board)
             kilobytes += 16
         }
+        print("full cache: the build failed cleanly at \(failures) sizes before it fitted in \(kilobytes) KiB")
         #expect(failures >= 3, "the build failed at \(failures) sizes before it fitted in \(kilobytes) KiB")
         #expect(kilobytes <= 4096, "the fake build never fitted")
     }

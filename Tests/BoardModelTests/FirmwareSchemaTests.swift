@@ -33,15 +33,7 @@ import Testing
         """
 
     func load(_ yaml: String) throws -> Catalog {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-firmware-\(UUID().uuidString)")
-        for directory in ["boards/fw-board", "boards/common"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(directory), withIntermediateDirectories: true)
-        }
-        for file in ["boards/common/base.list", "boards/common/init"] {
-            try "# fixture\n".write(to: folder.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        }
-        try yaml.write(to: folder.appendingPathComponent("boards/fw-board.yaml"), atomically: true, encoding: .utf8)
-        return Catalog(boardsDirectory: folder.appendingPathComponent("boards"), toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains"))
+        try FixtureProject(board: "fw-board").load(yaml)
     }
 
     @Test func aBoardWithFirmwareLoads() throws {

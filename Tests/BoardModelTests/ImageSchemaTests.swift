@@ -31,17 +31,9 @@ import Testing
         """
 
     func load(_ yaml: String) throws -> Catalog {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-images-\(UUID().uuidString)")
-        for directory in ["boards/image-board", "boards/common"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(directory), withIntermediateDirectories: true)
-        }
-        for file in ["boards/common/base.list", "boards/common/init"] {
-            try "# fixture\n".write(to: folder.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        }
-        try "setenv bootargs \"@CMDLINE@\"\nload virtio 0:1 0x48000000 fit/@FIT@\n".write(
-            to: folder.appendingPathComponent("boards/image-board/boot.cmd"), atomically: true, encoding: .utf8)
-        try yaml.write(to: folder.appendingPathComponent("boards/image-board.yaml"), atomically: true, encoding: .utf8)
-        return Catalog(boardsDirectory: folder.appendingPathComponent("boards"), toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains"))
+        let project = try FixtureProject(board: "image-board")
+        try project.write("setenv bootargs \"@CMDLINE@\"\nload virtio 0:1 0x48000000 fit/@FIT@\n", to: "boards/image-board/boot.cmd")
+        return try project.load(yaml)
     }
 
     @Test func aBoardWithImagesLoads() throws {

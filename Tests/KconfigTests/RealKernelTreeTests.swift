@@ -2,28 +2,37 @@ import Foundation
 import Testing
 @testable import Kconfig
 
-/// Tests on the real Linux 6.1 tree from Debian's linux-source-6.1 package, extracted once
-/// into a cache folder (or taken from `BSPGEN_TEST_KERNEL_TREE`).
+/// Tests on the real Linux trees of Debian's linux-source-6.1 and linux-source-6.12 packages (both installed by
+/// scripts/setup.sh), each extracted once into a cache folder (6.1 may be given as `BSPGEN_TEST_KERNEL_TREE`).
 struct RealKernelTreeTests {
-    static let tarball = URL(fileURLWithPath: "/usr/src/linux-source-6.1.tar.xz")
+    static let versions = ["6.1", "6.12"]
 
     struct MissingTree: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Extracted at most once per test process; the result is shared by the tests.
-    static let tree: Result<URL, any Error> = Result { try locateOrExtractTree() }
-    static let index: Result<KconfigIndex, any Error> = tree.flatMap { tree in Result { try KconfigIndex.scan(tree: tree) } }
+    /// Extracted at most once per test process; the results are shared by the tests.
+    static let trees: [String: Result<URL, any Error>] = Dictionary(uniqueKeysWithValues: versions.map { version in
+        (version, Result { try locateOrExtractTree(version) })
+    })
+    static let indexes: [String: Result<KconfigIndex, any Error>] = trees.mapValues { tree in
+        tree.flatMap { tree in Result { try KconfigIndex.scan(tree: tree) } }
+    }
 
-    static func locateOrExtractTree() throws -> URL {
-        if let given = ProcessInfo.processInfo.environment["BSPGEN_TEST_KERNEL_TREE"], !given.isEmpty {
+    static func tree(_ version: String) throws -> URL { try #require(trees[version]).get() }
+    static func index(_ version: String) throws -> KconfigIndex { try #require(indexes[version]).get() }
+
+    static func locateOrExtractTree(_ version: String) throws -> URL {
+        if version == "6.1", let given = ProcessInfo.processInfo.environment["BSPGEN_TEST_KERNEL_TREE"], !given.isEmpty {
             return URL(fileURLWithPath: given)
         }
+        let name = "linux-source-\(version)"
+        let tarball = URL(fileURLWithPath: "/usr/src/\(name).tar.xz")
         let cache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/bspgen-tests")
-        let tree = cache.appendingPathComponent("linux-source-6.1")
+        let tree = cache.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: tree.appendingPathComponent("Kconfig").path) { return tree }
         guard FileManager.default.fileExists(atPath: tarball.path) else {
-            throw MissingTree(description: "\(tarball.path) is missing: install linux-source-6.1 (apt-get install linux-source-6.1) or set BSPGEN_TEST_KERNEL_TREE")
+            throw MissingTree(description: "\(tarball.path) is missing: install \(name) (apt-get install \(name)), as scripts/setup.sh does")
         }
         // Extract beside the final place and rename, so an interrupted run leaves no half tree.
         let staging = cache.appendingPathComponent(".extract-\(UUID().uuidString)")
@@ -36,15 +45,15 @@ struct RealKernelTreeTests {
         tar.waitUntilExit()
         guard tar.terminationStatus == 0 else { throw MissingTree(description: "tar failed extracting \(tarball.path)") }
         do {
-            try FileManager.default.moveItem(at: staging.appendingPathComponent("linux-source-6.1"), to: tree)
+            try FileManager.default.moveItem(at: staging.appendingPathComponent(name), to: tree)
         } catch where FileManager.default.fileExists(atPath: tree.appendingPathComponent("Kconfig").path) {
             // Another run finished first.
         }
         return tree
     }
 
-    @Test func indexesTheTreeQuickly() throws {
-        let tree = try Self.tree.get()
+    @Test(arguments: versions) func indexesTheTreeQuickly(version: String) throws {
+        let tree = try Self.tree(version)
         let start = ContinuousClock.now
         let index = try KconfigIndex.scan(tree: tree)
         let elapsed = ContinuousClock.now - start
@@ -54,8 +63,8 @@ struct RealKernelTreeTests {
         #expect(index.unparsedExpressions.isEmpty, "\(index.unparsedExpressions.prefix(10))")
     }
 
-    @Test func knownSymbols() throws {
-        let index = try Self.index.get()
+    @Test(arguments: versions) func knownSymbols(version: String) throws {
+        let index = try Self.index(version)
         // drivers/acpi/Kconfig: `menuconfig ACPI ... depends on ARCH_SUPPORTS_ACPI`.
         let acpi = try #require(index.definitions["ACPI"]?.first)
         #expect(acpi.location.file == "drivers/acpi/Kconfig")
@@ -79,8 +88,8 @@ struct RealKernelTreeTests {
         #expect(index.architectures(enabledIn: ["X86_64": .tristate(.yes), "PCI": .tristate(.yes)]) == ["x86"])
     }
 
-    @Test func checkExplainsOnARealTree() throws {
-        let index = try Self.index.get()
+    @Test(arguments: versions) func checkExplainsOnARealTree(version: String) throws {
+        let index = try Self.index(version)
         let obtained = try KconfigFile.parse(text: """
             CONFIG_X86_64=y
             CONFIG_X86=y

@@ -94,7 +94,7 @@ import Testing
         chmod(tree.appendingPathComponent("bin/hello").path, 0o755)
         try FileManager.default.createSymbolicLink(atPath: tree.appendingPathComponent("bin/hi").path, withDestinationPath: "hello")
         let list = InitramfsSource.listText("dir /dev 0755 0 0\nnod /dev/console 0600 0 0 c 5 1\ndir /tmp 1777 0 0\n", name: "test", baseDirectory: folder)
-        let rootfs = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [.directory(tree), list])
+        let rootfs = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [("tree", .directory(tree)), ("list", list)])
 
         let kernel = folder.appendingPathComponent("Image")
         try Data(repeating: 0x4B, count: 300_000).write(to: kernel)
@@ -147,7 +147,7 @@ import Testing
 
         // Unchanged inputs: both stages are skipped, and say so.
         let environment = builder.environment
-        _ = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [.directory(tree), list])
+        _ = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [("tree", .directory(tree)), ("list", list)])
         _ = try await builder.diskImage(spec, artifacts: artifacts)
         let skipped = environment.journal.reports.suffix(2)
         #expect(skipped.map(\.stage) == ["root file system", "disk image sdcard.img"] && skipped.allSatisfy { !$0.ran }, "\(skipped)")
@@ -155,7 +155,7 @@ import Testing
         // Same inputs, same bytes: made again from nothing, the second build is compared with the first.
         try FileManager.default.removeItem(at: rootfs.url)
         try FileManager.default.removeItem(at: image.url)
-        _ = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [.directory(tree), list])
+        _ = try await builder.rootFilesystem(RootFilesystemSpec(size: "8M"), sources: [("tree", .directory(tree)), ("list", list)])
         let again = try await builder.diskImage(spec, artifacts: artifacts)
         #expect(environment.journal.reports.suffix(2).allSatisfy { $0.ran })
         #expect(try Data(contentsOf: again.url) == first, "the disk image is not reproducible")

@@ -126,12 +126,12 @@ struct FakeProject {
         try FileManager.default.createDirectory(at: staging.appendingPathComponent("bin"), withIntermediateDirectories: true)
         try "not really busybox".write(to: staging.appendingPathComponent("bin/busybox"), atomically: true, encoding: .utf8)
         let busybox = BusyBoxArtifacts(stagingTree: staging, binary: staging.appendingPathComponent("bin/busybox"),
-                                       source: SourceTree(source: "test", root: staging, version: "0"), reused: true)
+                                       source: SourceTree(source: "test", root: staging, version: "0", sha256: nil), reused: true)
         func pack() async throws -> StageReport? {
             let environment = try await project.environment()
             let build = BoardBuild(environment: environment)
             try FileManager.default.createDirectory(at: environment.buildDirectory, withIntermediateDirectories: true)
-            try await build.initramfsStage(busybox: busybox, to: environment.buildDirectory.appendingPathComponent("initramfs.cpio.gz"))
+            try await build.initramfsStage(busybox: busybox, modules: nil, to: environment.buildDirectory.appendingPathComponent("initramfs.cpio.gz"))
             return environment.journal.reports.first
         }
         #expect(try await pack()?.reasons == ["no previous record"])

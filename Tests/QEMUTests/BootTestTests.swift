@@ -207,3 +207,12 @@ import Testing
         if !Accelerator.hardwareVirtualizationVisible(needingOneOf: x86Flags) { #expect(accelerator == .tcg) }
     }
 }
+
+@Suite struct BootFailureTextTests {
+    @Test func initKilledBySIGILLPointsAtTheKernelUserspaceABI() {
+        let sigill = BootFailure.initKilled(line: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000004")
+        #expect(sigill.description.contains("hint: init died of SIGILL") && sigill.description.contains("kernel_requires"))
+        let segv = BootFailure.initKilled(line: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b")
+        #expect(!segv.description.contains("SIGILL"))
+    }
+}

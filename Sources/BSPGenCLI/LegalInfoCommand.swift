@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+struct LegalInfoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "legal-info",
+        abstract: "Collect out/BOARD/legal-info/: each component's exact sources, patches, licence texts and manifest.csv.",
+        discussion: """
+            Builds the board if needed, then copies per component of its SBOM the source archive that was built (the \
+            tarball, or the Debian .dsc with the files it lists), the patches applied, the licence texts of its tree \
+            (COPYING, LICENSES/, ...) and Debian's copyright file; manifest.csv lists component, version, licence, \
+            source archive and sha256. A later build that rewrites out/BOARD/ leaves legal-info/ out.
+            """)
+
+    @OptionGroup var options: BuildOptions
+
+    @Argument(help: "Board name (default: default_board in bspgen.yaml).")
+    var board: String?
+
+    func run() async throws {
+        let name = try options.project.boardNames(board.map { [$0] } ?? [], all: false).first ?? ""
+        let start = Date()
+        let (environment, result) = try await buildBoard(name, options: options)
+        let legalStart = Date()
+        let legal = try await LegalInfo(environment: environment).run(result)
+        print("\(name): \(legal.folder.path) (\(legal.bytes / 1_048_576) MiB, legal-info \(String(format: "%.1f", Date().timeIntervalSince(legalStart))) s, "
+              + "with the build \(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+        for row in legal.rows {
+            print("  \(row[0].padding(toLength: 34, withPad: " ", startingAt: 0)) \(row[1].padding(toLength: 26, withPad: " ", startingAt: 0)) \(row[3])")
+        }
+    }
+}

@@ -1,0 +1,457 @@
+import BoardModel
+import Foundation
+import Host
+import SBOM
+
+/// What the SBOM stage describes: every file the output folder will hold, and the builds they came from.
+struct SBOMInputs {
+    var files: [(String, URL)]
+    var extraFiles: [(name: String, text: String, executable: Bool)]
+    var configuration: KernelConfiguration
+    var kernel: KernelArtifacts
+    var busybox: BusyBoxArtifacts
+    var bootloader: BootloaderArtifacts?
+    var firmware: FirmwareArtifacts
+}
+
+/// The components of one build as the SBOM stage found them, also what legal-info needs.
+struct SBOMFindings {
+    var document: SBOMDocument
+    /// Per-file licence lists by component id (`linux`, `busybox`, `u-boot`).
+    var fileLists: [String: FileLicenseList]
+}
+
+/// `sbom.spdx.json`, `sbom.cdx.json` and `licences/<component>-files.tsv`: made in the board's build folder and
+/// handed to the output stage, so they appear in `out/<board>/` with everything else, whole or not at all.
+/// Keyed by every artifact's sha256, the sources, the toolchain's packages and `components.yaml`.
+struct SBOMStage {
+    let environment: BuildEnvironment
+    /// The board's patch files applied to each component's source, by component id, in the order applied: they
+    /// are listed in the SBOMs and copied by legal-info.
+    var patches: [String: [URL]] {
+        ["linux": board.kernelPatches, "busybox": board.busyboxPatches, "u-boot": board.bootloaderPatches].filter { !$0.value.isEmpty }
+    }
+
+    var board: ResolvedBoard { environment.board }
+    var folder: URL { environment.buildDirectory.appendingPathComponent("sbom", isDirectory: true) }
+
+    static let spdxName = "sbom.spdx.json"
+    static let cycloneDXName = "sbom.cdx.json"
+    static func fileListName(_ component: String) -> String { "licences/\(component)-files.tsv" }
+
+    /// `components.yaml` beside `bspgen.yaml` (beside the boards folder).
+    var factsFile: URL {
+        board.file.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(ComponentFacts.fileName)
+    }
+
+    func loadFacts() throws -> ComponentFacts {
+        guard FileManager.default.fileExists(atPath: factsFile.path) else { return ComponentFacts(supplier: "bspgen", components: []) }
+        return try ComponentFacts.load(factsFile)
+    }
+
+    /// The files to put in the output folder: the two documents and the licence lists.
+    func build(_ inputs: SBOMInputs) async throws -> [(String, URL)] {
+        let facts = try loadFacts()
+        var artifacts: [SBOMArtifact] = []
+        for (name, url) in inputs.files {
+            let digest = try digest(url)
+            artifacts.append(SBOMArtifact(path: name, size: digest.size, sha256: digest.sha256, sha1: digest.sha1))
+        }
+        for file in inputs.extraFiles {
+            let digest = FileDigest.of(Data(file.text.utf8))
+            artifacts.append(SBOMArtifact(path: file.name, size: digest.size, sha256: digest.sha256, sha1: digest.sha1))
+        }
+        let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
+
+        var key = StageKey()
+        key.add("stage", "sbom-6")  // bump when what the documents say changes
+        key.add("bspgen", bspgenLibraryVersion)
+        key.add("epoch", String(environment.sourceDateEpoch))
+        if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
+        for artifact in artifacts.sorted(by: { $0.path < $1.path }) { key.add("artifact \(artifact.path)", artifact.sha256) }
+        key.add("kernel source", inputs.configuration.source.sha256 ?? inputs.configuration.source.root.path)
+        key.add("busybox source", inputs.busybox.source.sha256 ?? inputs.busybox.source.root.path)
+        if let bootloader = inputs.bootloader { key.add("bootloader source", bootloader.source.sha256 ?? bootloader.source.root.path) }
+        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
+        key.add("toolchain packages", toolchainPackages.values.sorted { $0.package < $1.package }.map { "\($0.package)=\($0.version)" }.joined(separator: " "))
+        for (component, files) in patches.sorted(by: { $0.key < $1.key }) {
+            for file in files { try key.addFile("patch \(component)", file) }
+        }
+        var names = [Self.spdxName, Self.cycloneDXName, Self.fileListName("linux"), Self.fileListName("busybox")]
+        if inputs.bootloader != nil { names.append(Self.fileListName("u-boot")) }
+        let outputs = names.map { folder.appendingPathComponent($0) }
+        var stage = Stage("sbom", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-sbom.json"), outputs: outputs)
+        stage.skipNote = "artifacts and sources unchanged"
+        try await environment.run(stage) {
+            environment.progress.begin("sbom", "SPDX 2.3, CycloneDX 1.6, licences of the files built")
+            let findings = try await find(inputs, artifacts: artifacts, facts: facts)
+            try write(findings)
+            let kernel = findings.fileLists["linux"]
+            environment.progress.end(kernel.map { "kernel: \($0.compiledCount) files compiled, \($0.ownEntries.count) read in all" } ?? "")
+            return StageWork(notes: [], detail: kernel.map { "kernel: \($0.compiledCount) compiled files, concluded \(findings.document.components.first { $0.id == "linux" }?.concludedLicense?.description ?? "NOASSERTION")" })
+        }
+        return zip(names, outputs).map { ($0, $1) }
+    }
+
+    private func digest(_ url: URL) throws -> FileDigest {
+        do {
+            return try FileDigest.of(url)
+        } catch {
+            throw HostError.fileSystem(path: url.path, message: "cannot read for the SBOM: \(error.localizedDescription)")
+        }
+    }
+
+    private func write(_ findings: SBOMFindings) throws {
+        let temporary = try AtomicFile.temporaryDirectory(beside: folder)
+        do {
+            try AtomicFile.write(try SPDXWriter.data(findings.document), to: temporary.appendingPathComponent(Self.spdxName))
+            try AtomicFile.write(try CycloneDXWriter.data(findings.document), to: temporary.appendingPathComponent(Self.cycloneDXName))
+            for (component, list) in findings.fileLists {
+                try AtomicFile.write(list.tsv, to: temporary.appendingPathComponent(Self.fileListName(component)))
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+        try AtomicFile.replace(folder, with: temporary)
+    }
+
+    // MARK: What went into the build
+
+    func find(_ inputs: SBOMInputs, artifacts built: [SBOMArtifact], facts: ComponentFacts) async throws -> SBOMFindings {
+        var components: [SBOMComponent] = []
+        var relationships: [SBOMRelationship] = []
+        var fileLists: [String: FileLicenseList] = [:]
+        let names = ArtifactNames(board: board.board)
+
+        // The files of each component that went into this build, from Kbuild's records: first, since the lists
+        // are artifacts the documents describe too.
+        let kernelList = try await kernelFiles(inputs.configuration, inputs.kernel)
+        fileLists["linux"] = kernelList
+        let busyboxBuild = inputs.busybox.stagingTree.deletingLastPathComponent().appendingPathComponent("build", isDirectory: true)
+        let (busyboxList, busyboxOutside) = try await linkedFiles(buildRoot: busyboxBuild, roots: ["busybox_unstripped"], source: inputs.busybox.source)
+        fileLists["busybox"] = busyboxList
+        var bootloaderFiles: (FileLicenseList, Set<KbuildWalk.OutsideInput>)?
+        if let bootloader = inputs.bootloader, let spec = board.board.bootloader {
+            let files = try await linkedFiles(buildRoot: bootloader.config.deletingLastPathComponent(), roots: spec.artifacts.map(\.path),
+                                              source: bootloader.source)
+            fileLists["u-boot"] = files.0
+            bootloaderFiles = files
+        }
+        let artifacts = built + fileLists.map { component, list in
+            let digest = FileDigest.of(Data(list.tsv.utf8))
+            return SBOMArtifact(path: Self.fileListName(component), size: digest.size, sha256: digest.sha256, sha1: digest.sha1)
+        }
+        let artifactIDs = Set(artifacts.map(\.id))
+        func artifact(_ name: String) -> String? { artifactIDs.contains("file-" + name) ? "file-" + name : nil }
+
+        // The kernel: the image and the dtbs.
+        var kernel = try await sourceComponent(id: "linux", upstream: "linux", tree: inputs.configuration.source, spec: board.board.kernel.resolvedSource,
+                                               kind: .operatingSystem, list: kernelList, listName: Self.fileListName("linux"), facts: facts)
+        kernel.summary = "the board's kernel (\(names.kernel))"
+        components.append(kernel)
+        for name in [names.kernel, "linux.config", "linux.defconfig"] + (board.board.deviceTree?.resolvedOrigin == .qemu ? [] : names.deviceTrees) {
+            if let id = artifact(name) { relationships.append(SBOMRelationship(id, .generatedFrom, "linux")) }
+        }
+
+        // BusyBox, and what its static link took from the host (the C library, GCC's runtime).
+        var busybox = try await sourceComponent(id: "busybox", upstream: "busybox", tree: inputs.busybox.source, spec: board.board.busybox.resolvedSource,
+                                                kind: .application, list: busyboxList, listName: Self.fileListName("busybox"), facts: facts)
+        busybox.summary = "the initramfs's userland, one static binary"
+        components.append(busybox)
+        var containers = [names.initramfs, RootFilesystemSpec.imageName].compactMap(artifact)
+        for id in containers { relationships.append(SBOMRelationship(id, .contains, "busybox")) }
+        for library in try await hostComponents(busyboxOutside, linkedInto: "busybox", facts: facts) {
+            components.append(library)
+            relationships.append(SBOMRelationship("busybox", .staticLink, library.id))
+            for id in containers { relationships.append(SBOMRelationship(id, .contains, library.id)) }
+        }
+
+        // U-Boot, from the files the board keeps.
+        if let bootloader = inputs.bootloader, let spec = board.board.bootloader, let (list, outside) = bootloaderFiles {
+            var uboot = try await sourceComponent(id: "u-boot", upstream: "u-boot", tree: bootloader.source, spec: spec.resolvedSource,
+                                                  kind: .firmware, list: list, listName: Self.fileListName("u-boot"), facts: facts)
+            uboot.summary = "the boot loader (\(spec.defconfigTarget))"
+            components.append(uboot)
+            for file in bootloader.files { if let id = artifact(file.name) { relationships.append(SBOMRelationship(id, .generatedFrom, "u-boot")) } }
+            for library in try await hostComponents(outside, linkedInto: "u-boot", facts: facts) {
+                if !components.contains(where: { $0.id == library.id }) { components.append(library) }
+                relationships.append(SBOMRelationship("u-boot", .staticLink, library.id))
+            }
+        }
+
+        // Firmware files from Debian binary packages.
+        var licenseTexts: [String: String] = [:]
+        for (deb, spec) in zip(inputs.firmware.debs, board.board.firmware ?? []) {
+            let upstream = facts.upstream(debianPackage: deb.package)
+            var component = SBOMComponent(id: "deb-\(deb.package)", name: deb.package, version: deb.version, kind: .firmware)
+            component.supplier = "Debian"
+            component.originator = upstream?.originator
+            component.homepage = upstream?.homepage
+            component.sourceArchive = deb.deb.lastPathComponent
+            component.sourceSHA256 = deb.sha256
+            component.purl = PackageURL.debian(deb.package, version: deb.version, architecture: deb.architecture)
+            component.cpe = upstream?.cpe.map { CPE.name(prefix: $0, version: UpstreamVersion.fromDebian(deb.version)) }
+            component.declaredLicense = upstream?.declaredLicense
+            component.licenseComment = "the package's licence terms: \(spec.licenseName) in this BSP"
+            component.summary = "firmware files taken from the Debian package"
+            for id in component.declaredLicense?.identifiers.filter({ $0.hasPrefix("LicenseRef-") }) ?? [] {
+                if let text = inputs.files.first(where: { $0.0 == spec.licenseName }).flatMap({ try? String(contentsOf: $0.1, encoding: .utf8) }) {
+                    licenseTexts[id] = text
+                }
+            }
+            components.append(component)
+            for file in spec.files {
+                if let id = artifact(file.outputName) { relationships.append(SBOMRelationship(id, .expandedFromArchive, component.id)) }
+            }
+        }
+
+        // Artifacts made of other artifacts: the FIT image, the disk images.
+        if let fit = board.board.fitImage, let fitID = artifact(fit.name) {
+            for name in [names.kernel, names.firmwareDeviceTree ?? names.deviceTrees.first, names.initramfs].compactMap({ $0 }) {
+                if let id = artifact(name) { relationships.append(SBOMRelationship(fitID, .contains, id)) }
+            }
+        }
+        for disk in board.board.diskImages ?? [] {
+            guard let diskID = artifact(disk.name) else { continue }
+            for partition in disk.partitions {
+                for name in (partition.image.map { [$0] } ?? []) + (partition.files ?? []).map(\.from) {
+                    if let id = artifact(name) { relationships.append(SBOMRelationship(diskID, .contains, id)) }
+                }
+            }
+        }
+        containers = []
+
+        // The build tools: the cross compiler and linker, and bspgen.
+        let built = components.filter { ["linux", "busybox", "u-boot"].contains($0.id) }.map(\.id)
+        for tool in try await toolchainComponents(facts: facts) {
+            components.append(tool)
+            for id in built { relationships.append(SBOMRelationship(tool.id, .buildToolOf, id)) }
+        }
+        var bspgen = SBOMComponent(id: "bspgen", name: "bspgen", version: bspgenLibraryVersion, kind: .buildTool)
+        let bspgenFacts = facts.upstream(named: "bspgen")
+        bspgen.supplier = facts.supplier
+        bspgen.originator = bspgenFacts?.originator
+        bspgen.homepage = bspgenFacts?.homepage
+        bspgen.declaredLicense = bspgenFacts?.declaredLicense
+        bspgen.purl = PackageURL.generic("bspgen", version: bspgenLibraryVersion)
+        bspgen.summary = "turned the board description into this BSP"
+        components.append(bspgen)
+
+        let bspID = "bsp-\(board.name)"
+        var bsp = SBOMComponent(id: bspID, name: board.name, version: Self.bspVersion(artifacts), kind: .firmware)
+        bsp.supplier = facts.supplier
+        bsp.summary = board.board.description
+        bsp.purl = PackageURL.generic("bsp-\(board.name)", version: bsp.version)
+        relationships.append(SBOMRelationship("bspgen", .buildToolOf, bspID))
+        for artifact in artifacts { relationships.append(SBOMRelationship(bspID, .contains, artifact.id)) }
+        for component in components where component.kind != .buildTool && !relationships.contains(where: { $0.to == component.id && $0.type == .contains }) {
+            relationships.append(SBOMRelationship(bspID, .contains, component.id))
+        }
+
+        var document = SBOMDocument(board: board.name, description: "Board support package \(board.name) (\(board.board.arch)) built by bspgen",
+                                    bsp: bsp, components: components, artifacts: artifacts, relationships: relationships,
+                                    created: environment.sourceDateEpoch, toolName: "bspgen", toolVersion: bspgenLibraryVersion)
+        document.licenseTexts = licenseTexts
+        return SBOMFindings(document: document, fileLists: fileLists)
+    }
+
+    /// A version for the BSP as a whole: its artifacts' digest, so that two different builds never share one.
+    static func bspVersion(_ artifacts: [SBOMArtifact]) -> String {
+        String(Checksum.sha256(artifacts.sorted { $0.path < $1.path }.map { "\($0.path) \($0.sha256)" }.joined(separator: "\n")).prefix(16))
+    }
+
+    /// A component built from a source tree: where the source came from, its identifiers, its licences.
+    func sourceComponent(id: String, upstream name: String, tree: SourceTree, spec: SourceSpec, kind: SBOMComponent.Kind,
+                         list: FileLicenseList?, listName: String, facts: ComponentFacts) async throws -> SBOMComponent {
+        let upstream = facts.upstream(named: name)
+        var component = SBOMComponent(id: id, name: name, version: tree.version, kind: kind)
+        component.originator = upstream?.originator
+        component.homepage = upstream?.homepage
+        component.sourceArchive = tree.archive?.lastPathComponent
+        component.sourceSHA256 = tree.sha256
+        let upstreamVersion: String
+        switch spec {
+        case .debianPackage(let package):
+            let installed = try await InstalledPackages.describe([package])[package]
+            let source = installed?.source ?? package
+            let sourceVersion = installed?.sourceVersion ?? tree.version
+            component.supplier = "Debian"
+            component.debianSource = "\(source) \(sourceVersion) (binary package \(package))"
+            component.purl = PackageURL.debian(source, version: sourceVersion, architecture: "source")
+            upstreamVersion = UpstreamVersion.fromDebian(tree.version)
+        case .debianSource(let package):
+            component.supplier = "Debian"
+            component.debianSource = "\(package) \(tree.version)"
+            component.purl = PackageURL.debian(package, version: tree.version, architecture: "source")
+            upstreamVersion = UpstreamVersion.fromDebian(tree.version)
+        case .url(let url, let sha256):
+            component.supplier = upstream?.originator
+            component.downloadLocation = url
+            upstreamVersion = UpstreamVersion.fromArchiveName(tree.version)
+            component.purl = PackageURL.generic(name, version: upstreamVersion, downloadURL: url, sha256: sha256)
+        case .tarball, .directory:
+            component.supplier = upstream?.originator
+            upstreamVersion = UpstreamVersion.fromArchiveName(tree.version)
+            component.purl = PackageURL.generic(name, version: upstreamVersion, sha256: tree.sha256)
+        }
+        component.cpe = upstream?.cpe.map { CPE.name(prefix: $0, version: upstreamVersion) }
+        component.declaredLicense = upstream?.declaredLicense
+        if let list {
+            component.concludedLicense = list.concluded(fileDefault: upstream?.defaultLicense)
+            component.fileLicenseIdentifiers = list.identifiers
+            let own = list.ownEntries.count
+            component.licenseComment = "Concluded from the \(own) files of this build's Kbuild records (\(list.compiledCount) compiled, "
+                + "\(own - list.compiledCount) read: headers, linker scripts, generated files), \(list.withIdentifierCount) of them with an "
+                + "SPDX-License-Identifier" + (upstream?.fileDefaultLicense.map { "; files without one count as \($0)" } ?? "")
+                + ". Every file with its licence: \(listName)."
+        }
+        component.patches = try (patches[id] ?? []).map { url in
+            let digest = try digest(url)
+            return SBOMPatch(name: url.lastPathComponent, sha256: digest.sha256, sha1: digest.sha1)
+        }
+        return component
+    }
+
+    // MARK: Kbuild's records
+
+    /// The kernel image's and dtbs' files: `vmlinux`'s objects from the linker itself (`ld --trace` over what
+    /// link-vmlinux.sh links, since only the linker knows which members of `lib.a` it takes), the rest from the
+    /// records of the commands that wrap vmlinux into the image.
+    func kernelFiles(_ configuration: KernelConfiguration, _ kernel: KernelArtifacts) async throws -> FileLicenseList {
+        let root = configuration.buildDirectory.standardizedFileURL
+        var link: [String: LinkInputs] = [:]
+        link["vmlinux"] = try await vmlinuxInputs(root)
+        // Every Linux image wraps vmlinux, but not every wrapper's record says so: arm's piggy.S (a source file)
+        // .incbins piggy_data, which no compiler dependency list names. So vmlinux is a root of its own.
+        let roots = [relative(kernel.image, to: root), "vmlinux"] + kernel.deviceTrees.map { relative($0, to: root) }
+        let result = KbuildWalk(buildRoot: root, linkInputs: link).walk(roots)
+        let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
+        let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
+        return FileLicenseList(result, sourceRoot: configuration.source.root, buildRoot: root, owners: owners)
+    }
+
+    func vmlinuxInputs(_ root: URL) async throws -> LinkInputs {
+        let recordURL = root.appendingPathComponent(KbuildRecord.recordPath(of: "vmlinux.o"))
+        guard let data = FileManager.default.contents(atPath: recordURL.path), let record = KbuildRecord.parse(data) else {
+            throw BuildError.missingOutput(what: "Kbuild's record of vmlinux.o (the kernel's objects, for the SBOM)", path: recordURL.path,
+                                           log: environment.log("kernel-build"))
+        }
+        let words = ShellWords.split(record.command).map(\.text)
+        var emulation: [String] = []
+        var whole: [String] = []
+        var libraries: [String] = []
+        var mode = ""
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            switch word {
+            case "-m" where index + 1 < words.count:
+                emulation += [word, words[index + 1]]
+                index += 1
+            case "--whole-archive", "--start-group": mode = word
+            case "--no-whole-archive", "--end-group": mode = ""
+            default:
+                if mode == "--whole-archive" { whole.append(word) } else if mode == "--start-group" { libraries.append(word) }
+            }
+            index += 1
+        }
+        // link-vmlinux.sh adds these beside vmlinux.a when they exist.
+        whole += [".vmlinux.export.o", "init/version-timestamp.o"].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+        let linker = environment.toolchain.crossCompile + "ld"
+        let command = Command(linker, emulation + ["-r", "-o", "/dev/null", "--trace", "--whole-archive"] + whole + ["--no-whole-archive", "--start-group"]
+                                + libraries + ["--end-group"], environment: ["LC_ALL": "C"], workingDirectory: root)
+        let result = try await ProcessRunner.capture(command)
+        guard result.succeeded else {
+            throw HostError.commandFailed(command: command.description, status: result.statusText, log: nil,
+                                          tail: Array(result.output.split(separator: "\n").suffix(10).map(String.init)))
+        }
+        var inputs = LinkInputs.fromTrace(result.output)
+        let script = "arch/\(board.architecture.kernelSourceFolder)/kernel/vmlinux.lds"
+        if FileManager.default.fileExists(atPath: root.appendingPathComponent(script).path) { inputs.objects.append(script) }
+        return inputs
+    }
+
+    /// The files of targets linked with a map (`u-boot.map`, `busybox_unstripped.map`: which archive members the
+    /// linker took), and what came from outside the build folder (the toolchain's libraries).
+    func linkedFiles(buildRoot: URL, roots: [String], source: SourceTree) async throws -> (FileLicenseList, Set<KbuildWalk.OutsideInput>) {
+        let root = buildRoot.standardizedFileURL
+        var link: [String: LinkInputs] = [:]
+        for folder in ["", "spl/", "tpl/", "vpl/"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []
+            for name in names where name.hasSuffix(".map") && name != "System.map" {
+                let target = folder + String(name.dropLast(4))
+                guard FileManager.default.fileExists(atPath: root.appendingPathComponent(target).path),
+                      let text = try? String(contentsOf: root.appendingPathComponent(folder + name), encoding: .utf8), text.contains("\nLOAD ") else { continue }
+                link[target] = LinkInputs.fromMap(text)
+            }
+        }
+        let result = KbuildWalk(buildRoot: root, linkInputs: link).walk(roots)
+        let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(source.root.path + "/") }
+        let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
+        return (FileLicenseList(result, sourceRoot: source.root, buildRoot: root, owners: owners), result.outside)
+    }
+
+    func relative(_ url: URL, to root: URL) -> String {
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(root.path + "/") ? String(path.dropFirst(root.path.count + 1)) : path
+    }
+
+    // MARK: Host packages
+
+    /// The Debian packages that objects and archive members linked in from outside the build folder belong to.
+    func hostComponents(_ outside: Set<KbuildWalk.OutsideInput>, linkedInto component: String, facts: ComponentFacts) async throws -> [SBOMComponent] {
+        let files = Array(Set(outside.map(\.file))).sorted()
+        let owners = try await InstalledPackages.owners(of: files)
+        let packages = try await InstalledPackages.describe(Array(Set(owners.values)).sorted())
+        var byPackage: [String: [KbuildWalk.OutsideInput]] = [:]
+        for input in outside { if let owner = owners[input.file] { byPackage[owner, default: []].append(input) } }
+        return byPackage.keys.sorted().compactMap { name in
+            guard let installed = packages[name] else { return nil }
+            var library = debianComponent(installed, kind: .library, facts: facts)
+            let inputs = (byPackage[name] ?? []).sorted()
+            let members = inputs.filter { $0.member != nil }
+            let archives = Set(members.map { ($0.file as NSString).lastPathComponent }).sorted()
+            library.summary = "linked into \(component): " + (members.isEmpty ? "" : "\(members.count) members of \(archives.joined(separator: ", "))")
+                + (inputs.count > members.count ? (members.isEmpty ? "" : " and ") + inputs.filter { $0.member == nil }.map { ($0.file as NSString).lastPathComponent }.joined(separator: ", ") : "")
+            return library
+        }
+    }
+
+    func debianComponent(_ package: InstalledPackage, kind: SBOMComponent.Kind, facts: ComponentFacts) -> SBOMComponent {
+        let upstream = facts.upstream(debianPackage: package.package) ?? facts.upstream(debianPackage: package.source)
+        var component = SBOMComponent(id: "deb-\(package.package)", name: package.package, version: package.version, kind: kind)
+        component.supplier = "Debian"
+        component.originator = upstream?.originator
+        component.homepage = upstream?.homepage
+        component.debianSource = "\(package.source) \(package.sourceVersion)"
+        component.purl = PackageURL.debian(package.package, version: package.version, architecture: package.architecture)
+        component.cpe = upstream?.cpe.map { CPE.name(prefix: $0, version: UpstreamVersion.fromDebian(package.version)) }
+        component.declaredLicense = upstream?.declaredLicense
+        return component
+    }
+
+    /// The compiler and the linker that built the kernel, BusyBox and U-Boot, by the packages that installed them;
+    /// a compiler outside dpkg's knowledge (`--toolchain-dir`) by its own version.
+    func toolchainComponents(facts: ComponentFacts) async throws -> [SBOMComponent] {
+        let toolchain = environment.toolchain
+        var paths: [String] = []
+        for tool in ["gcc", "ld"] {
+            let name = toolchain.crossCompile + tool
+            guard let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : ProcessRunner.which(name) else { continue }
+            paths.append(url.resolvingSymlinksInPath().path)
+        }
+        let owners = try await InstalledPackages.owners(of: paths)
+        let packages = try await InstalledPackages.describe(Array(Set(owners.values)).sorted())
+        var tools = packages.values.sorted { $0.package < $1.package }.map { debianComponent($0, kind: .buildTool, facts: facts) }
+        if owners[paths.first ?? ""] == nil {
+            var gcc = SBOMComponent(id: "gcc", name: "gcc", version: toolchain.version, kind: .buildTool)
+            gcc.supplier = facts.upstream(named: "gcc")?.originator
+            gcc.purl = PackageURL.generic("gcc", version: toolchain.version)
+            gcc.cpe = facts.upstream(named: "gcc")?.cpe.map { CPE.name(prefix: $0, version: toolchain.version) }
+            gcc.summary = toolchain.versionLine
+            tools.append(gcc)
+        }
+        return tools
+    }
+}

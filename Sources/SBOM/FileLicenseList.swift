@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+
+/// SHA-256 and SHA-1 (SPDX requires SHA-1 for files) of a file in one pass.
+public struct FileDigest: Sendable, Equatable {
+    public var size: Int
+    public var sha256: String
+    public var sha1: String
+
+    public static func of(_ url: URL) throws -> FileDigest {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        defer { try? handle.close() }
+        var sha256 = SHA256()
+        var sha1 = Insecure.SHA1()
+        var size = 0
+        while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
+            sha256.update(data: block)
+            sha1.update(data: block)
+            size += block.count
+        }
+        return FileDigest(size: size, sha256: hex(sha256.finalize()), sha1: hex(sha1.finalize()))
+    }
+
+    public static func of(_ data: Data) -> FileDigest {
+        FileDigest(size: data.count, sha256: hex(SHA256.hash(data: data)), sha1: hex(Insecure.SHA1.hash(data: data)))
+    }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
+}
+
+/// The files of one component that went into this build, each with the licence it carries: the list behind the
+/// component's concluded licence (`licences/<component>-files.tsv` in the output).
+public struct FileLicenseList: Sendable, Equatable {
+    public enum Origin: Sendable, Equatable {
+        /// In the component's source tree.
+        case source
+        /// Made by the build (generated headers, tables).
+        case generated
+        /// From the host, e.g. the toolchain's headers: the package that installed it, when dpkg knows.
+        case host(package: String?)
+
+        public var text: String {
+            switch self {
+            case .source: "source"
+            case .generated: "generated"
+            case .host(let package): "host:" + (package ?? "unknown")
+            }
+        }
+    }
+
+    public struct Entry: Sendable, Equatable {
+        /// Relative to the source tree (source), to the build folder (generated), or absolute (host).
+        public var path: String
+        public var origin: Origin
+        /// Compiled into an object, rather than read while compiling (a header) or linking (a linker script).
+        public var compiled: Bool
+        public var license: FileLicense
+        /// sha256 of a source file (generated and host files: nil).
+        public var sha256: String?
+    }
+
+    public var entries: [Entry]
+
+    /// The walk's files, sorted, each scanned for its identifier. `owners` names the host package of host files.
+    public init(_ result: KbuildWalk.Result, sourceRoot: URL, buildRoot: URL, owners: [String: String] = [:]) {
+        let source = sourceRoot.standardizedFileURL.resolvingSymlinksInPath().path + "/"
+        let sourceAsGiven = sourceRoot.standardizedFileURL.path + "/"
+        let build = buildRoot.standardizedFileURL.path + "/"
+        var entries: [Entry] = []
+        for (path, compiled) in result.compiled.map({ ($0, true) }) + result.read.map({ ($0, false) }) {
+            let url = URL(fileURLWithPath: path)
+            let origin: Origin
+            let shown: String
+            if path.hasPrefix(sourceAsGiven) {
+                origin = .source
+                shown = String(path.dropFirst(sourceAsGiven.count))
+            } else if path.hasPrefix(source) {
+                origin = .source
+                shown = String(path.dropFirst(source.count))
+            } else if path.hasPrefix(build) {
+                origin = .generated
+                shown = String(path.dropFirst(build.count))
+            } else {
+                origin = .host(package: owners[path])
+                shown = path
+            }
+            let sha256 = origin == .source ? (try? FileDigest.of(url).sha256) : nil
+            entries.append(Entry(path: shown, origin: origin, compiled: compiled, license: LicenseScanner.scan(url), sha256: sha256))
+        }
+        self.entries = entries.sorted { ($0.origin.text, $0.path) < ($1.origin.text, $1.path) }
+    }
+
+    public init(entries: [Entry]) { self.entries = entries }
+
+    /// The component's own files: its tree and what its build generated; host files belong to other components.
+    public var ownEntries: [Entry] { entries.filter { if case .host = $0.origin { false } else { true } } }
+
+    /// The licence of the component as built: every identifier of its own files, and `fileDefault` for those
+    /// without one, combined by `LicenseExpression.conjunction`.
+    public func concluded(fileDefault: LicenseExpression?) -> LicenseExpression? {
+        var expressions = ownEntries.compactMap(\.license.expression)
+        if let fileDefault, ownEntries.contains(where: { $0.license.expression == nil }) { expressions.append(fileDefault) }
+        return LicenseExpression.conjunction(expressions)
+    }
+
+    /// Every licence and exception identifier in the component's own files.
+    public var identifiers: [String] {
+        Array(Set(ownEntries.compactMap(\.license.expression).flatMap(\.identifiers))).sorted()
+    }
+
+    public var compiledCount: Int { ownEntries.filter(\.compiled).count }
+    public var withIdentifierCount: Int { ownEntries.filter { $0.license.expression != nil }.count }
+
+    /// Files per expression, most frequent first: for the documents' comments and the closing report.
+    public var expressionCounts: [(expression: String, count: Int)] {
+        var counts: [String: Int] = [:]
+        for entry in ownEntries { counts[entry.license.listed, default: 0] += 1 }
+        return counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
+    }
+
+    /// Tab-separated, one file a line, with a header; sorted, so the same build gives the same bytes.
+    public var tsv: String {
+        var text = "# path\torigin\trole\tlicence\tspdx-license-identifier\tsha256\n"
+        for entry in entries {
+            let written = entry.license.written.map { $0.replacingOccurrences(of: "\t", with: " ") } ?? "-"
+            text += [entry.path, entry.origin.text, entry.compiled ? "compiled" : "read", entry.license.listed, written, entry.sha256 ?? "-"]
+                .joined(separator: "\t") + "\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import SBOM
+import Testing
+
+@Suite struct KbuildRecordTests {
+    @Test func kernelRecordsHaveSourceAndDependenciesWithoutKconfigWildcards() throws {
+        let text = """
+            cmd_drivers/char/mem.o := gcc -Wp,-MMD,drivers/char/.mem.o.d -nostdinc -c -o drivers/char/mem.o /src/drivers/char/mem.c
+
+            source_drivers/char/mem.o := /src/drivers/char/mem.c
+
+            deps_drivers/char/mem.o := \\
+              /src/include/linux/kconfig.h \\
+                $(wildcard include/config/CPU_BIG_ENDIAN) \\
+              include/generated/autoconf.h \\
+              /src/include/linux/mm.h \\
+
+            drivers/char/mem.o: $(deps_drivers/char/mem.o)
+
+            $(deps_drivers/char/mem.o):
+            """
+        let record = try #require(KbuildRecord.parse(Data(text.utf8)))
+        #expect(record.target == "drivers/char/mem.o")
+        #expect(record.source == "/src/drivers/char/mem.c")
+        #expect(record.compiledSource == "/src/drivers/char/mem.c")
+        #expect(record.dependencies == ["/src/include/linux/kconfig.h", "include/generated/autoconf.h", "/src/include/linux/mm.h"])
+        #expect(record.command.hasPrefix("gcc -Wp,-MMD"))
+    }
+
+    @Test func busyboxRecordsNameTheSourceFirstAmongTheDependencies() throws {
+        let text = """
+            cmd_coreutils/cat.o := aarch64-linux-gnu-gcc -c -o coreutils/cat.o /bb/coreutils/cat.c
+
+            deps_coreutils/cat.o := \\
+              /bb/coreutils/cat.c \\
+              /usr/aarch64-linux-gnu/include/stdio.h \\
+              $(wildcard include/config/feature/catv.h) \\
+
+            coreutils/cat.o: $(deps_coreutils/cat.o)
+            """
+        let record = try #require(KbuildRecord.parse(Data(text.utf8)))
+        #expect(record.source == nil)
+        #expect(record.compiledSource == "/bb/coreutils/cat.c")
+        #expect(record.dependencies == ["/bb/coreutils/cat.c", "/usr/aarch64-linux-gnu/include/stdio.h"])
+        #expect(KbuildRecord.parse(Data("no record here\n".utf8)) == nil)
+    }
+
+    @Test func recordPaths() {
+        #expect(KbuildRecord.recordPath(of: "vmlinux") == ".vmlinux.cmd")
+        #expect(KbuildRecord.recordPath(of: "arch/x86/boot/bzImage") == "arch/x86/boot/.bzImage.cmd")
+    }
+
+    @Test func shellWordsMarkProgramsAndOutputs() {
+        let words = ShellWords.split("rm -f a.a; ar cDPrsT a.a x.o 'y z.o' && { cat in.bin | xz > out.xz; }")
+        #expect(words.filter(\.isProgram).map(\.text) == ["rm", "ar", "cat", "xz"])
+        #expect(words.filter(\.isOutput).map(\.text) == ["out.xz"])
+        #expect(words.map(\.text).contains("y z.o"))
+    }
+
+    @Test func thinArchiveMembersWithShortAndLongNames() throws {
+        func header(_ name: String, size: Int) -> String {
+            name.padding(toLength: 16, withPad: " ", startingAt: 0) + "0".padding(toLength: 12, withPad: " ", startingAt: 0)
+                + "0".padding(toLength: 6, withPad: " ", startingAt: 0) + "0".padding(toLength: 6, withPad: " ", startingAt: 0)
+                + "644".padding(toLength: 8, withPad: " ", startingAt: 0) + String(size).padding(toLength: 10, withPad: " ", startingAt: 0) + "`\n"
+        }
+        let names = "arch/x86/kernel/head_64.o/\nlib/a-rather-long-name.o/\n"
+        // ar pads every member's data to an even length with a newline.
+        var text = "!<thin>\n" + header("/", size: 4) + "\0\0\0\0" + header("//", size: names.utf8.count) + names
+            + (names.utf8.count % 2 == 1 ? "\n" : "")
+        text += header("/0", size: 1000) + header("/27", size: 2000) + header("init.o/", size: 30)
+        #expect(ThinArchive.members(Data(text.utf8)) == ["arch/x86/kernel/head_64.o", "lib/a-rather-long-name.o", "init.o"])
+        #expect(ThinArchive.members(Data("!<arch>\n".utf8)) == nil)
+    }
+
+    @Test func linkerMapsAndTraces() {
+        let map = """
+            Archive member included to satisfy reference by file (symbol)
+
+            libbb/lib.a(appletlib.o)      /usr/lib/x/crt1.o (main)
+            libbb/lib.a(llist.o)          libbb/lib.a(appletlib.o) (llist_free)
+            /usr/lib/x/libc.a(printf.o)
+                                          libbb/lib.a(appletlib.o) (printf)
+
+            Discarded input sections
+
+            Linker script and memory map
+
+            LOAD /usr/lib/x/crt1.o
+            LOAD applets/built-in.o
+            LOAD libbb/lib.a
+            LOAD /usr/lib/x/libc.a
+            """
+        let inputs = LinkInputs.fromMap(map)
+        #expect(inputs.objects == ["/usr/lib/x/crt1.o", "applets/built-in.o"])
+        #expect(inputs.members.map { "\($0.archive)(\($0.member))" } == ["libbb/lib.a(appletlib.o)", "libbb/lib.a(llist.o)", "/usr/lib/x/libc.a(printf.o)"])
+
+        let trace = """
+            vmlinux.a
+            init/main.o
+            lib/lib.a
+            lib/ctype.o
+            (/usr/lib/gcc/libgcc.a)_udivsi3.o
+            x86_64-linux-gnu-ld: warning: lib/x.o: missing .note.GNU-stack section implies executable stack
+            """
+        let traced = LinkInputs.fromTrace(trace)
+        #expect(traced.objects == ["init/main.o", "lib/ctype.o"])
+        #expect(traced.members.map { "\($0.archive)(\($0.member))" } == ["/usr/lib/gcc/libgcc.a(_udivsi3.o)"])
+    }
+}
+
+/// A small build folder written to disk the way Kbuild leaves one, walked from its image.
+@Suite struct KbuildWalkTests {
+    @Test func fromTheImageDownToEverySourceAndHeader() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kbuild-walk-\(UUID().uuidString)", isDirectory: true)
+        let build = root.appendingPathComponent("build")
+        let source = root.appendingPathComponent("src")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func write(_ path: String, in folder: URL, _ text: String = "x") throws {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        func record(_ target: String, _ text: String) throws { try write(KbuildRecord.recordPath(of: target), in: build, text) }
+        let src = source.path
+        for file in ["init/main.c", "include/a.h", "drivers/on.c", "drivers/off.c", "arch/boot/head.S", "arch/boot/setup.ld"] { try write(file, in: source) }
+        for file in ["arch/boot/Image", "arch/boot/Image.bin", "vmlinux", "init/main.o", "drivers/on.o", "drivers/off.o", "arch/boot/head.o",
+                     "arch/boot/piggy.S", "arch/boot/piggy.o", "arch/boot/tools/build", "include/generated/autoconf.h"] { try write(file, in: build) }
+        try record("arch/boot/Image", "cmd_arch/boot/Image := arch/boot/tools/build arch/boot/Image.bin arch/boot/Image\n")
+        try record("arch/boot/Image.bin", "cmd_arch/boot/Image.bin := ld -T \(src)/arch/boot/setup.ld -o arch/boot/Image.bin arch/boot/head.o arch/boot/piggy.o\n")
+        try record("arch/boot/head.o", "cmd_arch/boot/head.o := gcc -c\n\nsource_arch/boot/head.o := \(src)/arch/boot/head.S\n\ndeps_arch/boot/head.o := \\\n  \(src)/include/a.h \\\n\n")
+        try record("arch/boot/piggy.o", "cmd_arch/boot/piggy.o := gcc -c\n\nsource_arch/boot/piggy.o := arch/boot/piggy.S\n\ndeps_arch/boot/piggy.o := \\\n\n")
+        try record("arch/boot/piggy.S", "cmd_arch/boot/piggy.S := sh \(src)/mkpiggy.sh vmlinux > arch/boot/piggy.S\n")
+        try record("init/main.o", "cmd_init/main.o := gcc -c\n\nsource_init/main.o := \(src)/init/main.c\n\ndeps_init/main.o := \\\n  \(src)/include/a.h \\\n  include/generated/autoconf.h \\\n\n")
+        try record("drivers/on.o", "cmd_drivers/on.o := gcc -c\n\nsource_drivers/on.o := \(src)/drivers/on.c\n\ndeps_drivers/on.o := \\\n\n")
+        try record("drivers/off.o", "cmd_drivers/off.o := gcc -c\n\nsource_drivers/off.o := \(src)/drivers/off.c\n\ndeps_drivers/off.o := \\\n\n")
+        // vmlinux's inputs come from the linker: drivers/off.o was compiled but not linked.
+        let link = LinkInputs(objects: ["init/main.o", "drivers/on.o"], members: [(archive: "/usr/lib/gcc/libgcc.a", member: "_udivsi3.o")])
+        let result = KbuildWalk(buildRoot: build, linkInputs: ["vmlinux": link]).walk(["arch/boot/Image"])
+        #expect(result.compiled == Set(["init/main.c", "drivers/on.c", "arch/boot/head.S"].map { "\(src)/\($0)" } + [build.standardizedFileURL.path + "/arch/boot/piggy.S"]))
+        #expect(result.read == Set(["\(src)/include/a.h", "\(src)/arch/boot/setup.ld", build.standardizedFileURL.path + "/include/generated/autoconf.h"]))
+        #expect(result.outside == [KbuildWalk.OutsideInput(file: "/usr/lib/gcc/libgcc.a", member: "_udivsi3.o")])
+        #expect(!result.objects.contains("drivers/off.o"))
+
+        let list = FileLicenseList(result, sourceRoot: source, buildRoot: build)
+        #expect(list.entries.map(\.path).contains("drivers/on.c"))
+        #expect(list.entries.first { $0.path == "include/generated/autoconf.h" }?.origin == .generated)
+        #expect(list.compiledCount == 4)
+    }
+}
