@@ -135,6 +135,12 @@ public enum CpioArchiveReader {
 extension InitramfsCompression {
     /// The compression of `file` as its first bytes tell it; `.none` for anything without a known magic.
     public static func detected(in file: URL) throws -> InitramfsCompression {
+        // An archive is a regular file: a FIFO would block the open, a device never end.
+        var info = stat()
+        guard stat(file.path, &info) == 0 else { throw InitramfsError.inputUnreadable(path: file.path, reason: UserFile.systemReason(errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw InitramfsError.inputUnreadable(path: file.path, reason: "it is \(UserFile.kind(of: info.st_mode)), not a regular file")
+        }
         guard let handle = FileHandle(forReadingAtPath: file.path) else {
             throw InitramfsError.inputUnreadable(path: file.path, reason: UserFile.systemReason(errno))
         }

@@ -65,8 +65,10 @@ struct DirectoryTreeReader {
                 kind = .socket  // S_IFSOCK, the only type left
             }
             let path = mountPath.isEmpty ? relativePath : "\(mountPath)/\(relativePath)"
-            entries.append(InitramfsEntry(
-                path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777, origin: at))
+            let entry = InitramfsEntry(path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777, origin: at)
+            // Checked here, not only when packing: whoever reads the tree's entries (validate, the stage key) sees it.
+            if let problem = entry.kernelLimitProblem { throw InitramfsError.unpackable(at, name: path, problem: problem) }
+            entries.append(entry)
         }
         return entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
