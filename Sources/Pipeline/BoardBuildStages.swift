@@ -44,9 +44,10 @@ extension BoardBuild {
         stage.skipNote = "every file unchanged"
         try await environment.run(stage) {
             // out/BOARD is replaced whole: a link or a file under that name is refused, not replaced (see OutputPath).
+            // The folder it is in (--out) may be a link to a folder elsewhere: it is written into, not replaced.
             do throws(UserFileError) {
                 try OutputPath.checkFolder(output.path)
-                try OutputPath.checkFolder(output.deletingLastPathComponent().path)
+                try OutputPath.checkFolder(output.deletingLastPathComponent().path, linkAllowed: true)
             } catch {
                 throw HostError.fileSystem(path: error.path, message: error.reason)
             }

@@ -112,10 +112,11 @@ public enum OutputPath {
         try checkFolder(of: path, mustExist: folderMustExist)
     }
 
-    /// Throws when `path` exists as anything other than a real folder (a link to one included).
-    public static func checkFolder(_ path: String) throws(UserFileError) {
+    /// Throws when `path` exists as anything other than a real folder (a link to one included, unless
+    /// `linkAllowed`: a folder the user named, such as `--out`, is written into, never replaced).
+    public static func checkFolder(_ path: String, linkAllowed: Bool = false) throws(UserFileError) {
         var info = stat()
-        guard lstat(path, &info) == 0 else {
+        guard (linkAllowed ? stat(path, &info) : lstat(path, &info)) == 0 else {
             guard errno == ENOENT else { throw UserFileError(path: path, reason: systemReason(errno)) }
             return
         }

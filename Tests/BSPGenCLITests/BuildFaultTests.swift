@@ -333,6 +333,30 @@ private func expectCleanFailure(_ result: (status: Int32?, output: String), ment
         #expect(temporaryNames(under: project.cache).isEmpty)
     }
 
+    /// out/BOARD is replaced whole, so a link under that name would be replaced, not followed: refused, kept. The
+    /// folder --out names may be a link to a folder elsewhere.
+    @Test func anOutputFolderThatIsALinkIsRefusedAndKept() async throws {
+        let project = try FakeBoardProject()
+        defer { project.cleanUp() }
+        let elsewhere = project.directory.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: elsewhere.appendingPathComponent("keep"))
+        try FileManager.default.createSymbolicLink(at: project.board, withDestinationURL: elsewhere)
+        let refused = try project.run()
+        expectCleanFailure(refused, mentioning: "symbolic link")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: project.board.path) == elsewhere.path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path) == ["keep"])
+        #expect(temporaryNames(under: project.output).isEmpty)
+
+        try FileManager.default.removeItem(at: project.board)
+        try FileManager.default.removeItem(at: project.output)
+        try FileManager.default.createSymbolicLink(at: project.output, withDestinationURL: elsewhere)
+        let linked = try project.run()
+        #expect(linked.status == 0, "\(linked.output)")
+        try expectComplete(project)
+        #expect(FileManager.default.fileExists(atPath: elsewhere.appendingPathComponent("fake/manifest.json").path))
+    }
+
     @Test func twoBuildsOfOneBoardAtOnceBothSucceed() async throws {
         let project = try FakeBoardProject(overlayBytes: 4 << 20)
         defer { project.cleanUp() }
