@@ -20,34 +20,38 @@ let package = Package(
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        .target(name: "BoardModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Files and text from the user: reading regular files only and within a limit, where outputs may go, temporary
+        // names beside them, and user text made safe to print. Every module that reads or writes a user-named file uses it.
+        .target(name: "UserInput"),
+        .target(name: "BoardModel", dependencies: ["UserInput", .product(name: "Yams", package: "Yams")]),
         .target(name: "Host", dependencies: [
-            "BoardModel",
+            "BoardModel", "UserInput",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Kconfig"),
-        .target(name: "DeviceTree", dependencies: ["CFDT"]),
-        .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd"]),
+        .target(name: "Kconfig", dependencies: ["UserInput"]),
+        .target(name: "DeviceTree", dependencies: ["CFDT", "UserInput"]),
+        .target(name: "Initramfs", dependencies: ["CZlib", "CLZMA", "CZstd", "UserInput"]),
         // Partition tables (MBR, GPT) and disk image assembly from partition files: pure, no tools. Also the
         // bmap beside each image and flashing an image to a card (sha256 of block ranges).
-        .target(name: "DiskImage", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "DiskImage", dependencies: ["CZlib", "UserInput", .product(name: "Crypto", package: "swift-crypto")]),
         // SBOMs (SPDX 2.3, CycloneDX 1.6), licence expressions, Kbuild's records of what a build compiled: pure, no tools.
         // Optimized in debug builds too (CI runs the debug binary): a kernel's Kbuild records are ~80 MB of text.
         .target(name: "SBOM", dependencies: ["BoardModel", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: [.unsafeFlags(["-O"])]),
-        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "SBOM", "CZlib"]),
+        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "UserInput", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "SBOM", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         // `bspgen bench`: bspgen's rebuild times beside the same steps by hand; measures, never part of a build.
         .target(name: "Bench", dependencies: ["BoardModel", "Host", "Initramfs", "Pipeline", "QEMU"]),
         .target(name: "BSPGenCLI", dependencies: [
-            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU", "Bench",
+            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU", "Bench", "UserInput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),
         // libFuzzer harness for the parsers of untrusted input (scripts/fuzz.sh); a corpus replayer otherwise.
-        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree"]),
+        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree", "Kconfig", "DiskImage"]),
 
+        .testTarget(name: "UserInputTests", dependencies: ["UserInput"]),
         .testTarget(name: "BoardModelTests", dependencies: ["BoardModel"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "BoardModel"]),
         .testTarget(name: "KconfigTests", dependencies: ["Kconfig"]),

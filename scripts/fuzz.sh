@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of untrusted input (board and toolchain YAML, gen_init_cpio lists, device tree blobs) with
-# libFuzzer for a bounded time each: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]. Seeds are the shipped
-# files; inputs found to crash, leak or hang are kept in .build-fuzz/findings/ and fail the run.
+# Fuzzes the readers of untrusted input with libFuzzer for a bounded time each:
+#   scripts/fuzz.sh [--long] [SECONDS_PER_TARGET] [TARGET...]
+# Targets: board and toolchain YAML, gen_init_cpio lists (bytes, packed and read back), device tree blobs, cpio
+# archives (the reader the artifact checks use), partition tables (MBR/GPT), Kconfig fragments and Kconfig files.
+# Time per target: SECONDS_PER_TARGET, else $BSPGEN_FUZZ_SECONDS, else 30 s; --long makes it 600 s (or
+# $BSPGEN_FUZZ_LONG_SECONDS) for a scheduled or by-hand run. The corpus each run grows is kept in .build-fuzz/corpus/
+# and seeds the next run. Seeds are the shipped files; inputs found to crash, leak or hang are kept in
+# .build-fuzz/findings/ and fail the run; .build-fuzz/summary.txt gets one line per target (executions, time, new
+# units, findings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
-seconds=${1:-30}
-shift || true
+seconds=${BSPGEN_FUZZ_SECONDS:-30}
+if [ "${1:-}" = --long ]; then
+  seconds=${BSPGEN_FUZZ_LONG_SECONDS:-600}
+  shift
+fi
+if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+  seconds=$1
+  shift
+fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb)
+all_targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb cpio-archive partition-table kconfig-fragment kconfig-language)
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
 scratch=.build-fuzz
 swift build --scratch-path "$scratch" --product bspgen-fuzz -Xswiftc -DFUZZING -Xswiftc -parse-as-library \
   -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -vE "Cannot export local symbol" | tail -n 3
 binary=$(swift build --scratch-path "$scratch" --product bspgen-fuzz --show-bin-path)/bspgen-fuzz
 
+# Seeds that are files of the project.
 seed_files() {
   case "$1" in
     board-yaml) ls boards/*.yaml ;;
@@ -22,20 +37,82 @@ seed_files() {
     arch-yaml) ls arches/*.yaml ;;
     cpio-list) ls boards/common/*.list ;;
     dtb) ls Tests/DeviceTreeTests/Corpus/*.dtb 2>/dev/null || true ;;
+    kconfig-fragment) find boards -name '*.fragment' -o -name '*.config' | sort ;;
+    *) ;;
   esac
 }
 
+# Seeds made here: a small real input of each format, as the everyday tools write it.
+make_seeds() {
+  local target=$1 corpus=$2 work
+  work=$(mktemp -d)
+  case "$target" in
+    dtb)
+      printf '/dts-v1/;\n/ { compatible = "bspgen,fuzz"; #address-cells = <1>; #size-cells = <1>;\n  chosen { bootargs = "console=ttyS0"; };\n  memory@0 { device_type = "memory"; reg = <0 0x1000>; }; };\n' \
+        | dtc -q -I dts -O dtb -o "$corpus/seed.dtb" - ;;
+    cpio-archive)
+      mkdir -p "$work/tree/bin" "$work/tree/dev"
+      printf '#!/bin/sh\necho hello\n' > "$work/tree/init"
+      ln -s ../init "$work/tree/bin/sh"
+      (cd "$work/tree" && find . | LC_ALL=C sort | cpio --quiet -o -H newc > "$corpus/seed.cpio")
+      gzip -9 -n -c "$corpus/seed.cpio" > "$corpus/seed.cpio.gz"
+      xz --check=crc32 -c "$corpus/seed.cpio" > "$corpus/seed.cpio.xz"
+      zstd -q -c "$corpus/seed.cpio" > "$corpus/seed.cpio.zst" ;;
+    partition-table)
+      truncate -s 64K "$work/gpt.img" "$work/mbr.img"
+      printf 'label: gpt\nfirst-lba: 34\nstart=34, size=16, type=U\nstart=50, size=8, type=L\n' | sfdisk -q "$work/gpt.img"
+      printf 'label: dos\nstart=1, size=16, type=c, bootable\nstart=17, size=8, type=83\n' | sfdisk -q "$work/mbr.img"
+      cp "$work/gpt.img" "$work/mbr.img" "$corpus/" ;;
+    kconfig-language)
+      cat > "$corpus/seed.Kconfig" <<'EOF'
+menu "Seed"
+config SEED
+	bool "a seed option"
+	depends on (X86 || ARM64) && !SEED_OFF
+	select SEED_HELPER if SEED_EXTRA
+	default y
+	help
+	  Help text.
+config SEED_HELPER
+	tristate
+config SEED_LEVEL
+	int "level" if EXPERT
+	range 0 7
+	default 3
+choice
+	prompt "mode"
+config SEED_A
+	bool "a"
+config SEED_B
+	bool "b"
+endchoice
+if SEED
+source "arch/$(SRCARCH)/Kconfig"
+endif
+endmenu
+EOF
+      # A few real files of the kernel, when its source is in the cache.
+      local tree
+      tree=$(ls -d "${BSPGEN_CACHE:-$HOME/.cache/bspgen}"/sources/linux-source-*/linux-source-* 2>/dev/null | head -n 1 || true)
+      if [ -n "$tree" ]; then
+        for file in init/Kconfig kernel/Kconfig.preempt arch/arm64/Kconfig.platforms drivers/tty/serial/Kconfig; do
+          [ -f "$tree/$file" ] && head -c 60000 "$tree/$file" > "$corpus/$(echo "$file" | tr / _)"
+        done
+      fi ;;
+  esac
+  rm -rf "$work"
+}
+
 status=0
+summary="$scratch/summary.txt"
+mkdir -p "$scratch"
+: > "$summary"
 for target in "${targets[@]}"; do
-  corpus="$scratch/corpus/$target"
+  corpus="$PWD/$scratch/corpus/$target"
   findings="$scratch/findings/$target"
   mkdir -p "$corpus" "$findings"
   for seed in $(seed_files "$target"); do cp "$seed" "$corpus/"; done
-  if [ "$target" = dtb ]; then
-    # A small real tree as a seed: dtc's output, the reader's everyday input.
-    printf '/dts-v1/;\n/ { compatible = "bspgen,fuzz"; #address-cells = <1>; #size-cells = <1>;\n  chosen { bootargs = "console=ttyS0"; };\n  memory@0 { device_type = "memory"; reg = <0 0x1000>; }; };\n' \
-      | dtc -q -I dts -O dtb -o "$corpus/seed.dtb" -
-  fi
+  make_seeds "$target" "$corpus"
   echo "== fuzz $target: ${seconds} s"
   set +e
   # Leak detection is off: Foundation leaks a buffer once per empty file read (String(contentsOf:)), outside our
@@ -45,10 +122,15 @@ for target in "${targets[@]}"; do
   result=$?
   set -e
   grep -E "^(stat::number_of_executed_units|stat::new_units_added|Done)" "$scratch/$target.log" || true
+  executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$scratch/$target.log" | tail -n 1)
+  added=$(sed -n 's/^stat::new_units_added: *//p' "$scratch/$target.log" | tail -n 1)
+  found=$(find "$findings" -type f | wc -l)
+  echo "$target: ${executions:-0} executions in ${seconds} s, ${added:-0} new units, corpus $(find "$corpus" -type f | wc -l) inputs, findings ${found} (exit ${result})" >> "$summary"
   if [ "$result" -ne 0 ]; then
     echo "fuzz $target: FAILED (exit $result); log: $scratch/$target.log; inputs: $findings/"
     grep -E "ERROR|SUMMARY|Fatal|Test unit written" "$scratch/$target.log" | head -n 10
     status=1
   fi
 done
+cat "$summary"
 exit "$status"

@@ -18,7 +18,7 @@ swift_status=${PIPESTATUS[0]}
 set -e
 echo "== swift test: exit status $swift_status after $((SECONDS - start)) s"
 
-echo "== fuzz: the YAML, cpio list and dtb readers under libFuzzer, ${BSPGEN_FUZZ_SECONDS:-30} s each"
+echo "== fuzz: every reader of untrusted input under libFuzzer (scripts/fuzz.sh), ${BSPGEN_FUZZ_SECONDS:-30} s each"
 set +e
 scripts/fuzz.sh "${BSPGEN_FUZZ_SECONDS:-30}"
 fuzz_status=$?

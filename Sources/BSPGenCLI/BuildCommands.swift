@@ -5,6 +5,7 @@ import DiskImage
 import Foundation
 import Host
 import Initramfs
+import UserInput
 
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "build",
@@ -163,6 +164,12 @@ struct CpioCommand: ParsableCommand {
             throw ValidationError("--compress \(compress): expected one of \(InitramfsCompression.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard !directories.isEmpty || !lists.isEmpty else { throw ValidationError("give at least one --dir or --list") }
+        // Before any input is read: an output that cannot be written (or must not be replaced) is said first.
+        do {
+            try OutputPath.checkFile(output)
+        } catch {
+            throw InitramfsError.outputFailed(path: output, reason: error.reason)
+        }
         let sources = directories.map { InitramfsSource.directory(URL(fileURLWithPath: $0)) } + lists.map { InitramfsSource.list(URL(fileURLWithPath: $0)) }
         let epoch = sourceDateEpoch ?? BuildEnvironment.sourceDateEpochFromEnvironment()
         let summary = try InitramfsPacker(sourceDateEpoch: epoch).pack(sources, to: URL(fileURLWithPath: output), compression: compression)

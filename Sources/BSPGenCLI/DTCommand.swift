@@ -2,6 +2,7 @@ import ArgumentParser
 import DeviceTree
 import Foundation
 import Host
+import UserInput
 
 /// `bspgen dt`: look at and edit flattened device trees with the same code the build uses.
 public struct DTCommand: ParsableCommand {
@@ -20,6 +21,12 @@ public struct DTCommand: ParsableCommand {
             return try body()
         } catch let error as DeviceTreeError {
             printError(error.description)
+            throw ExitCode(status)
+        } catch let error as UserFileError {
+            FileHandle.standardError.write(Data("bspgen dt: write \(error)\n".utf8))
+            throw ExitCode(status)
+        } catch let error as HostError {
+            FileHandle.standardError.write(Data("bspgen dt: \(error)\n".utf8))
             throw ExitCode(status)
         }
     }
@@ -88,6 +95,8 @@ extension DTCommand {
 
         func run() throws {
             try DTCommand.reportingErrors {
+                // Checked before reading: a link or a device under the name would be replaced, not written.
+                try OutputPath.checkFile(output ?? file)
                 var tree = try DeviceTreeBlob(contentsOf: file)
                 try tree.setProperty(property, value(), at: path, createNodes: createNodes)
                 try AtomicFile.write(Data(tree.bytes), to: URL(fileURLWithPath: output ?? file))
@@ -111,11 +120,12 @@ extension DTCommand {
 
         func run() throws {
             try DTCommand.reportingErrors {
+                try OutputPath.checkFile(output)
                 let result = try overlays.reduce(try DeviceTreeBlob(contentsOf: base)) { tree, overlay in
                     do {
                         return try tree.applying(DeviceTreeBlob(contentsOf: overlay))
                     } catch var error as DeviceTreeError {
-                        error.operation += " \(overlay)"
+                        if !error.operation.hasPrefix("read ") && !error.operation.hasPrefix("open ") { error.operation += " \(UserText.escaped(overlay))" }
                         throw error
                     }
                 }

@@ -4,6 +4,7 @@ import Pipeline
 import Foundation
 import Host
 import Kconfig
+import UserInput
 
 /// Options shared by every command that builds something for a board.
 struct BuildOptions: ParsableArguments {
@@ -50,13 +51,14 @@ struct ConfigCommand: AsyncParsableCommand {
     var fragments: [String] = []
 
     func run() async throws {
-        let environment = try await options.environment(board)
+        // Every extra fragment is read and parsed before anything else: a FIFO, a device or a bad line is an error
+        // now, not after the kernel source is unpacked.
         let extra = try fragments.map { path in
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError("--fragment \(path): no such file")
-            }
-            return URL(fileURLWithPath: path).standardizedFileURL
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            _ = try KconfigFile.load(url, name: path)
+            return url
         }
+        let environment = try await options.environment(board)
         let configuration = try await environment.withBoardLock {
             try await KernelBuilder(environment: environment).configure(extraFragments: extra, force: !extra.isEmpty)
         }
@@ -108,6 +110,8 @@ struct MenuconfigCommand: AsyncParsableCommand {
         guard let kind = ConfigurableComponent.Kind(rawValue: component) else {
             throw ValidationError("--component \(component): expected one of \(ConfigurableComponent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        // Before menuconfig: a link or a device named by --fragment would be replaced, not written (see OutputPath).
+        if let fragment, !print { try OutputPath.checkFile(fragment) }
         let environment = try await options.environment(board)
         let prepared = try await ConfigurableComponent.prepare(kind, environment: environment)
         let before = try KconfigFile.load(prepared.config, name: "before")
@@ -130,7 +134,8 @@ struct MenuconfigCommand: AsyncParsableCommand {
         guard let target = fragment.map({ URL(fileURLWithPath: $0) }) ?? prepared.fragments.last else {
             throw ValidationError("the board has no \(kind.rawValue) fragment to write into; pass --fragment FILE")
         }
-        let text = FileManager.default.fileExists(atPath: target.path) ? try String(contentsOf: target, encoding: .utf8) : ""
+        let exists = FileManager.default.fileExists(atPath: target.path)
+        let text = exists ? String(decoding: try UserFile.read(target.path, limit: UserFile.Limit.text), as: UTF8.self) : ""
         try AtomicFile.write(try KconfigDiff.apply(changes, toFragment: text, name: target.path), to: target)
         Swift.print("wrote \(changes.count) change(s) to \(target.path):")
         changes.forEach { Swift.print("  \($0.line)") }

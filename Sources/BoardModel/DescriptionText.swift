@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// Reading description files (boards, toolchains, architectures, templates) as text, and showing what they hold
 /// in messages without letting it act on the terminal.
@@ -100,11 +101,8 @@ public enum DescriptionText {
     /// `value` as messages show it: in single quotes, control and invisible formatting characters escaped, and a
     /// value longer than `limit` characters cut in the middle, saying how many were left out. The same form as the
     /// escaping of user text for other inputs (file names, list lines), so every message shows values alike.
-    public static func quoted(_ value: String, limit: Int = 200) -> String {
-        let pieces = value.unicodeScalars.map { needsEscape($0) ? escape($0) : String($0) }
-        guard pieces.count > limit else { return "'\(pieces.joined())'" }
-        let keep = max(1, limit / 2)
-        return "'" + pieces.prefix(keep).joined() + "…(\(pieces.count - 2 * keep) more characters)…" + pieces.suffix(keep).joined() + "'"
+    public static func quoted(_ value: String, limit: Int = UserText.maximumShown) -> String {
+        "'" + UserText.escaped(value, limit: limit) + "'"
     }
 
     /// Text for the terminal: every control or invisible formatting character escaped except line feeds (and tabs),
@@ -133,28 +131,9 @@ public enum DescriptionText {
         }
     }
 
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned: true
-        default: false
-        }
-    }
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool { UserText.needsEscape(scalar) }
 
-    /// How messages show a character they must not print: `\n`, `\t`, `\r`, `\e`, `\x07` for the other C0 and C1
-    /// controls and DEL, `\u{202E}` for the rest.
-    public static func escape(_ scalar: Unicode.Scalar) -> String {
-        func hex(_ width: Int) -> String {
-            let digits = String(scalar.value, radix: 16, uppercase: true)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        switch scalar {
-        case "\n": return "\\n"
-        case "\t": return "\\t"
-        case "\r": return "\\r"
-        case "\u{1B}": return "\\e"
-        default: return scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? "\\x" + hex(2) : "\\u{" + hex(4) + "}"
-        }
-    }
+    public static func escape(_ scalar: Unicode.Scalar) -> String { UserText.escape(scalar) }
 
     static func nonRegularKind(_ mode: mode_t) -> String? {
         switch mode & S_IFMT {

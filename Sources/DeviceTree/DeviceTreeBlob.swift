@@ -1,4 +1,5 @@
 import CFDT
+import UserInput
 
 /// A flattened device tree (`.dtb`), validated on the way in and edited through libfdt.
 ///
@@ -25,11 +26,11 @@ public struct DeviceTreeBlob: Sendable {
     }
 
     public init(contentsOf file: String) throws {
-        let data = try File.readAll(file, operation: "read \(file)")
+        let data = try File.readAll(file, operation: "read \(UserText.escaped(file))")
         do {
             try self.init(bytes: data)
         } catch var error as DeviceTreeError {
-            error.operation = "open \(file)"
+            error.operation = "open \(UserText.escaped(file))"
             throw error
         }
     }
@@ -85,7 +86,7 @@ public struct DeviceTreeBlob: Sendable {
     // MARK: Validation
 
     /// Checks everything libfdt will later trust, and returns the size libfdt needs to lay the tree out
-    /// for editing: its totalsize, or more when blocks overlap or the header is v16. The header checks done here
+    /// for editing: its totalsize, or more when the blocks are out of order or the header is v16. The header checks done here
     /// before libfdt's own are there to say which field is wrong; `fdt_check_full` then checks the header
     /// again and walks every tag, name and string reference.
     private static func validate(_ data: [UInt8], operation: String) throws -> Int {
@@ -123,7 +124,7 @@ public struct DeviceTreeBlob: Sendable {
             throw failure(FDT_ERR_TRUNCATED,
                           "\(block) at offset \(offset) (\(size) bytes) lies outside the \(totalSize)-byte tree")
         }
-        try data.withUnsafeBytes { buffer in
+        let structureEnd = try data.withUnsafeBytes { buffer -> Int in
             let status = fdt_check_full(buffer.baseAddress, totalSize)
             guard status == 0 else { throw DeviceTreeError(operation: operation, libfdtResult: status) }
             // libfdt 1.6.1 reads a property's length as a signed int, and fdt_check_full lets small negative
@@ -156,7 +157,7 @@ public struct DeviceTreeBlob: Sendable {
                         throw failure(FDT_ERR_BADSTRUCTURE, "property at structure offset \(offset) has invalid length \(length)")
                     }
                 case FDT_END:
-                    return
+                    return Int(next)
                 default:
                     break
                 }
@@ -164,6 +165,22 @@ public struct DeviceTreeBlob: Sendable {
             }
         }
         let reservations = data.withUnsafeBytes { Int(fdt_num_mem_rsv($0.baseAddress)) }
+        // libfdt checks that each block lies inside the tree, not that they are apart: in a blob whose blocks share
+        // bytes, one edit rewrites the other block (a property written into the strings), and tools disagree on
+        // what it holds. dtc never writes one, so it is refused. A v16 header has no structure size: the walk above
+        // found where the structure ends.
+        let laidOut = [
+            ("header", 0, version >= 17 ? headerSize : 36),
+            ("memory reservation block", field(4), (reservations + 1) * 16),
+            ("structure block", field(2), version >= 17 ? field(9) : structureEnd),
+            ("strings block", field(3), field(8)),
+        ].filter { $0.2 > 0 }
+        for (index, first) in laidOut.enumerated() {
+            for second in laidOut[(index + 1)...] where first.1 < second.1 + second.2 && second.1 < first.1 + first.2 {
+                throw failure(FDT_ERR_BADLAYOUT, "the \(first.0) (offset \(first.1), \(first.2) bytes) and the \(second.0) "
+                              + "(offset \(second.1), \(second.2) bytes) overlap; the blocks of a blob must not share bytes")
+            }
+        }
         // fdt_open_into's own arithmetic for a tree it has to reorder.
         return max(totalSize, headerSize + (reservations + 1) * 16 + structureSize + field(8))
     }
@@ -298,6 +315,7 @@ public struct DeviceTreeBlob: Sendable {
     /// first (`fdtput -p`).
     public mutating func setProperty(_ name: String, _ value: PropertyValue, at path: String, createNodes: Bool = false) throws {
         let operation = "set"
+        try Self.checkPath(path, operation: operation)
         try Self.checkName(name, kind: "property", operation: operation, path: path)
         let node = createNodes
             ? try makeNode(at: path, createParents: true, existingIsError: false, operation: operation)
@@ -373,10 +391,46 @@ public struct DeviceTreeBlob: Sendable {
         return node
     }
 
+    /// The characters dtc accepts in names (checks.c: NODECHARS, PROPCHARS); a name with any other byte makes a
+    /// blob that dtc refuses and the kernel may misread.
+    private static let alphanumerics = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    private static let nodeNameCharacters = Set((alphanumerics + ",._+-@").utf8)
+    private static let propertyNameCharacters = Set((alphanumerics + ",._+*#?-").utf8)
+
+    /// Why `name` cannot be a node's (`kind` "node") or a property's name, or nil when it can.
+    static func nameProblem(_ name: String, kind: String) -> String? {
+        if name.isEmpty { return "an empty \(kind) name" }
+        if kind == "node" && (name == "." || name == "..") {
+            return "'\(name)' is not a node: a device tree path has no '.' or '..' components; write the path without them"
+        }
+        let bytes = Array(name.utf8)
+        let allowed = kind == "node" ? nodeNameCharacters : propertyNameCharacters
+        if let bad = bytes.first(where: { !allowed.contains($0) }) {
+            let shown = bad == 0x20 ? "a space"
+                : bad > 0x20 && bad < 0x7F ? "'\(Character(Unicode.Scalar(bad)))'" : "byte \\x\(String(bad, radix: 16, uppercase: true))"
+            return "\(shown) may not appear in a \(kind) name; use letters, digits and "
+                + (kind == "node" ? ", . _ + - (and one @ before the unit address)" : ", . _ + * # ? -")
+        }
+        if kind == "node", bytes.filter({ $0 == UInt8(ascii: "@") }).count > 1 || bytes.first == UInt8(ascii: "@") {
+            return "a node name is NAME or NAME@UNIT-ADDRESS, with one '@' after a name"
+        }
+        return nil
+    }
+
     private static func checkName(_ name: String, kind: String, operation: String, path: String) throws {
-        guard name.isEmpty || name.utf8.contains(0) || (kind == "node" && name.contains("/")) else { return }
+        guard let problem = nameProblem(name, kind: kind) else { return }
         throw DeviceTreeError(operation: operation, nodePath: path, property: kind == "property" ? name : nil,
-                              libfdtResult: -FDT_ERR_BADVALUE, detail: "invalid \(kind) name '\(name)'")
+                              libfdtResult: -FDT_ERR_BADVALUE, detail: "invalid \(kind) name '\(UserText.escaped(name))': \(problem)")
+    }
+
+    /// Refuses a path with a '.' or '..' component or an invalid node name before it is looked up or created.
+    private static func checkPath(_ path: String, operation: String) throws {
+        guard path.hasPrefix("/") else { return }  // an alias, which libfdt resolves and checks
+        var walked = ""
+        for name in path.split(separator: "/", omittingEmptySubsequences: true).map(String.init) {
+            walked += "/" + name
+            try checkName(name, kind: "node", operation: operation, path: walked)
+        }
     }
 
     /// Runs a libfdt edit; when libfdt reports the buffer full, grows it by at least `room` bytes and tries

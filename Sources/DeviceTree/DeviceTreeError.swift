@@ -1,4 +1,5 @@
 import CFDT
+import UserInput
 
 /// A failed device-tree operation: what was attempted, on which node and property, and why.
 /// When libfdt refused, `code` holds its error number and `message` starts with its own name for it
@@ -29,8 +30,8 @@ public struct DeviceTreeError: Error, CustomStringConvertible, Equatable, Sendab
 
     public var description: String {
         var text = operation
-        if let nodePath { text += " \(nodePath)" }
-        if let property { text += " property '\(property)'" }
+        if let nodePath { text += " \(UserText.escaped(nodePath))" }
+        if let property { text += " property '\(UserText.escaped(property))'" }
         return text + ": " + message
     }
 

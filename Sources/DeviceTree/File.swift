@@ -1,29 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import UserInput
 
-/// Plain POSIX file access, so errors carry the system's own words (`No such file or directory`).
+/// Reading blobs the user named: regular files only, at most `UserFile.Limit.deviceTree` bytes, so a FIFO cannot
+/// block bspgen and `/dev/zero` cannot fill its memory. Errors carry the system's own words.
 enum File {
     static func readAll(_ path: String, operation: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw systemError(operation) }
-        defer { close(descriptor) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { return contents }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw systemError(operation)
-            }
-            contents += chunk[..<count]
+        do {
+            return try UserFile.read(path, limit: UserFile.Limit.deviceTree)
+        } catch {
+            throw DeviceTreeError(operation: operation, message: error.reason)
         }
-    }
-
-    private static func systemError(_ operation: String) -> DeviceTreeError {
-        DeviceTreeError(operation: operation, message: String(cString: strerror(errno)))
     }
 }

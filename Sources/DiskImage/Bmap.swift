@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import UserInput
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -210,8 +211,8 @@ public struct Bmap: Sendable, Equatable {
     /// Reads a bmap file (bspgen's or bmaptool's, version 2.0 with sha256) and checks that it holds together:
     /// its own checksum, the counts, and ranges in order inside the image, each with a checksum.
     public static func read(_ url: URL) throws(BmapError) -> Bmap {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .io(path: url.path, message: "cannot read: \(error.localizedDescription)") }
+        let data: [UInt8]
+        do { data = try UserFile.read(url.path, limit: UserFile.Limit.text) } catch { throw .io(path: url.path, message: "cannot read: \(error.reason)") }
         return try parse(String(decoding: data, as: UTF8.self), file: url.path)
     }
 

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import UserInput
 
 /// A 16-byte GUID as GPT stores it: the first three fields little-endian, the rest as written.
 public struct GUID: Sendable, Hashable, CustomStringConvertible {
@@ -240,9 +241,20 @@ extension PartitionTable {
     /// Reads the table of an image file: GPT when the protective MBR says so (headers' and entries' CRCs
     /// checked, the backup compared with the primary), else MBR.
     public static func read(from url: URL) throws(DiskImageError) -> PartitionTable {
+        // An image is a regular file: a FIFO would block the open, a device has no end to seek to.
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { throw .io(path: url.path, message: UserFile.systemReason(errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .io(path: url.path, message: "it is \(UserFile.kind(of: info.st_mode)), not a regular file")
+        }
         guard let handle = FileHandle(forReadingAtPath: url.path) else { throw .io(path: url.path, message: "cannot open for reading") }
         defer { try? handle.close() }
         func sectors(_ first: Int, _ count: Int) throws(DiskImageError) -> [UInt8] {
+            // Sector numbers come from the image itself (the GPT's backup LBA): anything past the end is malformed,
+            // and must not overflow on the way there.
+            guard first >= 0, first < Int.max / sectorSize - count else {
+                throw DiskImageError.malformed(file: url.path, message: "sector \(first) is past the end")
+            }
             do {
                 try handle.seek(toOffset: UInt64(first * sectorSize))
                 let data = try handle.read(upToCount: count * sectorSize) ?? Data()
@@ -251,11 +263,11 @@ extension PartitionTable {
             } catch let error as DiskImageError {
                 throw error
             } catch {
-                throw .io(path: url.path, message: error.localizedDescription)
+                throw .io(path: url.path, message: UserFile.reason(of: error))
             }
         }
         let size: Int
-        do { size = Int(try handle.seekToEnd()) } catch { throw .io(path: url.path, message: error.localizedDescription) }
+        do { size = Int(try handle.seekToEnd()) } catch { throw .io(path: url.path, message: UserFile.reason(of: error)) }
         let mbr = try sectors(0, 1)
         guard mbr[510] == 0x55, mbr[511] == 0xAA else { throw .malformed(file: url.path, message: "no 55 AA boot signature in sector 0") }
         let total = size / sectorSize
@@ -267,7 +279,7 @@ extension PartitionTable {
             guard Array(backupHeader[0..<8]) == Array("EFI PART".utf8) else {
                 throw .malformed(file: url.path, message: "no backup GPT header in the last sector")
             }
-            let backupEntries = try sectors(Int(readLE(backupHeader, 72, 8)), gptEntrySectors)
+            let backupEntries = try sectors(Int(truncatingIfNeeded: readLE(backupHeader, 72, 8)), gptEntrySectors)
             guard try parseGPT(header: backupHeader, entries: backupEntries, file: url.path, total: total).partitions == table.partitions else {
                 throw .malformed(file: url.path, message: "the backup GPT differs from the primary")
             }
@@ -294,8 +306,9 @@ extension PartitionTable {
         guard crc32(zeroed) == UInt32(readLE(header, 16, 4)) else { throw .malformed(file: file, message: "GPT header CRC mismatch") }
         let count = Int(readLE(header, 80, 4))
         let entrySize = Int(readLE(header, 84, 4))
-        guard count * entrySize <= entries.count, entrySize >= 128 else { throw .malformed(file: file, message: "unexpected GPT entry array \(count)×\(entrySize)") }
-        guard crc32(Array(entries[0..<count * entrySize])) == UInt32(readLE(header, 88, 4)) else {
+        let (arraySize, overflow) = count.multipliedReportingOverflow(by: entrySize)
+        guard !overflow, arraySize <= entries.count, entrySize >= 128 else { throw .malformed(file: file, message: "unexpected GPT entry array \(count)×\(entrySize)") }
+        guard crc32(Array(entries[0..<arraySize])) == UInt32(readLE(header, 88, 4)) else {
             throw .malformed(file: file, message: "GPT partition entries CRC mismatch")
         }
         var partitions: [Partition] = []
@@ -304,8 +317,13 @@ extension PartitionTable {
             guard entry[0..<16].contains(where: { $0 != 0 }) else { continue }
             let type = GUID(mixedEndian: entry[0..<16])
             let kind = [PartitionKind.efiSystem, .fat, .linux].first { $0.gptType == type } ?? PartitionKind(gptType: type, mbrType: 0)
-            let first = Int(readLE(entry, 32, 8))
-            let last = Int(readLE(entry, 40, 8))
+            // LBAs are 64-bit in the image: one past the disk (or past Int) is a malformed table, not a trap.
+            let first = Int(truncatingIfNeeded: readLE(entry, 32, 8))
+            let last = Int(truncatingIfNeeded: readLE(entry, 40, 8))
+            guard first >= 0, first <= last, last < total else {
+                throw .malformed(file: file, message: "GPT entry \(index + 1) spans sectors \(readLE(entry, 32, 8)) to \(readLE(entry, 40, 8)), "
+                                 + "outside the image's \(total) sectors")
+            }
             let units = stride(from: 56, to: 128, by: 2).map { UInt16(entry[$0]) | UInt16(entry[$0 + 1]) << 8 }.prefix { $0 != 0 }
             partitions.append(Partition(name: String(decoding: Array(units), as: UTF16.self), kind: kind, firstSector: first,
                                         sectorCount: last - first + 1, uniqueID: GUID(mixedEndian: entry[16..<32])))

@@ -1,5 +1,6 @@
 import BoardModel
 import Foundation
+import UserInput
 
 /// A Debian binary package to fetch, as a board's firmware section asks for it.
 public struct DebianPackageRequest: Sendable, Hashable {
@@ -235,7 +236,7 @@ public struct DebianPackageFetcher: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot create directory: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot create directory: \(UserFile.reason(of: error))")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// An exclusive flock(2) on a lock file in the cache, for resources that several boards of one run, or
 /// several bspgen processes, may reach at once: an unpacked source, a shared BusyBox folder, a board's build
@@ -12,17 +13,17 @@ public enum FileLock {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
-            throw HostError.fileSystem(path: url.deletingLastPathComponent().path, message: "cannot create the lock's folder: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.deletingLastPathComponent().path, message: "cannot create the lock's folder: \(UserFile.reason(of: error))")
         }
         let descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw HostError.fileSystem(path: url.path, message: "cannot open lock file: \(String(cString: strerror(errno)))")
+            throw HostError.fileSystem(path: url.path, message: "cannot open lock file: \(UserFile.systemReason(errno))")
         }
         defer { close(descriptor) }  // closing the last descriptor releases the lock
         var waited = false
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                throw HostError.fileSystem(path: url.path, message: "cannot lock: \(String(cString: strerror(errno)))")
+                throw HostError.fileSystem(path: url.path, message: "cannot lock: \(UserFile.systemReason(errno))")
             }
             if !waited { onWait?() }
             waited = true

@@ -4,44 +4,71 @@ import Foundation
 /// Turns SIGINT, SIGTERM and SIGHUP into cancellation of the work in progress, so that every child process is
 /// stopped through its teardown (SIGTERM to its process group, then SIGKILL) and no stage is recorded as done.
 /// A second signal ends bspgen at once.
+/// Work that does not end by itself after the signal (a read or write the kernel keeps blocked, a loop that does not
+/// check for cancellation) cannot keep bspgen alive: `grace` seconds after the first signal, every process group it
+/// started is killed and bspgen quits with 128 + signal anyway.
 public final class Interruption: @unchecked Sendable {
     public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    /// Longer than a child's teardown (SIGTERM, 3 s, SIGKILL) and the cleanup after it.
+    public static let defaultGrace: Double = 10
 
     private let lock = NSLock()
     private var received: Int32?
     private var sources: [any DispatchSourceSignal] = []
+    private var watchdog: DispatchWorkItem?
+    private var cancel: @Sendable () -> Void = {}
+    private let grace: Double
+    private let quit: @Sendable (Int32) -> Void
 
-    public init() {}
+    /// `quit` ends the process when the work outlives `grace` (a test passes its own).
+    public init(grace: Double = defaultGrace, quit: @escaping @Sendable (Int32) -> Void = { status in
+        ProcessGroupRegistry.shared.killAll()
+        _exit(status)
+    }) {
+        self.grace = grace
+        self.quit = quit
+    }
 
     /// The first signal received, if any.
     public var signal: Int32? { lock.withLock { received } }
 
     /// Calls `cancel` on the first signal; exits with 128 + signal on the second.
     public func install(cancel: @escaping @Sendable () -> Void) {
+        lock.withLock { self.cancel = cancel }
         for number in Self.signals {
             // The default action would end bspgen before its children are stopped.
             Foundation.signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                let first = lock.withLock { () -> Bool in
-                    guard received == nil else { return false }
-                    received = number
-                    return true
-                }
-                if first {
-                    FileHandle.standardError.write(Data("\nbspgen: \(Self.name(number)) received; stopping child processes (again to quit at once)\n".utf8))
-                    cancel()
-                } else {
-                    _exit(128 + number)
-                }
-            }
+            source.setEventHandler { [self] in receive(number) }
             source.resume()
             sources.append(source)
         }
     }
 
+    /// What a signal does: the first cancels the work and starts the watchdog, the second quits at once.
+    func receive(_ number: Int32) {
+        let first = lock.withLock { () -> Bool in
+            guard received == nil else { return false }
+            received = number
+            return true
+        }
+        guard first else { _exit(128 + number) }
+        FileHandle.standardError.write(Data("\nbspgen: \(Self.name(number)) received; stopping child processes (again to quit at once)\n".utf8))
+        let watchdog = DispatchWorkItem { [self] in
+            FileHandle.standardError.write(Data("bspgen: still busy \(Int(grace)) s after \(Self.name(number)); quitting now\n".utf8))
+            quit(128 + number)
+        }
+        let cancel = lock.withLock {
+            self.watchdog = watchdog
+            return self.cancel
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace, execute: watchdog)
+        cancel()
+    }
+
     /// Back to the default actions, once the work is over.
     public func uninstall() {
+        lock.withLock { watchdog?.cancel() }
         for source in sources { source.cancel() }
         sources = []
         for number in Self.signals { Foundation.signal(number, SIG_DFL) }
@@ -82,6 +109,15 @@ public final class ProcessGroupRegistry: @unchecked Sendable {
         }
     }
 
+    /// SIGKILL to every group still running: bspgen is quitting without waiting for their teardown.
+    public func killAll() {
+        lock.withLock {
+            for group in groups.keys where group > 1 { kill(-group, SIGKILL) }
+            groups = [:]
+            persist()
+        }
+    }
+
     func remove(_ group: Int32) {
         lock.withLock {
             groups[group] = nil
@@ -101,11 +137,14 @@ public final class ProcessGroupRegistry: @unchecked Sendable {
     }
 
     /// SIGTERM, then SIGKILL, to each group listed by a bspgen process that is gone.
+    /// A process killed while it rewrote its list leaves the new list under its temporary name
+    /// (`.PID.tmp-PID`, see TemporaryName): that one is read too, then removed.
     static func reapOrphans(in directory: URL) {
-        guard let owners = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for owner in owners {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names {
+            let owner = name.hasPrefix(".") ? String(name.dropFirst().prefix { $0 != "." }) : name
             guard let pid = Int32(owner), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            let file = directory.appendingPathComponent(owner)
+            let file = directory.appendingPathComponent(name)
             let lines = (try? String(contentsOf: file, encoding: .utf8))?.split(separator: "\n") ?? []
             for line in lines {
                 let fields = line.split(separator: " ", maxSplits: 1).map(String.init)

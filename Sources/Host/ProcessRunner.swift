@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 import Subprocess
 #if canImport(System)
 import System
@@ -115,8 +116,19 @@ public enum ProcessRunner {
         // A child stopped because bspgen was interrupted did not fail: the interruption is the news.
         try Task.checkCancellation()
         guard result.succeeded else {
-            throw HostError.commandFailed(command: command.description, status: result.statusText, log: log, tail: tail(of: log, lines: 25))
+            throw HostError.commandFailed(command: command.description, status: result.statusText + diskFullNote(log.deletingLastPathComponent()),
+                                          log: log, tail: tail(of: log, lines: 25))
         }
+    }
+
+    /// A tool that meets a full disk says so in its own words, if at all (and its log may have lost them): when the
+    /// file system of the build's logs is (nearly) full, the failure says that too.
+    static func diskFullNote(_ folder: URL) -> String {
+        var info = statvfs()
+        guard statvfs(folder.path, &info) == 0 else { return "" }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        guard free < 1 << 20 else { return "" }
+        return "; no space left on device: the file system of \(folder.path) has \(free >> 10) KiB free"
     }
 
     private static func streamLines(_ command: Command, input: some InputProtocol, to logFile: LogFile,
@@ -177,7 +189,7 @@ final class LogFile: @unchecked Sendable {
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot open log: \(UserFile.reason(of: error))")
         }
     }
 

@@ -1,5 +1,6 @@
 import BoardModel
 import Foundation
+import UserInput
 
 /// An unpacked, verified source tree in the cache. The tree is shared by every board and never modified:
 /// builds happen out of tree.
@@ -254,7 +255,7 @@ public struct SourceFetcher: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot create directory: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot create directory: \(UserFile.reason(of: error))")
         }
     }
 }

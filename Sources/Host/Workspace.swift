@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import UserInput
 
 /// Where bspgen keeps things: the cache (sources, unpacked trees, stage results) and the output directory
 /// (what the user keeps). Nothing is written anywhere else.
@@ -48,13 +49,21 @@ public struct Workspace: Sendable {
     public func logs(_ board: String) -> URL { build(board).appendingPathComponent("logs", isDirectory: true) }
 }
 
-/// Writes that never leave a half-written file under the final name: write beside it, then rename.
+/// Writes that never leave a half-written file under the final name: write beside it (`TemporaryName`), then rename.
+/// On any failure the temporary name is removed; those of killed processes are removed by the next write.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
+        do {
+            // A link, a device or a FIFO under the name would be replaced, not written (see OutputPath).
+            try OutputPath.checkFile(url.path, folderMustExist: false)
+        } catch {
+            throw HostError.fileSystem(path: url.path, message: error.reason)
+        }
         let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        let temporary = TemporaryName.beside(url)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            TemporaryName.removeStale(beside: url)
             try data.write(to: temporary)
             // A file edited in place (`bspgen dt set`) keeps its permissions.
             var existing = stat()
@@ -62,36 +71,46 @@ public enum AtomicFile {
                 chmod(temporary.path, existing.st_mode & 0o7777)
             }
             try replace(url, with: temporary)
-        } catch let error as HostError {
-            throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw HostError.fileSystem(path: url.path, message: "cannot write: \(error.localizedDescription)")
+            if let error = error as? HostError { throw error }
+            throw HostError.fileSystem(path: url.path, message: "cannot write: \(UserFile.reason(of: error))")
         }
     }
 
     public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
 
-    /// Moves a completed `temporary` (file or directory) to `url`, replacing what was there.
+    /// Moves a completed `temporary` (file or directory) to `url`, replacing what was there. On failure `url` is as
+    /// it was and `temporary` is removed.
     public static func replace(_ url: URL, with temporary: URL) throws {
         if rename(temporary.path, url.path) == 0 { return }
         // rename(2) cannot replace a non-empty directory: move the old one aside first.
-        let aside = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-        guard rename(url.path, aside.path) == 0, rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw HostError.fileSystem(path: url.path, message: "cannot move \(temporary.lastPathComponent) into place: \(reason)")
+        let aside = TemporaryName.aside(url)
+        var reason = UserFile.systemReason(errno)
+        if rename(url.path, aside.path) == 0 {
+            if rename(temporary.path, url.path) == 0 {
+                try? FileManager.default.removeItem(at: aside)
+                return
+            }
+            reason = UserFile.systemReason(errno)
+            // Put the old one back: the name holds the previous result or the new one, never nothing.
+            _ = rename(aside.path, url.path)
         }
-        try? FileManager.default.removeItem(at: aside)
+        try? FileManager.default.removeItem(at: temporary)
+        throw HostError.fileSystem(path: url.path, message: "cannot move \(temporary.lastPathComponent) into place: \(reason)")
     }
 
-    /// A fresh temporary directory beside `url`, to be filled and then passed to `replace`.
+    /// A fresh temporary directory beside `url`, to be filled and then passed to `replace` (or removed on failure).
+    /// Temporary directories that killed processes left beside `url` are removed first.
     public static func temporaryDirectory(beside url: URL) throws -> URL {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        TemporaryName.removeStale(beside: url)
+        let temporary = TemporaryName.beside(url)
         do {
             try? FileManager.default.removeItem(at: temporary)
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         } catch {
-            throw HostError.fileSystem(path: temporary.path, message: "cannot create: \(error.localizedDescription)")
+            try? FileManager.default.removeItem(at: temporary)
+            throw HostError.fileSystem(path: temporary.path, message: "cannot create: \(UserFile.reason(of: error))")
         }
         return temporary
     }
@@ -122,7 +141,7 @@ extension AtomicFile {
         do {
             data = try Data(contentsOf: source)
         } catch {
-            throw HostError.fileSystem(path: source.path, message: "cannot read: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: source.path, message: "cannot read: \(UserFile.reason(of: error))")
         }
         try write(data, to: destination)
     }

@@ -2,6 +2,7 @@ import CLZMA
 import CZlib
 import CZstd
 import Foundation
+import UserInput
 
 /// Takes the archive's bytes in order; nothing is held beyond a fixed-size buffer.
 protocol ByteSink: AnyObject {
@@ -26,19 +27,21 @@ final class OutputFile: ByteSink {
     private static let bufferSize = 1 << 20
 
     let path: String
+    /// What errors call the file: the name it will be renamed to, not its temporary name.
+    let reportedPath: String
     private var descriptor: Int32
     /// Filled with memcpy: no per-byte work, even in a debug build.
     private let pending = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
     private var pendingCount = 0
     private(set) var bytesWritten: UInt64 = 0
 
-    init(creating path: String) throws {
+    init(creating path: String, reportingAs reportedPath: String? = nil) throws {
         self.path = path
+        self.reportedPath = reportedPath ?? path
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            pending.deallocate()
-            throw Self.failure(path)
-        }
+        // `pending` is freed by deinit, which runs for this instance even when init throws: every stored property
+        // is set by now.
+        guard descriptor >= 0 else { throw Self.failure(self.reportedPath) }
     }
 
     deinit {
@@ -61,10 +64,10 @@ final class OutputFile: ByteSink {
 
     func finish() throws {
         try flush()
-        guard fsync(descriptor) == 0 else { throw Self.failure(path) }
+        guard fsync(descriptor) == 0 else { throw Self.failure(reportedPath) }
         let status = close(descriptor)
         descriptor = -1
-        guard status == 0 else { throw Self.failure(path) }
+        guard status == 0 else { throw Self.failure(reportedPath) }
     }
 
     private func flush() throws {
@@ -77,13 +80,13 @@ final class OutputFile: ByteSink {
         while offset < bytes.count {
             let count = write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
             if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw Self.failure(path) }
+            guard count >= 0 else { throw Self.failure(reportedPath) }
             offset += count
         }
     }
 
     private static func failure(_ path: String) -> InitramfsError {
-        .outputFailed(path: path, reason: String(cString: strerror(errno)))
+        .outputFailed(path: path, reason: UserFile.systemReason(errno))
     }
 }
 

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import UserInput
 
 /// One entry of a newc archive as stored.
 public struct CpioEntry: Sendable, Equatable {
@@ -134,8 +135,14 @@ public enum CpioArchiveReader {
 extension InitramfsCompression {
     /// The compression of `file` as its first bytes tell it; `.none` for anything without a known magic.
     public static func detected(in file: URL) throws -> InitramfsCompression {
+        // An archive is a regular file: a FIFO would block the open, a device never end.
+        var info = stat()
+        guard stat(file.path, &info) == 0 else { throw InitramfsError.inputUnreadable(path: file.path, reason: UserFile.systemReason(errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw InitramfsError.inputUnreadable(path: file.path, reason: "it is \(UserFile.kind(of: info.st_mode)), not a regular file")
+        }
         guard let handle = FileHandle(forReadingAtPath: file.path) else {
-            throw InitramfsError.inputUnreadable(path: file.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: file.path, reason: UserFile.systemReason(errno))
         }
         defer { try? handle.close() }
         let start = [UInt8]((try? handle.read(upToCount: 6)) ?? Data())
@@ -157,7 +164,7 @@ private final class GzipSource: ArchiveByteSource {
 
     init(_ url: URL) throws {
         guard let file = gzopen(url.path, "rb") else {
-            throw InitramfsError.inputUnreadable(path: url.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: url.path, reason: UserFile.systemReason(errno))
         }
         self.file = file
     }
@@ -184,7 +191,7 @@ private final class DecompressingSource: ArchiveByteSource {
 
     init(_ url: URL, codec: any StreamCodec, compression: InitramfsCompression) throws {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw InitramfsError.inputUnreadable(path: url.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: url.path, reason: UserFile.systemReason(errno))
         }
         self.handle = handle
         self.codec = codec

@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// The entry types of the gen_init_cpio list syntax (usr/gen_init_cpio.c).
 enum ListEntryType: String, CaseIterable {
@@ -42,27 +43,46 @@ struct CpioListParser {
     var baseDirectory: URL
     var environment = ProcessInfo.processInfo.environment
 
-    func entries(of text: String, linkGroups: inout Int) throws -> [InitramfsEntry] {
+    /// Every entry of the list, or every problem of it at once (`InitramfsError.several` when there is more than one).
+    /// The list is bytes: a comment or a blank line may hold anything; any other line must be UTF-8.
+    func entries(of bytes: [UInt8], linkGroups: inout Int) throws -> [InitramfsEntry] {
         var entries: [InitramfsEntry] = []
-        // Splitting bytes rather than Characters, as "\r\n" is a single Character.
-        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        for (index, bytes) in lines.enumerated() {
-            let line = String(decoding: bytes, as: UTF8.self)
-            let fields = line.split(whereSeparator: { " \t\r\u{0B}\u{0C}".contains($0) }).map(String.init)
-            guard let typeField = fields.first, !typeField.hasPrefix("#") else { continue }
-            let at = InitramfsInputLocation(
-                file: fileName, line: index + 1, text: line.trimmingCharacters(in: .whitespacesAndNewlines))
-            guard let type = ListEntryType(rawValue: typeField) else {
-                throw InitramfsError.unknownEntryType(at, type: typeField)
+        var problems: [InitramfsError] = []
+        let isBlank = { (byte: UInt8) in byte == 0x20 || (0x09...0x0D).contains(byte) }
+        for (index, lineBytes) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let firstField = lineBytes.drop(while: isBlank)
+            if firstField.isEmpty || firstField.first == UInt8(ascii: "#") { continue }
+            var trimmed = firstField[...]
+            while let last = trimmed.last, isBlank(last) { trimmed = trimmed.dropLast() }
+            let at = InitramfsInputLocation(file: fileName, line: index + 1, text: UserText.escaped(bytes: trimmed))
+            guard let line = String(validating: lineBytes, as: UTF8.self) else {
+                let offset = UserText.firstInvalidUTF8(in: lineBytes) ?? 0
+                problems.append(.notUTF8(at, column: offset + 1, byte: lineBytes[lineBytes.startIndex + offset]))
+                continue
             }
-            let arguments = Array(fields.dropFirst())
-            let countFits = type == .file ? arguments.count >= type.fieldCount : arguments.count == type.fieldCount
-            guard countFits else {
-                throw InitramfsError.wrongFieldCount(at, type: typeField, found: arguments.count)
+            do {
+                entries += try lineEntries(line, at: at, linkGroups: &linkGroups)
+            } catch let error as InitramfsError {
+                problems.append(error)
             }
-            entries += try parse(type, arguments, at: at, linkGroups: &linkGroups)
         }
+        if problems.count == 1, let problem = problems.first { throw problem }
+        if !problems.isEmpty { throw InitramfsError.several(problems) }
         return entries
+    }
+
+    private func lineEntries(_ line: String, at: InitramfsInputLocation, linkGroups: inout Int) throws -> [InitramfsEntry] {
+        let fields = line.split(whereSeparator: { " \t\r\u{0B}\u{0C}".contains($0) }).map(String.init)
+        guard let typeField = fields.first else { return [] }
+        guard let type = ListEntryType(rawValue: typeField) else {
+            throw InitramfsError.unknownEntryType(at, type: typeField)
+        }
+        let arguments = Array(fields.dropFirst())
+        let countFits = type == .file ? arguments.count >= type.fieldCount : arguments.count == type.fieldCount
+        guard countFits else {
+            throw InitramfsError.wrongFieldCount(at, type: typeField, found: arguments.count)
+        }
+        return try parse(type, arguments, at: at, linkGroups: &linkGroups)
     }
 
     private func parse(
@@ -80,7 +100,11 @@ struct CpioListParser {
             guard let path = normalisedArchivePath(name) else {
                 throw InitramfsError.unsafeName(at, name: name)
             }
-            return InitramfsEntry(path: path, kind: kind, permissions: permissions, uid: uid, gid: gid, origin: at)
+            let entry = InitramfsEntry(path: path, kind: kind, permissions: permissions, uid: uid, gid: gid, origin: at)
+            if let problem = entry.kernelLimitProblem {
+                throw InitramfsError.unpackable(at, name: name, problem: problem)
+            }
+            return entry
         }
 
         let kind: InitramfsEntry.Kind
@@ -121,12 +145,16 @@ struct CpioListParser {
 
     private func fileContent(location: String, at: InitramfsInputLocation, linkGroup: Int) throws -> FileContent {
         let expanded = try expandingVariables(in: location, at: at)
+        // A C string ends at the first NUL: the system would be asked for another file than the one written.
+        guard !expanded.utf8.contains(0) else {
+            throw InitramfsError.unusableSourceFile(at, path: expanded, reason: "the location holds a NUL byte")
+        }
         let path = expanded.hasPrefix("/") ? expanded : baseDirectory.appendingPathComponent(expanded).path
         var info = stat()
         // stat, not lstat: gen_init_cpio open()s the location, following symlinks.
         guard stat(path, &info) == 0 else {
             if errno == ENOENT { throw InitramfsError.missingSourceFile(at, path: path) }
-            throw InitramfsError.unusableSourceFile(at, path: path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.unusableSourceFile(at, path: path, reason: UserFile.systemReason(errno))
         }
         return try FileContent(host: path, info: info, linkGroup: linkGroup, at: at)
     }
@@ -155,7 +183,7 @@ extension FileContent {
     /// Checks what the newc format can hold: a regular file below 4 GiB.
     init(host path: String, info: stat, linkGroup: Int, at: InitramfsInputLocation) throws {
         guard info.st_mode & S_IFMT == S_IFREG else {
-            throw InitramfsError.unusableSourceFile(at, path: path, reason: "it is not a regular file")
+            throw InitramfsError.unusableSourceFile(at, path: path, reason: "it is \(UserFile.kind(of: info.st_mode)), not a regular file")
         }
         guard let size = UInt32(exactly: info.st_size) else {
             throw InitramfsError.unusableSourceFile(

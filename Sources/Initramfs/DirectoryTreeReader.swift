@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// Reads a host directory tree into entries, never following a symlink, in byte-wise order of
 /// their archive paths (as gen_initramfs.sh's `LC_ALL=C sort`), so parents precede children.
@@ -22,10 +23,10 @@ struct DirectoryTreeReader {
         // stat, not lstat: the root given by the caller may be a symlink to the tree.
         var rootInfo = stat()
         guard stat(root.path, &rootInfo) == 0 else {
-            throw InitramfsError.inputUnreadable(path: root.path, reason: String(cString: strerror(errno)))
+            throw InitramfsError.inputUnreadable(path: root.path, reason: UserFile.systemReason(errno))
         }
         guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
-            throw InitramfsError.inputUnreadable(path: root.path, reason: "it is not a directory")
+            throw InitramfsError.inputUnreadable(path: root.path, reason: "it is \(UserFile.kind(of: rootInfo.st_mode)), not a directory")
         }
 
         var found: [(relativePath: String, info: stat)] = []
@@ -64,26 +65,22 @@ struct DirectoryTreeReader {
                 kind = .socket  // S_IFSOCK, the only type left
             }
             let path = mountPath.isEmpty ? relativePath : "\(mountPath)/\(relativePath)"
-            entries.append(InitramfsEntry(
-                path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777, origin: at))
+            let entry = InitramfsEntry(path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777, origin: at)
+            // Checked here, not only when packing: whoever reads the tree's entries (validate, the stage key) sees it.
+            if let problem = entry.kernelLimitProblem { throw InitramfsError.unpackable(at, name: path, problem: problem) }
+            entries.append(entry)
         }
         return entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
     private func walk(_ relativeDirectory: String, into found: inout [(relativePath: String, info: stat)]) throws {
         let directory = relativeDirectory.isEmpty ? root : root.appendingPathComponent(relativeDirectory)
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        } catch {
-            throw InitramfsError.inputUnreadable(path: directory.path, reason: error.localizedDescription)
-        }
-        for name in names {
+        for name in try names(in: directory) {
             let relativePath = relativeDirectory.isEmpty ? name : "\(relativeDirectory)/\(name)"
             let hostPath = directory.appendingPathComponent(name).path
             var info = stat()
             guard lstat(hostPath, &info) == 0 else {
-                throw InitramfsError.inputUnreadable(path: hostPath, reason: String(cString: strerror(errno)))
+                throw InitramfsError.inputUnreadable(path: hostPath, reason: UserFile.systemReason(errno))
             }
             found.append((relativePath, info))
             if info.st_mode & S_IFMT == S_IFDIR {
@@ -92,12 +89,42 @@ struct DirectoryTreeReader {
         }
     }
 
-    private func symlinkTarget(of path: String) throws -> String {
-        do {
-            return try FileManager.default.destinationOfSymbolicLink(atPath: path)
-        } catch {
-            throw InitramfsError.inputUnreadable(path: path, reason: error.localizedDescription)
+    /// The names in `directory` as the file system holds them (bytes), each checked to be UTF-8: Foundation would
+    /// turn a Latin-1 name into one with U+FFFD in it, which then names no file.
+    private func names(in directory: URL) throws -> [String] {
+        guard let stream = opendir(directory.path) else {
+            throw InitramfsError.inputUnreadable(path: directory.path, reason: UserFile.systemReason(errno))
         }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                guard errno == 0 else { throw InitramfsError.inputUnreadable(path: directory.path, reason: UserFile.systemReason(errno)) }
+                return names
+            }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if bytes == Array(".".utf8) || bytes == Array("..".utf8) { continue }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                throw InitramfsError.inputUnreadable(
+                    path: directory.path + "/" + UserText.escaped(bytes: bytes),
+                    reason: "its name is not UTF-8; bspgen writes archive names as UTF-8 text: rename it")
+            }
+            names.append(name)
+        }
+    }
+
+    /// The link's target as stored (bytes, up to PATH_MAX), checked to be UTF-8.
+    private func symlinkTarget(of path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: KernelLimits.pathSize + 1)
+        let count = readlink(path, &buffer, buffer.count)
+        let bytes = buffer.prefix(max(0, count)).map { UInt8(bitPattern: $0) }
+        guard count >= 0 else { throw InitramfsError.inputUnreadable(path: path, reason: UserFile.systemReason(errno)) }
+        guard let target = String(validating: bytes, as: UTF8.self) else {
+            throw InitramfsError.inputUnreadable(
+                path: path, reason: "its target '\(UserText.escaped(bytes: bytes))' is not UTF-8; bspgen writes link targets as UTF-8 text")
+        }
+        return target
     }
 }
 

@@ -35,6 +35,7 @@
 // output has no timestamps or host names in it.
 
 import Foundation
+import UserInput
 
 public enum InitramfsCompression: String, CaseIterable, Sendable {
     case gzip, xz, zstd, none
@@ -70,17 +71,17 @@ public struct InitramfsSource: Sendable, Equatable {
         case let .directory(root, mountPoint):
             return try DirectoryTreeReader(root: root).entries(mountedAt: mountPoint, linkGroups: &linkGroups)
         case let .listFile(file):
-            let text: String
+            let bytes: [UInt8]
             do {
-                text = try String(contentsOf: file, encoding: .utf8)
+                bytes = try UserFile.read(file.path, limit: UserFile.Limit.text)
             } catch {
-                throw InitramfsError.inputUnreadable(path: file.path, reason: error.localizedDescription)
+                throw InitramfsError.inputUnreadable(path: file.path, reason: error.reason)
             }
             return try CpioListParser(fileName: file.path, baseDirectory: file.deletingLastPathComponent())
-                .entries(of: text, linkGroups: &linkGroups)
+                .entries(of: bytes, linkGroups: &linkGroups)
         case let .listText(text, name, baseDirectory):
             return try CpioListParser(fileName: name, baseDirectory: baseDirectory)
-                .entries(of: text, linkGroups: &linkGroups)
+                .entries(of: Array(text.utf8), linkGroups: &linkGroups)
         }
     }
 }
@@ -120,6 +121,15 @@ public struct InitramfsPacker: Sendable {
         throw InitramfsError.tooLarge(total: total, limit: sizeLimit, largest: Array(largest))
     }
 
+    /// Every entry the kernel could not unpack as written (see `KernelLimits`), all at once.
+    func checkKernelLimits(_ entries: [InitramfsEntry]) throws {
+        let problems = entries.compactMap { entry in
+            entry.kernelLimitProblem.map { InitramfsError.unpackable(entry.origin, name: entry.path, problem: $0) }
+        }
+        if problems.count == 1, let problem = problems.first { throw problem }
+        if !problems.isEmpty { throw InitramfsError.several(problems) }
+    }
+
     /// Writes the archive to a temporary file beside `destination` and renames it into place, so
     /// that `destination` is either the previous file or the complete new archive.
     public func pack(
@@ -128,20 +138,27 @@ public struct InitramfsPacker: Sendable {
         guard let epoch = UInt32(exactly: sourceDateEpoch) else {
             throw InitramfsError.sourceDateEpochOutOfRange(sourceDateEpoch)
         }
+        // A link, device, FIFO or folder under the archive's name is refused before any work (see OutputPath).
+        do {
+            try OutputPath.checkFile(destination.path)
+        } catch {
+            throw InitramfsError.outputFailed(path: destination.path, reason: error.reason)
+        }
         var linkGroups = 0
         let entries = try assembleArchiveEntries(sources.map { try $0.entries(linkGroups: &linkGroups) })
         try checkSize(entries)
+        try checkKernelLimits(entries)
 
-        let temporary = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+        TemporaryName.removeStale(beside: destination)
+        let temporary = TemporaryName.beside(destination, tag: String(UUID().uuidString.prefix(8)))
         do {
-            let output = try OutputFile(creating: temporary.path)
+            let output = try OutputFile(creating: temporary.path, reportingAs: destination.path)
             let sink = try compression.sink(writingTo: output)
             var writer = NewcWriter(sink: sink, sourceDateEpoch: epoch)
             try writer.write(entries)
             try sink.finish()
             guard rename(temporary.path, destination.path) == 0 else {
-                throw InitramfsError.outputFailed(path: destination.path, reason: String(cString: strerror(errno)))
+                throw InitramfsError.outputFailed(path: destination.path, reason: UserFile.systemReason(errno))
             }
             return InitramfsSummary(
                 entryCount: entries.count,

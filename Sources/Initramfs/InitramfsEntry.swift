@@ -28,6 +28,55 @@ struct FileContent: Sendable, Equatable {
     var linkGroup: Int
 }
 
+/// What the kernel's unpacker (init/initramfs.c) can honour. It skips an entry whose name or link target does not
+/// fit PATH_MAX, stores device numbers in a 32-bit dev_t with 12 bits of major and 20 of minor (MKDEV), reads names
+/// as C strings, and makes files through calls that refuse components longer than NAME_MAX. Such an entry would be
+/// dropped or changed without a word when the guest boots, so the packer refuses it.
+enum KernelLimits {
+    /// PATH_MAX, counting the terminating NUL.
+    static let pathSize = 4096
+    /// NAME_MAX: one component of a path.
+    static let componentSize = 255
+    static let largestMajor: UInt32 = (1 << 12) - 1
+    static let largestMinor: UInt32 = (1 << 20) - 1
+}
+
+extension InitramfsEntry {
+    /// Why the kernel cannot unpack this entry as written, or nil when it can.
+    var kernelLimitProblem: String? {
+        if path.isEmpty {
+            return "it names the archive's root, which is always a directory (only 'dir /' may name it, and is left out)"
+        }
+        if path.utf8.contains(0) { return "the name holds a NUL byte, where the kernel's name would end" }
+        if path.utf8.count + 1 > KernelLimits.pathSize {
+            return "the name is \(path.utf8.count) bytes long; the kernel skips names of \(KernelLimits.pathSize) bytes or more (PATH_MAX)"
+        }
+        if let long = path.split(separator: "/").first(where: { $0.utf8.count > KernelLimits.componentSize }) {
+            return "a component of the name is \(long.utf8.count) bytes long, more than the \(KernelLimits.componentSize) "
+                + "bytes a file name may have (NAME_MAX)"
+        }
+        switch kind {
+        case .symlink(let target):
+            if target.utf8.contains(0) { return "the link target holds a NUL byte, where the kernel's target would end" }
+            if target.isEmpty { return "the link target is empty" }
+            if target.utf8.count + 1 > KernelLimits.pathSize {
+                return "the link target is \(target.utf8.count) bytes long; the kernel skips targets of \(KernelLimits.pathSize) "
+                    + "bytes or more (PATH_MAX)"
+            }
+        case .characterDevice(let major, let minor), .blockDevice(let major, let minor):
+            if major > KernelLimits.largestMajor {
+                return "device major \(major) is larger than \(KernelLimits.largestMajor), the largest the kernel's 12-bit majors hold"
+            }
+            if minor > KernelLimits.largestMinor {
+                return "device minor \(minor) is larger than \(KernelLimits.largestMinor), the largest the kernel's 20-bit minors hold"
+            }
+        default:
+            break
+        }
+        return nil
+    }
+}
+
 extension InitramfsEntry.Kind {
     /// The S_IFMT bits of Linux's mode_t, which is what the newc format stores.
     var typeBits: UInt32 {

@@ -1,3 +1,5 @@
+import UserInput
+
 /// Where an entry came from: a list file and line, or a directory input (with the path inside it).
 public struct InitramfsInputLocation: Sendable, Equatable, CustomStringConvertible {
     /// The list's file name, or the directory input's path.
@@ -8,7 +10,8 @@ public struct InitramfsInputLocation: Sendable, Equatable, CustomStringConvertib
     public var text: String
 
     public var description: String {
-        line.map { "\(file):\($0)" } ?? file
+        let shown = UserText.escaped(file, limit: 1000)
+        return line.map { "\(shown):\($0)" } ?? shown
     }
 }
 
@@ -37,55 +40,70 @@ public enum InitramfsError: Error, CustomStringConvertible, Equatable {
     case outputFailed(path: String, reason: String)
     case malformedArchive(path: String, offset: UInt64, reason: String)
     case tooLarge(total: UInt64, limit: UInt64, largest: [InitramfsFileSize])
+    /// A list line that is not UTF-8: `column` is the 1-based byte where the first invalid byte is.
+    case notUTF8(InitramfsInputLocation, column: Int, byte: UInt8)
+    /// An entry the kernel's unpacker would skip or change (see `KernelLimits`).
+    case unpackable(InitramfsInputLocation, name: String, problem: String)
+    /// Every problem of an input, in order.
+    case several([InitramfsError])
 
     public var description: String {
         switch self {
         case let .unknownEntryType(at, type):
             let known = ListEntryType.allCases.map(\.rawValue).joined(separator: ", ")
-            return "\(at): unknown entry type '\(type)' in '\(at.text)'; expected one of \(known) "
+            return "\(at): unknown entry type '\(q(type))' in '\(at.text)'; expected one of \(known) "
                 + "(the gen_init_cpio list syntax), or '#' to start a comment."
         case let .wrongFieldCount(at, type, found):
             let usage = ListEntryType(rawValue: type)?.usage ?? type
-            return "\(at): '\(at.text)' has \(found) fields after '\(type)'; expected '\(usage)'."
+            return "\(at): '\(at.text)' has \(found) fields after '\(q(type))'; expected '\(usage)'."
         case let .badMode(at, text):
-            return "\(at): mode '\(text)' in '\(at.text)' is not octal permission bits (0 to 7777); "
+            return "\(at): mode '\(q(text))' in '\(at.text)' is not octal permission bits (0 to 7777); "
                 + "write it like 0755."
         case let .badNumber(at, field, text):
-            return "\(at): \(field) '\(text)' in '\(at.text)' is not a decimal number from 0 to 4294967295; "
+            return "\(at): \(field) '\(q(text))' in '\(at.text)' is not a decimal number from 0 to 4294967295; "
                 + "write a plain number such as 0."
         case let .badDeviceType(at, text):
-            return "\(at): device type '\(text)' in '\(at.text)' is neither 'c' (character) nor 'b' (block); "
+            return "\(at): device type '\(q(text))' in '\(at.text)' is neither 'c' (character) nor 'b' (block); "
                 + "write it like 'nod /dev/console 0600 0 0 c 5 1'."
         case let .undefinedVariable(at, name):
-            return "\(at): the location in '\(at.text)' uses ${\(name)}, but \(name) is not set in the "
+            return "\(at): the location in '\(at.text)' uses ${\(q(name))}, but \(q(name)) is not set in the "
                 + "environment; set it or write the path out."
         case let .missingSourceFile(at, path):
-            return "\(at): the source file '\(path)' of '\(at.text)' does not exist; fix the location "
+            return "\(at): the source file '\(q(path))' of '\(at.text)' does not exist; fix the location "
                 + "(a relative location is taken from the list's folder)."
         case let .unusableSourceFile(at, path, reason):
-            return "\(at): cannot pack '\(path)' for '\(at.text)': \(reason)."
+            return "\(at): cannot pack '\(q(path))' for '\(at.text)': \(reason)."
         case let .unsafeName(at, name):
-            return "\(at): the archive name '\(name)' in '\(at.text)' has a '..' component and could point "
+            return "\(at): the archive name '\(q(name))' in '\(at.text)' has a '..' component and could point "
                 + "outside the archive root; name the path inside the archive without '..'."
         case let .parentNotDirectory(at, name, parent, parentOrigin):
-            return "\(at): '\(name)' would go inside '\(parent)', which is not a directory in the archive "
-                + "(see \(parentOrigin)); keep '\(parent)' a directory or move the entry."
+            return "\(at): '\(q(name))' would go inside '\(q(parent))', which is not a directory in the archive "
+                + "(see \(parentOrigin)); keep '\(q(parent))' a directory or move the entry."
         case let .inputUnreadable(path, reason):
-            return "Cannot read the initramfs input '\(path)': \(reason)."
+            return "Cannot read the initramfs input '\(q(path))': \(reason)."
         case let .sourceDateEpochOutOfRange(epoch):
             return "SOURCE_DATE_EPOCH \(epoch) does not fit a cpio timestamp; use a value from 0 to 4294967295."
         case let .compressionFailed(compression, reason):
             return "\(compression.rawValue) compression of the initramfs failed: \(reason)."
         case let .outputFailed(path, reason):
-            return "Cannot write the initramfs '\(path)': \(reason)."
+            return "Cannot write the initramfs '\(q(path))': \(reason)."
         case let .malformedArchive(path, offset, reason):
-            return "'\(path)' is not a valid newc cpio archive at byte \(offset): \(reason)."
+            return "'\(q(path))' is not a valid newc cpio archive at byte \(offset): \(reason)."
         case let .tooLarge(total, limit, largest):
             let mebibyte = { (bytes: UInt64) in "\(bytes >> 20) MiB" }
             return "The initramfs would hold \(mebibyte(total)) of file data, more than the \(mebibyte(limit)) limit "
                 + "(the kernel unpacks it into RAM next to the compressed copy). Largest files:\n"
-                + largest.map { "  \(mebibyte($0.size))  /\($0.path)  (from \($0.origin))" }.joined(separator: "\n")
+                + largest.map { "  \(mebibyte($0.size))  /\(q($0.path))  (from \($0.origin))" }.joined(separator: "\n")
                 + "\nLeave large files out of the overlays, or use a root file system image for them."
+        case let .notUTF8(at, column, byte):
+            return "\(at): byte \(column) of '\(at.text)' (\\x\(String(byte, radix: 16, uppercase: true))) is not UTF-8; "
+                + "write names, locations and targets in UTF-8 (a comment may hold any bytes)."
+        case let .unpackable(at, name, problem):
+            return "\(at): the kernel cannot unpack '\(q(name))' of '\(at.text)' as written: \(problem)."
+        case let .several(problems):
+            return problems.map(\.description).joined(separator: "\n")
         }
     }
 }
+
+private func q(_ text: String) -> String { UserText.escaped(text) }

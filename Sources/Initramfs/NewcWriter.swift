@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// The 110-byte header of a newc entry: "070701" and thirteen 8-digit hex fields.
 struct NewcHeader: Equatable {
@@ -123,14 +124,19 @@ struct NewcWriter {
         func failure(_ reason: String) -> InitramfsError {
             .unusableSourceFile(origin, path: content.hostPath, reason: reason)
         }
-        let descriptor = open(content.hostPath, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw failure(String(cString: strerror(errno))) }
+        // O_NONBLOCK: a file swapped for a FIFO since it was listed must not make open wait for a writer.
+        let descriptor = open(content.hostPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard descriptor >= 0 else { throw failure(UserFile.systemReason(errno)) }
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw failure("it is no longer a regular file")
+        }
         var remaining = Int(size)
         while remaining > 0 {
             let count = read(descriptor, buffer.baseAddress, min(remaining, buffer.count))
             if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw failure(String(cString: strerror(errno))) }
+            guard count >= 0 else { throw failure(UserFile.systemReason(errno)) }
             guard count > 0 else { throw failure("it became shorter while the archive was being written") }
             try emit(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
             remaining -= count

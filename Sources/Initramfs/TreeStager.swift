@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// What a staged directory cannot hold without root, to be applied to a file system image afterwards
 /// (e.g. with `debugfs -w`, which needs no root either).
@@ -35,7 +36,7 @@ extension InitramfsPacker {
         do {
             try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw failure(directory.path, error.localizedDescription)
+            throw failure(directory.path, UserFile.reason(of: error))
         }
         let myUID = getuid()
         let myGID = getgid()
@@ -47,21 +48,21 @@ extension InitramfsPacker {
             var time = sourceDateEpoch
             switch entry.kind {
             case .directory:
-                if mkdir(host, 0o700) != 0, errno != EEXIST { throw failure(host, String(cString: strerror(errno))) }
+                if mkdir(host, 0o700) != 0, errno != EEXIST { throw failure(host, UserFile.systemReason(errno)) }
                 directories.append((host, entry.permissions))
             case .file(let content):
                 time = min(content.modificationTime, sourceDateEpoch)
                 if let first = firstOfGroup[content.linkGroup] {
-                    guard link(first, host) == 0 else { throw failure(host, String(cString: strerror(errno))) }
+                    guard link(first, host) == 0 else { throw failure(host, UserFile.systemReason(errno)) }
                     continue
                 }
                 firstOfGroup[content.linkGroup] = host
                 unlink(host)
-                guard copyfile(from: content.hostPath, to: host) else { throw failure(host, "cannot copy \(content.hostPath): \(String(cString: strerror(errno)))") }
+                guard copyfile(from: content.hostPath, to: host) else { throw failure(host, "cannot copy \(content.hostPath): \(UserFile.systemReason(errno))") }
                 chmod(host, mode_t(entry.permissions))
             case .symlink(let target):
                 unlink(host)
-                guard symlink(target, host) == 0 else { throw failure(host, String(cString: strerror(errno))) }
+                guard symlink(target, host) == 0 else { throw failure(host, UserFile.systemReason(errno)) }
             case .characterDevice(let major, let minor):
                 fixups.append(.node(path: entry.path, mode: 0o020000 | entry.permissions, major: major, minor: minor, uid: entry.uid, gid: entry.gid))
                 continue

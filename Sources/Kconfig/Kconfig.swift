@@ -28,6 +28,7 @@
 /// Everything here is a pure function on values, apart from reading files; nothing starts
 /// a process.
 import Foundation
+import UserInput
 
 /// A Kconfig tristate; `bool` symbols use only `no` and `yes`.
 public enum Tristate: Int, Comparable, Hashable, Sendable, CustomStringConvertible {
@@ -154,17 +155,19 @@ public enum KconfigError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidLine(let origin, let text, let expected): "\(origin): \(expected); found `\(text)`"
-        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+        case .invalidLine(let origin, let text, let expected): "\(origin): \(expected); found `\(UserText.escaped(text))`"
+        case .unreadable(let path, let reason): "cannot read \(UserText.escaped(path)): \(reason)"
         }
     }
 }
 
+/// A fragment or `.config`: a regular file of at most `UserFile.Limit.text` bytes (a FIFO or `/dev/zero` named as a
+/// fragment is refused, not read).
 func readText(of url: URL) throws(KconfigError) -> String {
     do {
         // Decoding leniently: a stray Latin-1 byte in a help text must not stop a scan.
-        return String(decoding: try Data(contentsOf: url), as: UTF8.self)
+        return String(decoding: try UserFile.read(url.path, limit: UserFile.Limit.text), as: UTF8.self)
     } catch {
-        throw .unreadable(path: url.path, reason: error.localizedDescription)
+        throw .unreadable(path: url.path, reason: error.reason)
     }
 }

@@ -2,6 +2,7 @@ import BoardModel
 import Foundation
 import Host
 import Initramfs
+import UserInput
 
 /// The stages of `BoardBuild.run` after the kernel and BusyBox, each keyed by its inputs.
 extension BoardBuild {
@@ -42,28 +43,44 @@ extension BoardBuild {
                           outputs: outputs)
         stage.skipNote = "every file unchanged"
         try await environment.run(stage) {
+            // out/BOARD is replaced whole: a link or a file under that name is refused, not replaced (see OutputPath).
+            // The folder it is in (--out) may be a link to a folder elsewhere: it is written into, not replaced.
+            do throws(UserFileError) {
+                try OutputPath.checkFolder(output.path)
+                try OutputPath.checkFolder(output.deletingLastPathComponent().path, linkAllowed: true)
+            } catch {
+                throw HostError.fileSystem(path: error.path, message: error.reason)
+            }
             let temporary = try AtomicFile.temporaryDirectory(beside: output)
-            for (name, source) in files {
-                do {
-                    if name.contains("/") {
-                        try FileManager.default.createDirectory(at: temporary.appendingPathComponent(name).deletingLastPathComponent(),
-                                                                withIntermediateDirectories: true)
+            do {
+                for (name, source) in files {
+                    try Task.checkCancellation()
+                    do {
+                        if name.contains("/") {
+                            try FileManager.default.createDirectory(at: temporary.appendingPathComponent(name).deletingLastPathComponent(),
+                                                                    withIntermediateDirectories: true)
+                        }
+                        if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
+                            continue
+                        }
+                        try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
+                    } catch {
+                        throw HostError.fileSystem(path: output.appendingPathComponent(name).path,
+                                                   message: "cannot copy \(source.path) into the output: \(UserFile.reason(of: error))")
                     }
-                    if linking.contains(name), (try? FileManager.default.linkItem(at: source, to: temporary.appendingPathComponent(name))) != nil {
-                        continue
-                    }
-                    try FileManager.default.copyItem(at: source, to: temporary.appendingPathComponent(name))
-                } catch {
-                    throw HostError.fileSystem(path: source.path, message: "cannot copy into the output: \(error.localizedDescription)")
                 }
+                for file in extraFiles {
+                    let url = temporary.appendingPathComponent(file.name)
+                    try AtomicFile.write(file.text, to: url)
+                    if file.executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
+                }
+                try AtomicFile.write(manifestData, to: temporary.appendingPathComponent("manifest.json"))
+                try AtomicFile.replace(output, with: temporary)
+            } catch {
+                // A full disk or an interruption leaves no half-made folder beside out/BOARD: the next try starts clean.
+                try? FileManager.default.removeItem(at: temporary)
+                throw error
             }
-            for file in extraFiles {
-                let url = temporary.appendingPathComponent(file.name)
-                try AtomicFile.write(file.text, to: url)
-                if file.executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
-            }
-            try AtomicFile.write(manifestData, to: temporary.appendingPathComponent("manifest.json"))
-            try AtomicFile.replace(output, with: temporary)
             return StageWork()
         }
         return (output, manifest)

@@ -2,6 +2,7 @@ import BoardModel
 import DeviceTree
 import DiskImage
 import Foundation
+import UserInput
 import Host
 import Initramfs
 import Kconfig
@@ -19,6 +20,7 @@ extension QEMUError: UserFacingError {}
 extension DeviceTreeError: UserFacingError {}
 extension DiskImageError: UserFacingError {}
 extension PlanError: UserFacingError {}
+extension UserFileError: UserFacingError {}
 
 /// One board's result in `bspgen test`: its artifact checks, and its boot when QEMU can run it.
 public struct BoardTestReport: Encodable, Sendable {

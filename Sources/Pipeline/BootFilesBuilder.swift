@@ -1,6 +1,7 @@
 import BoardModel
 import Foundation
 import Host
+import UserInput
 
 /// The files a board's firmware or boot loader reads, made from the board's templates: text as is, U-Boot
 /// scripts wrapped by `mkimage` (which stamps SOURCE_DATE_EPOCH, not the clock).

@@ -88,12 +88,18 @@ public struct BusyBoxBuilder: Sendable {
         progress.begin("busybox build", "make -j\(environment.jobs) (\(wrappers.summary))")
         try await ProcessRunner.logged(make(["busybox"], jobs: environment.jobs), log: log, onLine: progress.update)
         let temporary = try AtomicFile.temporaryDirectory(beside: stagingTree)
-        try await ProcessRunner.logged(make(["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
-        let installed = temporary.appendingPathComponent("bin/busybox")
-        if let mismatch = try ELFHeader(contentsOf: installed).mismatch(for: board.architecture, toolchain: board.toolchain) {
-            throw BuildError.wrongBinary(path: installed.path, message: mismatch + "\n    log: \(log.path)")
+        do {
+            try await ProcessRunner.logged(make(["install", "CONFIG_PREFIX=\(temporary.path)"]), log: log, onLine: progress.update)
+            let installed = temporary.appendingPathComponent("bin/busybox")
+            if let mismatch = try ELFHeader(contentsOf: installed).mismatch(for: board.architecture, toolchain: board.toolchain) {
+                throw BuildError.wrongBinary(path: installed.path, message: mismatch + "\n    log: \(log.path)")
+            }
+            try AtomicFile.replace(stagingTree, with: temporary)
+        } catch {
+            // A failed or interrupted install leaves no half tree beside the staging tree.
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
         }
-        try AtomicFile.replace(stagingTree, with: temporary)
         let size = (try? FileManager.default.attributesOfItem(atPath: binary.path)[.size] as? NSNumber)?.intValue ?? 0
         progress.end("static \(board.architecture.elf.machine) binary, \(size / 1024) KiB")
     }

@@ -72,6 +72,8 @@ extension ImageBuilder {
         do {
             try DiskImageWriter.write(table, contents: contents, to: temporary)
         } catch {
+            // A half-written image is as large as the whole one: it must not stay behind on a full disk.
+            try? FileManager.default.removeItem(at: temporary)
             throw BuildError.image(name: spec.name, message: error.description)
         }
         try AtomicFile.replace(output, with: temporary)

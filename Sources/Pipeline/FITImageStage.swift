@@ -51,23 +51,29 @@ extension ImageBuilder {
         try AtomicFile.write(source, to: its)
         try AtomicFile.write(source, to: folder.appendingPathComponent(spec.sourceName))
         let temporary = directory.appendingPathComponent(".\(spec.name).tmp")
-        if let signing, let signingSpec = spec.signing {
-            // -K writes the public key into a copy of U-Boot's tree as it signs: it must come out as the key U-Boot holds.
-            let scratch = folder.appendingPathComponent("u-boot.dtb")
-            try AtomicFile.copy(signing.publicKeyTree, to: scratch)
-            try await run("mkimage", ["-f", spec.sourceName, "-k", signing.key.folder.path, "-K", scratch.lastPathComponent, "-r", temporary.path], in: folder)
-            let written = try DeviceTreeBlob(contentsOf: scratch.path).node(at: signingSpec.keyNodePath)
-            let held = try DeviceTreeBlob(contentsOf: signing.publicKeyTree.path).node(at: signingSpec.keyNodePath)
-            guard written == held else {
-                throw BuildError.signing(file: board.file.lastPathComponent, message: "\(spec.name) was signed with a key whose public part differs from "
-                                            + "the one in U-Boot's tree \(signing.publicKeyTree.path)", hint: "build again: the key changed during the build")
-            }
-            try? FileManager.default.removeItem(at: scratch)
-        } else {
-            try await run("mkimage", ["-f", spec.sourceName, temporary.path], in: folder)
-        }
         let output = directory.appendingPathComponent(spec.name)
-        try AtomicFile.replace(output, with: temporary)
+        do {
+            if let signing, let signingSpec = spec.signing {
+                // -K writes the public key into a copy of U-Boot's tree as it signs: it must come out as the key U-Boot holds.
+                let scratch = folder.appendingPathComponent("u-boot.dtb")
+                try AtomicFile.copy(signing.publicKeyTree, to: scratch)
+                try await run("mkimage", ["-f", spec.sourceName, "-k", signing.key.folder.path, "-K", scratch.lastPathComponent, "-r", temporary.path],
+                              in: folder)
+                let written = try DeviceTreeBlob(contentsOf: scratch.path).node(at: signingSpec.keyNodePath)
+                let held = try DeviceTreeBlob(contentsOf: signing.publicKeyTree.path).node(at: signingSpec.keyNodePath)
+                guard written == held else {
+                    throw BuildError.signing(file: board.file.lastPathComponent, message: "\(spec.name) was signed with a key whose public part differs from "
+                                                + "the one in U-Boot's tree \(signing.publicKeyTree.path)", hint: "build again: the key changed during the build")
+                }
+                try? FileManager.default.removeItem(at: scratch)
+            } else {
+                try await run("mkimage", ["-f", spec.sourceName, temporary.path], in: folder)
+            }
+            try AtomicFile.replace(output, with: temporary)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
         environment.progress.end(sizeNote(output))
     }
 }

@@ -38,22 +38,28 @@ extension ImageBuilder {
         let temporary = directory.appendingPathComponent(".\(RootFilesystemSpec.imageName).tmp")
         try? FileManager.default.removeItem(at: temporary)
         let seed = "\(board.name)/rootfs"
-        try await run("mke2fs", ["-q", "-F", "-t", "ext4", "-d", tree.path, "-L", "rootfs",
-                                 "-U", Self.derivedUUID(seed + "/uuid"), "-E", "root_owner=0:0,hash_seed=" + Self.derivedUUID(seed + "/hash"),
-                                 temporary.path, spec.size])
-        let commands = Self.debugfsCommands(staged, epoch: environment.sourceDateEpoch)
-        let script = directory.appendingPathComponent("rootfs.debugfs")
-        try AtomicFile.write(commands.joined(separator: "\n") + "\n", to: script)
-        try HostRequirements.require("debugfs")
-        let debugfs = Command("debugfs", ["-w", "-f", script.path, temporary.path], environment: toolEnvironment)
-        let result = try await ProcessRunner.capture(debugfs)
-        appendToLog("$ \(debugfs)\n" + result.output + "# \(result.statusText)\n")
-        let problems = Self.debugfsProblems(result.output)
-        guard result.succeeded, problems.isEmpty else {
-            throw BuildError.image(name: RootFilesystemSpec.imageName, message: "debugfs could not apply \(script.path):\n"
-                                   + problems.prefix(10).map { "    " + $0 }.joined(separator: "\n") + "\n    log: \(log.path)")
+        do {
+            try await run("mke2fs", ["-q", "-F", "-t", "ext4", "-d", tree.path, "-L", "rootfs",
+                                     "-U", Self.derivedUUID(seed + "/uuid"), "-E", "root_owner=0:0,hash_seed=" + Self.derivedUUID(seed + "/hash"),
+                                     temporary.path, spec.size])
+            let commands = Self.debugfsCommands(staged, epoch: environment.sourceDateEpoch)
+            let script = directory.appendingPathComponent("rootfs.debugfs")
+            try AtomicFile.write(commands.joined(separator: "\n") + "\n", to: script)
+            try HostRequirements.require("debugfs")
+            let debugfs = Command("debugfs", ["-w", "-f", script.path, temporary.path], environment: toolEnvironment)
+            let result = try await ProcessRunner.capture(debugfs)
+            appendToLog("$ \(debugfs)\n" + result.output + "# \(result.statusText)\n")
+            let problems = Self.debugfsProblems(result.output)
+            guard result.succeeded, problems.isEmpty else {
+                throw BuildError.image(name: RootFilesystemSpec.imageName, message: "debugfs could not apply \(script.path):\n"
+                                       + problems.prefix(10).map { "    " + $0 }.joined(separator: "\n") + "\n    log: \(log.path)")
+            }
+            try AtomicFile.replace(output, with: temporary)
+        } catch {
+            // The half-made file system is as large as the whole one: it must not stay behind on a full disk.
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
         }
-        try AtomicFile.replace(output, with: temporary)
         try? removeTree(tree)
         environment.progress.end("\(staged.paths.count) entries, \(staged.fixups.count) set by debugfs")
     }

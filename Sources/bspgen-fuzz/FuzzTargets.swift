@@ -1,7 +1,9 @@
 import BoardModel
 import DeviceTree
+import DiskImage
 import Foundation
 import Initramfs
+import Kconfig
 
 /// The parsers that read what users and other tools hand bspgen. Each must turn any input into a value or a
 /// typed error: never a crash, never a hang.
@@ -16,6 +18,14 @@ enum FuzzTarget: String, CaseIterable {
     case cpioList = "cpio-list"
     /// A device tree blob through opening, rendering as dts and packing.
     case dtb
+    /// A cpio archive (plain or gzip/xz/zstd) through the reader the artifact checks use.
+    case cpioArchive = "cpio-archive"
+    /// A disk image's first sectors (and its last, for a GPT backup) through the MBR and GPT reader.
+    case partitionTable = "partition-table"
+    /// A Kconfig fragment or `.config` through parsing, merging onto itself, the option check and the diff.
+    case kconfigFragment = "kconfig-fragment"
+    /// A Kconfig file (the language of the kernel's `Kconfig`) through the index and its questions.
+    case kconfigLanguage = "kconfig-language"
 
     /// A scratch folder per process: boards/ for board files, and the archive the list target writes.
     static let scratch: URL = {
@@ -38,14 +48,52 @@ enum FuzzTarget: String, CaseIterable {
         case .archYAML:
             Self.architectureFile(input)
         case .cpioList:
-            guard let text = String(data: input, encoding: .utf8) else { return }
+            // Bytes, not text: lines that are not UTF-8 must be reported by line, comments may hold anything.
+            let list = Self.scratch.appendingPathComponent("fuzz.list")
+            guard (try? input.write(to: list)) != nil else { return }
             let archive = Self.scratch.appendingPathComponent("fuzz.cpio")
-            _ = try? InitramfsPacker(sourceDateEpoch: 0).pack([.listText(text, name: "fuzz.list", baseDirectory: Self.scratch)],
-                                                               to: archive, compression: .none)
+            do {
+                _ = try InitramfsPacker(sourceDateEpoch: 0).pack([.list(list)], to: archive, compression: .none)
+                _ = try CpioArchiveReader.listing(of: archive)
+            } catch {
+                _ = String(describing: error)
+            }
         case .dtb:
             guard var tree = try? DeviceTreeBlob(bytes: input) else { return }
             _ = try? tree.dts()
             tree.pack()
+        case .cpioArchive:
+            let archive = Self.scratch.appendingPathComponent("fuzz-archive.cpio")
+            guard (try? input.write(to: archive)) != nil else { return }
+            _ = try? CpioArchiveReader.listing(of: archive, keepingPrefixOf: ["init", "bin/busybox"])
+        case .partitionTable:
+            let image = Self.scratch.appendingPathComponent("fuzz-disk.img")
+            guard (try? input.write(to: image)) != nil else { return }
+            if let table = try? PartitionTable.read(from: image) {
+                for partition in table.partitions { _ = (partition.offset, partition.size) }
+            }
+        case .kconfigFragment:
+            let text = String(decoding: input, as: UTF8.self)
+            guard let fragment = try? KconfigFile.parse(text: text, name: "fuzz.fragment") else { return }
+            let merge = KconfigMerge(base: fragment, fragments: [fragment])
+            _ = merge.merged.text
+            _ = KconfigCheck.check(requested: merge.requested, obtained: merge.merged, index: nil).map(\.description)
+            let changes = KconfigDiff.changes(from: KconfigFile(name: "empty"), to: fragment)
+            _ = try? KconfigDiff.apply(changes, toFragment: text, name: "fuzz.fragment")
+        case .kconfigLanguage:
+            let text = String(decoding: input, as: UTF8.self)
+            let index = KconfigIndex(files: ["Kconfig": text, "arch/x86/Kconfig": text])
+            let config = Dictionary(index.definitions.keys.map { ($0, KconfigValue.tristate(.yes)) }, uniquingKeysWith: { first, _ in first })
+            // A few symbols of each input: the questions are per symbol, and libFuzzer needs many inputs a second.
+            for (symbol, definitions) in index.definitions.sorted(by: { $0.key < $1.key }).prefix(8) {
+                _ = index.type(of: symbol)
+                for definition in definitions {
+                    _ = definition.dependency?.value(in: config, index: index)
+                    _ = definition.dependency?.unmetTerms(below: .yes, in: [:], index: index)
+                }
+            }
+            _ = index.architectures(enabledIn: config)
+            _ = index.definitions.keys.min().map { index.suggestions(for: $0 + "X") }
         }
     }
 }

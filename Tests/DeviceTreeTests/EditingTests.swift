@@ -63,7 +63,7 @@ import Testing
         }
         #expect(throws: DeviceTreeError.self) { try tree.setProperty("", .string("x"), at: "/") }
         let unreadable = #expect(throws: DeviceTreeError.self) { try DeviceTreeBlob(contentsOf: scratch.path("missing.dtb")) }
-        #expect(unreadable?.description.contains("No such file or directory") == true)
+        #expect(unreadable?.description.contains("no such file or directory") == true)
     }
 }
 

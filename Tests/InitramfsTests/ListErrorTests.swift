@@ -45,7 +45,7 @@ private let malformedLists = [
         message: "the source file 'BASE/files/missing' of 'file /bin/sh files/missing 0755 0 0' does not exist"),
     MalformedList(
         label: "source is a directory", text: "file /init files 0755 0 0", line: 1,
-        message: "cannot pack 'BASE/files' for 'file /init files 0755 0 0': it is not a regular file."),
+        message: "cannot pack 'BASE/files' for 'file /init files 0755 0 0': it is a folder, not a regular file."),
     MalformedList(
         label: "'..' escape", text: "dir /lib/../../etc 0755 0 0", line: 1,
         message: "the archive name '/lib/../../etc' in 'dir /lib/../../etc 0755 0 0' has a '..' component"),
@@ -99,7 +99,7 @@ func malformedListLineIsReported(_ list: MalformedList) throws {
         parser.environment = ["STAGE": base.appendingPathComponent("stage").path]
         var linkGroups = 0
 
-        let entries = try parser.entries(of: "file /init ${STAGE}/init 0755 0 0\r\n", linkGroups: &linkGroups)
+        let entries = try parser.entries(of: Array("file /init ${STAGE}/init 0755 0 0\r\n".utf8), linkGroups: &linkGroups)
 
         guard case .file(let content) = entries.first?.kind else {
             Issue.record("expected a file entry, got \(entries)")

@@ -58,7 +58,8 @@ private func refusal(_ fake: FakeQEMU, _ expectation: ConsoleExpectation = other
         #expect(report.passed, "\(report.failure ?? "")")
         #expect(report.seen.count == 3)
         #expect(report.seen.first?.contains("sha256,rsa2048:dev-") == true)
-        #expect(report.seen.last == "U-Boot answered at its prompt (BSPGEN-UBOOT-PROMPT-1)")
+        // The first question may go unanswered on a loaded machine; any answer proves U-Boot is back at its prompt.
+        #expect(report.seen.last?.hasPrefix("U-Boot answered at its prompt (BSPGEN-UBOOT-PROMPT-") == true)
         #expect(report.lastConsoleLines.isEmpty)
         let log = try String(contentsOf: fake.log, encoding: .utf8)
         #expect(log.contains("verdict: passed (refused, no kernel started)"))
