@@ -21,7 +21,7 @@ public struct KbuildRecord: Sendable, Equatable {
     /// The file compiled into this target, when it is compiled from one (C or assembly) rather than linked.
     public var compiledSource: String? { source ?? dependencies.first }
 
-    /// Reads the text of a `.cmd` file. Returns nil when it has no `cmd_` line. Works on bytes: a kernel build
+    /// Reads the text of a `.cmd` file. Returns nil when it has no `cmd_` (or, from Linux 6.3, `savedcmd_`) line. Works on bytes: a kernel build
     /// has a thousand records of a few hundred lines each.
     public static func parse(_ data: Data) -> KbuildRecord? {
         let bytes = [UInt8](data)
@@ -75,6 +75,10 @@ public struct KbuildRecord: Sendable, Equatable {
                 inDependencies = addWords(lineStart, lineEnd)
             } else if hasPrefix("cmd_", at: lineStart, end: lineEnd), let (name, value) = assignmentEnd(lineStart, lineEnd) {
                 target = text(lineStart + 4, name)
+                command = text(value, lineEnd)
+            } else if hasPrefix("savedcmd_", at: lineStart, end: lineEnd), let (name, value) = assignmentEnd(lineStart, lineEnd) {
+                // Linux 6.3 and later name the saved command line `savedcmd_`.
+                target = text(lineStart + 9, name)
                 command = text(value, lineEnd)
             } else if hasPrefix("source_", at: lineStart, end: lineEnd), let (_, value) = assignmentEnd(lineStart, lineEnd) {
                 source = unescape(text(value, lineEnd).trimmingCharacters(in: .whitespaces))

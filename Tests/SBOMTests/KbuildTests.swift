@@ -27,6 +27,14 @@ import Testing
         #expect(record.command.hasPrefix("gcc -Wp,-MMD"))
     }
 
+    /// Linux 6.3 and later (6.12 here) write `savedcmd_` for the command line.
+    @Test func newerKernelsSavedCommandIsRead() throws {
+        let text = "savedcmd_vmlinux.o := riscv64-linux-gnu-ld -melf64lriscv -r -o vmlinux.o --whole-archive vmlinux.a --no-whole-archive\n"
+        let record = try #require(KbuildRecord.parse(Data(text.utf8)))
+        #expect(record.target == "vmlinux.o")
+        #expect(record.command.hasPrefix("riscv64-linux-gnu-ld -melf64lriscv"))
+    }
+
     @Test func busyboxRecordsNameTheSourceFirstAmongTheDependencies() throws {
         let text = """
             cmd_coreutils/cat.o := aarch64-linux-gnu-gcc -c -o coreutils/cat.o /bb/coreutils/cat.c
