@@ -23,7 +23,7 @@ let package = Package(
         // Files and text from the user: reading regular files only and within a limit, where outputs may go, temporary
         // names beside them, and user text made safe to print. Every module that reads or writes a user-named file uses it.
         .target(name: "UserInput"),
-        .target(name: "BoardModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "BoardModel", dependencies: ["UserInput", .product(name: "Yams", package: "Yams")]),
         .target(name: "Host", dependencies: [
             "BoardModel", "UserInput",
             .product(name: "Subprocess", package: "swift-subprocess"),

@@ -21,7 +21,7 @@ if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
   shift
 fi
 targets=("$@")
-all_targets=(board-yaml toolchain-yaml cpio-list dtb cpio-archive partition-table kconfig-fragment kconfig-language)
+all_targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb cpio-archive partition-table kconfig-fragment kconfig-language)
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
 scratch=.build-fuzz
@@ -34,6 +34,7 @@ seed_files() {
   case "$1" in
     board-yaml) ls boards/*.yaml ;;
     toolchain-yaml) ls toolchains/*.yaml ;;
+    arch-yaml) ls arches/*.yaml ;;
     cpio-list) ls boards/common/*.list ;;
     dtb) ls Tests/DeviceTreeTests/Corpus/*.dtb 2>/dev/null || true ;;
     kconfig-fragment) find boards -name '*.fragment' -o -name '*.config' | sort ;;

@@ -15,8 +15,8 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
   # libraries bspgen links: libfdt, zlib, liblzma, libzstd
   libfdt-dev zlib1g-dev liblzma-dev libzstd-dev
-  # device trees, U-Boot images, archive checks, emulation
-  device-tree-compiler u-boot-tools cpio libarchive-tools qemu-system-x86 qemu-system-arm qemu-system-misc
+  # device trees, U-Boot images, archive checks, emulation; FIT signing keys (fit_image.signing)
+  device-tree-compiler u-boot-tools cpio libarchive-tools qemu-system-x86 qemu-system-arm qemu-system-misc openssl
   # disk and SD-card images without root: FAT (mkfs.vfat, mtools), ext4 (mke2fs -d, debugfs), sfdisk for the tests;
   # bmaptool, by which the tests prove the .bmap beside each image is one bmaptool copies by
   dosfstools mtools e2fsprogs fdisk bmap-tools

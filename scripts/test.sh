@@ -30,8 +30,9 @@ set +e
 .build/debug/bspgen test --all --images --quiet
 boot_status=$?
 # The firmware and boot loader paths, each from the image bspgen wrote: OVMF + GRUB from a GPT disk; the U-Boot
-# bspgen built, from a virtio disk (arm64: U-Boot as firmware + FIT; riscv64: OpenSBI + U-Boot) or from an SD card
-# (vexpress-a9, raspberrypi3b: U-Boot in place of the kernel); the ext4 root.
+# bspgen built, from a virtio disk (arm64: U-Boot as firmware holding the board's public key + the signed FIT, then
+# three tampered FITs it must refuse; riscv64: OpenSBI + U-Boot) or from an SD card (vexpress-a9, raspberrypi3b:
+# U-Boot in place of the kernel); the ext4 root.
 for path in "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4" \
             "vexpress-a9 --boot uboot" "raspberrypi3b --boot uboot" "qemu-riscv64-virt --boot uboot"; do
   # shellcheck disable=SC2086

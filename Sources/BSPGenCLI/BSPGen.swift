@@ -47,6 +47,9 @@ public struct BSPGen: AsyncParsableCommand {
             return 0
         } catch is CancellationError {
             return 1
+        } catch let error as DiagnosticList {
+            for diagnostic in error.diagnostics { printError(diagnostic.description) }
+            return 1
         } catch let error as any UserFacingError {
             printError(error.description)
             return 1
@@ -55,8 +58,18 @@ public struct BSPGen: AsyncParsableCommand {
             return error.status
         } catch {
             let code = exitCode(for: error)
+            let domain = (error as NSError).domain
+            if domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain {
+                printError(ErrorText.describe(error))
+                return 1
+            }
             let message = fullMessage(for: error)
-            if code == .success { print(message) } else if !message.isEmpty { printError(message) }
+            if code == .success {
+                print(message)
+            } else if !message.isEmpty {
+                // ArgumentParser starts its messages with its own "Error: "; ours says it once.
+                printError(message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message)
+            }
             return code.rawValue
         }
     }
@@ -70,6 +83,13 @@ struct CommandFailure: Error {
     var status: Int32 = 1
 }
 
+/// Every error bspgen prints has this one form, `bspgen: error: ` and the message (more lines indented under it);
+/// control characters it quotes from the input are escaped and very long lines cut, whichever module made it.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("bspgen: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("bspgen: error: \(DescriptionText.forTerminal(message))\n".utf8))
+}
+
+/// A warning, in the same form as errors.
+func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data("bspgen: warning: \(DescriptionText.forTerminal(message))\n".utf8))
 }

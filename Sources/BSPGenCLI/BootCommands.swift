@@ -96,6 +96,9 @@ struct TestCommand: AsyncParsableCommand {
     }
 
     private func printReport(_ report: BoardTestReport) {
+        // Build errors quote the board's files and the console lines come from the guest: neither reaches the
+        // terminal raw.
+        func print(_ text: String) { Swift.print(DescriptionText.forTerminal(text)) }
         var headline = "\(report.board): \(report.passed ? "PASS" : "FAIL")"
         if report.buildError != nil {
             headline += " — not built"
@@ -120,6 +123,17 @@ struct TestCommand: AsyncParsableCommand {
             print("  cause: \(failure)")
             print(boot.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n"))
             print("  full console log: \(boot.log)")
+        }
+        for refusal in report.refusals {
+            let time = String(format: "%.1f s", refusal.totalSeconds)
+            if refusal.passed {
+                print("  ok   refused, \(refusal.name) (\(time)): " + refusal.seen.map(\.debugDescription).joined(separator: ", "))
+            } else {
+                print("  FAIL refused, \(refusal.name) (\(time)): \(refusal.failure ?? "")")
+                print("       expected: \(refusal.expected)")
+                print(refusal.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n"))
+                print("  full console log: \(refusal.log)")
+            }
         }
     }
 }

@@ -20,13 +20,13 @@ public struct DTCommand: ParsableCommand {
         do {
             return try body()
         } catch let error as DeviceTreeError {
-            FileHandle.standardError.write(Data("bspgen dt: \(error)\n".utf8))
+            printError(error.description)
             throw ExitCode(status)
         } catch let error as UserFileError {
-            FileHandle.standardError.write(Data("bspgen dt: write \(error)\n".utf8))
+            printError("write \(error)")
             throw ExitCode(status)
         } catch let error as HostError {
-            FileHandle.standardError.write(Data("bspgen dt: \(error)\n".utf8))
+            printError(error.description)
             throw ExitCode(status)
         }
     }

@@ -94,7 +94,9 @@ struct DoctorCommand: AsyncParsableCommand {
             print("\nEverything needed is here.")
         } else {
             if !missingPackages.isEmpty { print("\nInstall what is missing with:\n  \(aptInstallCommand(missingPackages))") }
-            throw CommandFailure(message: "", status: 1)
+            let findings = [missingPackages.isEmpty ? nil : "\(missingPackages.count) package(s) missing on this host",
+                            catalog.diagnostics.isEmpty ? nil : "\(catalog.diagnostics.count) problem(s) in the descriptions (listed under Descriptions)"]
+            throw CommandFailure(message: findings.compactMap { $0 }.joined(separator: "; "), status: 1)
         }
     }
 

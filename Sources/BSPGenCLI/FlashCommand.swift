@@ -47,7 +47,7 @@ struct FlashCommand: AsyncParsableCommand {
         do {
             let bmap = try blockMap(spec, folder: folder, image: image, progress: progress)
             let target = try FlashTarget.probe(path: device, imageSize: bmap.imageSize, force: force)
-            for warning in target.warnings { FileHandle.standardError.write(Data("bspgen: warning: \(warning)\n".utf8)) }
+            for warning in target.warnings { printWarning(warning) }
             try confirm(bmap: bmap, target: target)
 
             var flasher = ImageFlasher(image: image, bmap: bmap, bmapName: spec.bmapName)

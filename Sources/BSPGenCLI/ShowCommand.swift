@@ -103,11 +103,18 @@ struct ShowCommand: ParsableCommand {
             var parts: [String] = []
             if let firmware = boot.firmware { parts.append("firmware \(firmware.path)" + (firmware.package.map { " (\($0))" } ?? " (built)")) }
             if let loader = boot.loader { parts.append("loader \(loader) (built)") }
+            if let tree = boot.firmwareDeviceTree { parts.append("its tree \(tree) (-dtb)") }
             var how = parts.isEmpty ? "kernel \(boot.kernel) + \(boot.initramfs)" : parts.joined(separator: ", ")
             if !boot.disks.isEmpty { how += ", disk " + boot.disks.map { "\($0.artifact) (\($0.attachment.rawValue))" }.joined(separator: ", ") }
             lines.append("  boot \(boot.name)\(boot.needsImages ? " (needs --images)" : ""): \(how); script \(boot.runScript)")
             lines.append("      cmdline: \(boot.cmdline)")
             for check in boot.checks { lines.append("      check \(check.name): \(check.expected)") }
+            if let verified = boot.verifiedBoot {
+                lines.append("      check \(verified.verified.name): \(verified.verified.summary)")
+                for refusal in verified.refusals {
+                    lines.append("      refuses \(verified.fit) \(refusal.tampering.rawValue): \(refusal.expectation.summary)")
+                }
+            }
         }
         print(lines.joined(separator: "\n"))
     }

@@ -1,9 +1,15 @@
 import ArgumentParser
 import BoardModel
 import Foundation
+import Pipeline
 
 struct ValidateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check board and toolchain descriptions: every file, or the ones named.")
+    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check board and toolchain descriptions: every file, or the ones named.",
+        discussion: """
+            Everything a build would refuse that needs no build is checked: the descriptions, and each board's \
+            fragments (Kconfig syntax), initramfs lists and overlays, boot file templates and qemu.extra_args. Every \
+            problem is reported, each on its own line with its file, line and field.
+            """)
 
     @OptionGroup var project: ProjectOptions
 
@@ -16,7 +22,15 @@ struct ValidateCommand: ParsableCommand {
             throw DiagnosticList([Diagnostic(SourceLocation(file: file.path), "no such file")])
         }
         let catalog = project.catalog(onlyFiles: only)
-        if !catalog.diagnostics.isEmpty { throw DiagnosticList(catalog.diagnostics) }
+        var problems = catalog.diagnostics
+        for name in catalog.boardNames {
+            guard let board = catalog.boards[name] else { continue }
+            problems += BoardInputChecks.problems(board)
+        }
+        // Boards share data files (boards/common/...): a problem in one is told once.
+        var seen = Set<Diagnostic>()
+        problems = problems.filter { seen.insert($0).inserted }
+        if !problems.isEmpty { throw DiagnosticList(problems) }
         print("ok: \(files.isEmpty ? "every" : "\(files.count)") file(s) valid (\(catalog.boards.count) board(s), \(catalog.toolchains.count) toolchain(s))")
     }
 }

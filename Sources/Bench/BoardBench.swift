@@ -37,7 +37,7 @@ public struct BenchFolder: Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: boardsDirectory, to: boardsCopy)
         } catch {
-            throw HostError.fileSystem(path: boardsCopy.path, message: "cannot copy the boards for the bench: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: boardsCopy.path, message: "cannot copy the boards for the bench: \(ErrorText.reason(error))")
         }
     }
 

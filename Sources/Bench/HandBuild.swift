@@ -30,11 +30,16 @@ public struct HandBuild: Sendable {
     public var initramfs: URL { folder.appendingPathComponent("initramfs.cpio.gz") }
 
     private var kernelMake: String {
-        "make -s -C \(shellQuote(kernelSource.root.path)) O=\(shellQuote(linux.path)) ARCH=\(board.toolchain.kernelArch) CROSS_COMPILE=\(environment.toolchain.crossCompile)"
+        "make -s -C \(shellQuote(kernelSource.root.path)) \(shellQuote("O=" + linux.path)) \(shellQuote("ARCH=" + board.toolchain.kernelArch)) \(crossCompile)"
     }
     private var busyboxMake: String {
-        "make -s -C \(shellQuote(busyboxSource.root.path)) O=\(shellQuote(busybox.path)) CROSS_COMPILE=\(environment.toolchain.crossCompile)"
+        "make -s -C \(shellQuote(busyboxSource.root.path)) \(shellQuote("O=" + busybox.path)) \(crossCompile)"
     }
+    /// Every value of a board or toolchain file goes into these scripts as one quoted word: the descriptions'
+    /// checks admit only plain words, and bash must not get a chance to read one as anything else.
+    private var crossCompile: String { shellQuote("CROSS_COMPILE=" + environment.toolchain.crossCompile) }
+    private var baseConfig: String { shellQuote(board.board.kernel.baseConfig) }
+    private var imageTarget: String { shellQuote(board.board.kernel.image.rawValue) }
 
     /// Runs a shell script (bash, pipefail) with its output in `folder/by-hand.log`, and returns its wall time.
     @discardableResult
@@ -52,52 +57,52 @@ public struct HandBuild: Sendable {
         let fragments = board.kernelFragments.map { shellQuote($0.path) }.joined(separator: " ")
         let busyboxFragments = board.busyboxFragments.map { shellQuote($0.path) }.joined(separator: " ")
         return try await timed("""
-            \(kernelMake) \(board.board.kernel.baseConfig)
-            (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path))/scripts/kconfig/merge_config.sh -m .config \(fragments))
+            \(kernelMake) \(baseConfig)
+            (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path + "/scripts/kconfig/merge_config.sh")) -m .config \(fragments))
             \(kernelMake) olddefconfig
-            \(kernelMake) -j\(environment.jobs) \(board.board.kernel.image.rawValue)
+            \(kernelMake) -j\(environment.jobs) \(imageTarget)
             \(busyboxMake) defconfig
-            cat \(busyboxFragments) >> \(shellQuote(busybox.path))/.config
-            echo 'CONFIG_STATIC=y' >> \(shellQuote(busybox.path))/.config
-            echo 'CONFIG_CROSS_COMPILER_PREFIX="\(environment.toolchain.crossCompile)"' >> \(shellQuote(busybox.path))/.config
+            cat \(busyboxFragments) >> \(shellQuote(busybox.path + "/.config"))
+            echo 'CONFIG_STATIC=y' >> \(shellQuote(busybox.path + "/.config"))
+            echo \(shellQuote("CONFIG_CROSS_COMPILER_PREFIX=\"\(environment.toolchain.crossCompile)\"")) >> \(shellQuote(busybox.path + "/.config"))
             \(busyboxMake) oldconfig < <(yes "")
             \(busyboxMake) -j\(environment.jobs)
-            \(busyboxMake) CONFIG_PREFIX=\(shellQuote(rootfs.path)) install
+            \(busyboxMake) \(shellQuote("CONFIG_PREFIX=" + rootfs.path)) install
             """) + (try await pack())
     }
 
     /// What a tutorial repeats after any change: make in both trees, then the initramfs again.
     public func noOp() async throws -> Double {
         try await timed("""
-            \(kernelMake) -j\(environment.jobs) \(board.board.kernel.image.rawValue)
+            \(kernelMake) -j\(environment.jobs) \(imageTarget)
             \(busyboxMake) -j\(environment.jobs)
-            \(busyboxMake) CONFIG_PREFIX=\(shellQuote(rootfs.path)) install
+            \(busyboxMake) \(shellQuote("CONFIG_PREFIX=" + rootfs.path)) install
             """) + (try await pack())
     }
 
     /// One kernel fragment line changed: merge the fragments again, olddefconfig, make.
     public func fragmentLine(_ fragments: [URL]) async throws -> Double {
         try await timed("""
-            \(kernelMake) \(board.board.kernel.baseConfig)
-            (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path))/scripts/kconfig/merge_config.sh -m .config \(fragments.map { shellQuote($0.path) }.joined(separator: " ")))
+            \(kernelMake) \(baseConfig)
+            (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path + "/scripts/kconfig/merge_config.sh")) -m .config \(fragments.map { shellQuote($0.path) }.joined(separator: " ")))
             \(kernelMake) olddefconfig
-            \(kernelMake) -j\(environment.jobs) \(board.board.kernel.image.rawValue)
+            \(kernelMake) -j\(environment.jobs) \(imageTarget)
             """)
     }
 
     /// The initramfs: /init and the board's overlays copied over the BusyBox tree, then `find | cpio | gzip -9`.
     public func pack(gzipLevel: String = "-9") async throws -> Double {
-        let overlays = board.overlays.map { "cp -a \(shellQuote($0.path))/. \(shellQuote(rootfs.path))/" }.joined(separator: "\n")
+        let overlays = board.overlays.map { "cp -a \(shellQuote($0.path + "/.")) \(shellQuote(rootfs.path + "/"))" }.joined(separator: "\n")
         return try await timed("""
-            mkdir -p \(shellQuote(rootfs.path))/dev \(shellQuote(rootfs.path))/proc \(shellQuote(rootfs.path))/sys \(shellQuote(rootfs.path))/etc/bspgen
-            cp \(shellQuote(board.initScript.path)) \(shellQuote(rootfs.path))/init
-            echo 'BSPGEN_BOARD=\(board.name)' > \(shellQuote(rootfs.path))/etc/bspgen/board
+            mkdir -p \(["dev", "proc", "sys", "etc/bspgen"].map { shellQuote(rootfs.path + "/" + $0) }.joined(separator: " "))
+            cp \(shellQuote(board.initScript.path)) \(shellQuote(rootfs.path + "/init"))
+            echo \(shellQuote("BSPGEN_BOARD=" + board.name)) > \(shellQuote(rootfs.path + "/etc/bspgen/board"))
             \(overlays)
             """) + (try await packOnly(gzipLevel: gzipLevel))
     }
 
     /// `find . | cpio -o -H newc | gzip` on the prepared tree, alone.
     public func packOnly(gzipLevel: String = "-9", to destination: URL? = nil) async throws -> Double {
-        try await timed("cd \(shellQuote(rootfs.path)) && find . | cpio -o -H newc 2>/dev/null | gzip \(gzipLevel) > \(shellQuote((destination ?? initramfs).path))")
+        try await timed("cd \(shellQuote(rootfs.path)) && find . | cpio -o -H newc 2>/dev/null | gzip \(shellQuote(gzipLevel)) > \(shellQuote((destination ?? initramfs).path))")
     }
 }

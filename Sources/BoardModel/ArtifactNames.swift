@@ -31,6 +31,7 @@ extension Board {
         if let firmwareTree = names.firmwareDeviceTree { all.append(firmwareTree) }
         all += (bootFiles ?? []).map(\.name) + (bootloader?.artifacts ?? []).map(\.name)
         if let fitImage { all += [fitImage.name, fitImage.sourceName] }
+        if fitImage?.signing != nil, bootloader != nil { all.append(VerifiedBootNames.publicKeyTree) }
         if let grub { all.append(grub.name) }
         if rootfs != nil { all.append(RootFilesystemSpec.imageName) }
         all += (diskImages ?? []).flatMap { [$0.name, $0.bmapName] }

@@ -10,6 +10,8 @@ struct BoardChecks {
     let toolchains: [String: Toolchain]
     let architectures: [String: Architecture]
     var problems: [Diagnostic] = []
+    /// Toolchain files that were refused, by name (`Catalog`).
+    var refusedToolchainFiles: [String: String] = [:]
 
     init(board: Board, file: URL, locations: LocationMap, boardsDirectory: URL, toolchains: [String: Toolchain],
          architectures: [String: Architecture]) {
@@ -30,23 +32,25 @@ struct BoardChecks {
     mutating func resolve() -> ResolvedBoard? {
         if let misnamed = Diagnostic.nameDiffersFromFile(name: board.name, file: file, locations: locations) { problems.append(misnamed) }
         let toolchain = toolchains[board.toolchain]
-        if toolchain == nil {
-            problem("toolchain", "unknown toolchain '\(board.toolchain)'; known: \(toolchains.keys.sorted().joined(separator: ", "))",
-                    hint: Suggestion.didYouMean(board.toolchain, among: toolchains.keys) ?? "add toolchains/\(board.toolchain).yaml")
+        if toolchain == nil, let refused = refusedToolchainFiles[board.toolchain] {
+            problem("toolchain", "toolchain \(DescriptionText.quoted(board.toolchain)) has problems of its own", hint: "fix \(refused) first (its problems are listed there)")
+        } else if toolchain == nil {
+            problem("toolchain", "unknown toolchain \(DescriptionText.quoted(board.toolchain)); known: \(toolchains.keys.sorted().joined(separator: ", "))",
+                    hint: Suggestion.didYouMean(board.toolchain, among: toolchains.keys) ?? (Words.isWord(board.toolchain, also: "_.+-") ? "add toolchains/\(board.toolchain).yaml" : "name one of the known toolchains"))
         } else if let toolchain, toolchain.arch != board.arch {
-            problem("arch", "the board is '\(board.arch)' but toolchain '\(toolchain.name)' builds for '\(toolchain.arch)'")
+            problem("arch", "the board is \(DescriptionText.quoted(board.arch)) but toolchain \(DescriptionText.quoted(toolchain.name)) builds for \(DescriptionText.quoted(toolchain.arch))")
         }
         // A known toolchain has a known architecture; the board's must also be known when its toolchain is not.
         let architecture = architectures[board.arch]
         if let architecture {
             let formats = architecture.kernelImages.map(\.name)
             if architecture.kernelImage(named: board.kernel.image.rawValue) == nil {
-                problem("kernel.image", "'\(board.kernel.image.rawValue)' is not a kernel image of \(architecture.name); expected one of: \(formats.joined(separator: ", "))",
+                problem("kernel.image", "\(DescriptionText.quoted(board.kernel.image.rawValue)) is not a kernel image of \(architecture.name); expected one of: \(formats.joined(separator: ", "))",
                         hint: Suggestion.didYouMean(board.kernel.image.rawValue, among: formats) ?? "add it to kernel_images in arches/\(architecture.name).yaml")
             }
         } else if toolchain == nil {
-            problem("arch", "unknown architecture '\(board.arch)'; known: \(architectures.keys.sorted().joined(separator: ", "))",
-                    hint: Suggestion.didYouMean(board.arch, among: architectures.keys) ?? "add arches/\(board.arch).yaml")
+            problem("arch", "unknown architecture \(DescriptionText.quoted(board.arch)); known: \(architectures.keys.sorted().joined(separator: ", "))",
+                    hint: Suggestion.didYouMean(board.arch, among: architectures.keys) ?? (Words.isWord(board.arch) ? "add arches/\(board.arch).yaml" : "name one of the known architectures"))
         }
         let consoleArgument = "console=\(board.console)"
         if !board.cmdline.split(separator: " ").contains(where: { $0 == consoleArgument || $0.hasPrefix(consoleArgument + ",") }) {
@@ -70,6 +74,7 @@ struct BoardChecks {
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
         checkImages()
+        checkSigning()
         checkBootFileReferences(templates: templates)
         for found in FirmwareChecks.problems(board.firmware ?? []) { problem(found.field, found.message, hint: found.hint) }
         checkLocalSource(board.kernel.source, field: "kernel.source")
@@ -93,7 +98,7 @@ struct BoardChecks {
             let characters = CharacterSet(charactersIn: allowed)
             guard value.unicodeScalars.allSatisfy(characters.contains), value.first?.isLetter == true || value.first?.isNumber == true,
                   pattern(value) else {
-                problem(field, "'\(value)' is not a valid value here", hint: "expected something like '\(example)'")
+                problem(field, "\(DescriptionText.quoted(value)) is not a valid value here", hint: "expected something like '\(example)'")
                 return
             }
         }
@@ -120,6 +125,7 @@ struct BoardChecks {
                         hint: "write U-Boot variables as ${name}")
             }
         }
+        checkPackageAndSourceWords()
     }
 
     mutating func checkDeviceTree(_ spec: DeviceTreeSpec) {
@@ -146,24 +152,22 @@ struct BoardChecks {
         var templates: [URL] = []
         for (index, spec) in specs.enumerated() {
             let field = "boot_files[\(index)]"
-            if spec.name.isEmpty || spec.name.contains("/") || spec.name.hasPrefix(".") {
-                problem(field + ".name", "'\(spec.name)' is not a plain file name", hint: "use a name such as 'boot.scr' or 'config.txt'")
+            if !Words.isFileName(spec.name) {
+                problem(field + ".name", "\(DescriptionText.quoted(spec.name)) is not a plain file name (letters, digits, '.', '_', '+', '-')", hint: "use a name such as 'boot.scr' or 'config.txt'")
             } else if !seen.insert(spec.name).inserted {
-                problem(field + ".name", "'\(spec.name)' is already an artifact or another boot file of this board")
+                problem(field + ".name", "\(DescriptionText.quoted(spec.name)) is already an artifact or another boot file of this board")
             }
             guard let template = files([spec.template], field: field + ".template", single: true).first else { continue }
             templates.append(template)
-            guard let text = try? String(contentsOf: template, encoding: .utf8) else {
-                problem(field + ".template", "cannot read \(template.path) as UTF-8 text")
+            let text: String
+            do {
+                text = try DescriptionText.read(template)
+            } catch {
+                problems += error.diagnostics.map { Diagnostic($0.location, field: field + ".template", $0.message, hint: $0.hint) }
                 continue
             }
-            if text.contains("@FIT@"), board.fitImage == nil {
-                problem(field + ".template", "\(template.path) uses @FIT@ but the board has no fit_image", hint: "add a fit_image section")
-            }
-            for (line, unknown) in BootFileTemplate.unknownPlaceholders(in: text) {
-                problem(field + ".template", "\(template.path):\(line): unknown placeholder @\(unknown)@; known: "
-                        + BootFileTemplate.placeholders.map { "@\($0)@" }.joined(separator: ", "),
-                        hint: Suggestion.closest(to: unknown, among: BootFileTemplate.placeholders).map { "did you mean @\($0)@?" })
+            for found in BootFileTemplate.problems(in: text, values: BootFileTemplate.values(for: board)) {
+                problems.append(Diagnostic(SourceLocation(file: template.path, line: found.line), field: field + ".template", found.message, hint: found.hint))
             }
         }
         return templates
@@ -176,10 +180,10 @@ struct BoardChecks {
             .union([ArtifactNames(board: board).kernel, ArtifactNames(board: board).initramfs, "linux.config", "linux.defconfig",
                     "manifest.json", "run-qemu.sh"])
         func claim(_ name: String, field: String) {
-            if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
-                problem(field, "'\(name)' is not a plain file name", hint: "use a name such as 'image.itb' or 'disk.img'")
+            if !Words.isFileName(name) {
+                problem(field, "\(DescriptionText.quoted(name)) is not a plain file name (letters, digits, '.', '_', '+', '-')", hint: "use a name such as 'image.itb' or 'disk.img'")
             } else if !names.insert(name).inserted {
-                problem(field, "'\(name)' is already an artifact or another file of this board")
+                problem(field, "\(DescriptionText.quoted(name)) is already an artifact or another file of this board")
             }
         }
         for claimed in board.firmwareArtifacts { claim(claimed.name, field: claimed.field) }
@@ -187,7 +191,7 @@ struct BoardChecks {
             if bootloader.files.isEmpty { problem("bootloader.files", "expected the build results to keep, e.g. [MLO, u-boot.img]") }
             for (index, file) in bootloader.files.enumerated() {
                 if file.from.isEmpty || file.from.hasPrefix("/") || file.from.split(separator: "/").contains("..") {
-                    problem("bootloader.files[\(index)]", "'\(file.from)' is not a path inside the build folder", hint: "e.g. 'u-boot.bin' or 'spl/u-boot-spl.bin'")
+                    problem("bootloader.files[\(index)]", "\(DescriptionText.quoted(file.from)) is not a path inside the build folder", hint: "e.g. 'u-boot.bin' or 'spl/u-boot-spl.bin'")
                 }
             }
             for (index, artifact) in bootloader.artifacts.enumerated() { claim(artifact.name, field: "bootloader.files[\(index)]") }
@@ -196,10 +200,11 @@ struct BoardChecks {
             claim(fit.name, field: "fit_image.name")
             claim(fit.sourceName, field: "fit_image.name")
             if let method = fit.bootMethod, board.boot?[method] == nil {
-                problem("fit_image.boot_method", "'\(method)' is not one of the board's boot methods (\((board.boot ?? [:]).keys.sorted().joined(separator: ", ")))",
+                problem("fit_image.boot_method", "\(DescriptionText.quoted(method)) is not one of the board's boot methods (\((board.boot ?? [:]).keys.sorted().joined(separator: ", ")))",
                         hint: Suggestion.didYouMean(method, among: Array((board.boot ?? [:]).keys)))
             }
             if let tree = ArtifactNames(board: board).firmwareDeviceTree { claim(tree, field: "fit_image.boot_method") }
+            if fit.signing != nil, board.bootloader != nil { claim(VerifiedBootNames.publicKeyTree, field: "fit_image.signing") }
             for (field, address) in [("kernel_address", fit.kernelAddress), ("fdt_address", fit.fdtAddress ?? 0),
                                      ("ramdisk_address", fit.ramdiskAddress ?? 0)] where address < 0 {
                 problem("fit_image.\(field)", "expected a physical address such as 0x40400000, found \(address)")
@@ -214,7 +219,7 @@ struct BoardChecks {
         if let rootfs = board.rootfs {
             names.insert(RootFilesystemSpec.imageName)
             if ByteSize.parse(rootfs.size) == nil {
-                problem("rootfs.size", "expected a size with a K, M or G suffix, like '64M', found '\(rootfs.size)'")
+                problem("rootfs.size", "expected a size with a K, M or G suffix, like '64M', found \(DescriptionText.quoted(rootfs.size))")
             }
             if !rootfs.resolvedDevice.hasPrefix("/dev/") { problem("rootfs.device", "expected a device such as /dev/vda") }
             if rootfs.attach != nil, board.qemu == nil {
@@ -234,19 +239,19 @@ struct BoardChecks {
             }
             if let firmware = spec.firmware, spec.firmwareIsHostFile {
                 if !firmware.hasPrefix("/usr/") || firmware.contains("..") {
-                    problem(field + ".firmware", "expected an absolute path under /usr from a Debian package, like /usr/share/ovmf/OVMF.fd, found '\(firmware)'")
+                    problem(field + ".firmware", "expected an absolute path under /usr from a Debian package, like /usr/share/ovmf/OVMF.fd, found \(DescriptionText.quoted(firmware))")
                 }
                 if (spec.package ?? "").isEmpty { problem(field + ".package", "a firmware file of the host needs the Debian package that provides it") }
             }
             for (key, name) in [("firmware", spec.firmwareIsHostFile ? nil : spec.firmware), ("loader", spec.loader)] {
                 guard let name else { continue }
                 if !names.contains(name) {
-                    problem(field + "." + key, "'\(name)' is not an artifact of this board; known: \(names.sorted().joined(separator: ", "))",
+                    problem(field + "." + key, "\(DescriptionText.quoted(name)) is not an artifact of this board; known: \(names.sorted().joined(separator: ", "))",
                             hint: Suggestion.didYouMean(name, among: names))
                 }
             }
             if !images.contains(where: { $0.name == spec.disk }) {
-                problem(field + ".disk", "'\(spec.disk)' is not one of the board's disk_images (\(images.map(\.name).joined(separator: ", ")))",
+                problem(field + ".disk", "\(DescriptionText.quoted(spec.disk)) is not one of the board's disk_images (\(images.map(\.name).joined(separator: ", ")))",
                         hint: Suggestion.didYouMean(spec.disk, among: images.map(\.name)))
             }
         }
@@ -254,7 +259,7 @@ struct BoardChecks {
 
     mutating func checkDiskImage(_ image: DiskImageSpec, field: String, artifacts: Set<String>) {
         if let size = image.size, ByteSize.parse(size) == nil {
-            problem(field + ".size", "expected a size with a K, M or G suffix, like '128M', found '\(size)'")
+            problem(field + ".size", "expected a size with a K, M or G suffix, like '128M', found \(DescriptionText.quoted(size))")
         }
         let limit = image.table == .mbr ? 4 : 128
         if image.partitions.isEmpty || image.partitions.count > limit {
@@ -264,10 +269,10 @@ struct BoardChecks {
             let field = "\(field).partitions[\(index)]"
             let size = partition.size.flatMap(ByteSize.parse)
             if let text = partition.size, size == nil {
-                problem(field + ".size", "expected a size with a K, M or G suffix, like '64M', found '\(text)'")
+                problem(field + ".size", "expected a size with a K, M or G suffix, like '64M', found \(DescriptionText.quoted(text))")
             }
             if partition.label.isEmpty || partition.label.count > 11 || !partition.label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
-                problem(field + ".label", "expected 1 to 11 letters, digits, '-' or '_' (a FAT volume label), found '\(partition.label)'")
+                problem(field + ".label", "expected 1 to 11 letters, digits, '-' or '_' (a FAT volume label), found \(DescriptionText.quoted(partition.label))")
             }
             switch (partition.filesystem, partition.image) {
             case (let filesystem?, nil):
@@ -283,20 +288,20 @@ struct BoardChecks {
                 for (fileIndex, file) in (partition.files ?? []).enumerated() {
                     let fileField = "\(field).files[\(fileIndex)]"
                     if !artifacts.contains(file.from) || file.from == image.name {
-                        problem(fileField, "'\(file.from)' is not an artifact of this board; known: \(artifacts.sorted().joined(separator: ", "))",
+                        problem(fileField, "\(DescriptionText.quoted(file.from)) is not an artifact of this board; known: \(artifacts.sorted().joined(separator: ", "))",
                                 hint: Suggestion.didYouMean(file.from, among: artifacts))
                     }
                     let path = file.destination
                     if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
-                        problem(fileField + ".to", "expected a relative path inside the partition, like 'EFI/BOOT/BOOTX64.EFI', found '\(path)'")
+                        problem(fileField + ".to", "expected a relative path inside the partition, like 'EFI/BOOT/BOOTX64.EFI', found \(DescriptionText.quoted(path))")
                     } else if !destinations.insert(path.uppercased()).inserted {
-                        problem(fileField, "'\(path)' is written twice into this partition (FAT names ignore case)")
+                        problem(fileField, "\(DescriptionText.quoted(path)) is written twice into this partition (FAT names ignore case)")
                     }
                 }
             case (nil, let source?):
-                if partition.files != nil { problem(field + ".files", "files go into a FAT partition; this one is the image '\(source)'") }
+                if partition.files != nil { problem(field + ".files", "files go into a FAT partition; this one is the image \(DescriptionText.quoted(source))") }
                 if !artifacts.contains(source) || source == image.name {
-                    problem(field + ".image", "'\(source)' is not an artifact of this board",
+                    problem(field + ".image", "\(DescriptionText.quoted(source)) is not an artifact of this board",
                             hint: source == RootFilesystemSpec.imageName ? "add a 'rootfs' section with its size" : Suggestion.didYouMean(source, among: artifacts))
                 }
             default:
@@ -309,10 +314,10 @@ struct BoardChecks {
         let memory = qemu.memory
         if let bytes = qemu.memoryBytes {
             if !QEMUSpec.memoryRange.contains(bytes) {
-                problem("qemu.memory", "expected 16M to 64G, found '\(memory)'", hint: "256M is plenty for a BusyBox initramfs")
+                problem("qemu.memory", "expected 16M to 64G, found \(DescriptionText.quoted(memory))", hint: "256M is plenty for a BusyBox initramfs")
             }
         } else {
-            problem("qemu.memory", "expected a positive size with an M or G suffix, like '256M', found '\(memory)'")
+            problem("qemu.memory", "expected a positive size with an M or G suffix, like '256M', found \(DescriptionText.quoted(memory))")
         }
         if let smp = qemu.smp, !(1...64).contains(smp) { problem("qemu.smp", "expected 1 to 64 CPUs, found \(smp)") }
         if let timeout = qemu.timeout, !(1...7200).contains(timeout) {
@@ -321,6 +326,10 @@ struct BoardChecks {
         if qemu.dtb == true, (board.kernel.deviceTrees ?? []).isEmpty, board.deviceTree?.resolvedOrigin != .qemu {
             problem("qemu.dtb", "QEMU is asked to pass a device tree but kernel.device_trees is empty",
                     hint: "list the board's dtb under kernel.device_trees, or set 'dtb: false'")
+        }
+        for refusal in QEMUExtraArguments.problems(qemu.extraArgs ?? []) {
+            problem("qemu.extra_args[\(refusal.index)]", "\(DescriptionText.quoted(refusal.argument)) is not allowed: \(refusal.reason)",
+                    hint: "leave it out; see the README's qemu.extra_args")
         }
     }
 
@@ -354,18 +363,18 @@ struct BoardChecks {
             let url = absolute(path).standardizedFileURL.resolvingSymlinksInPath()
             let root = boardsDirectory.resolvingSymlinksInPath().path + "/"
             guard url.path.hasPrefix(root) else {
-                problem(itemField, "'\(path)' is outside the boards directory \(boardsDirectory.path)",
+                problem(itemField, "\(DescriptionText.quoted(path)) is outside the boards directory \(boardsDirectory.path)",
                         hint: "keep board data in boards/\(board.name)/ or boards/common/ and use a relative path")
                 continue
             }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                problem(itemField, "'\(path)' does not exist (looked for \(url.path))",
+                problem(itemField, "\(DescriptionText.quoted(path)) does not exist (looked for \(url.path))",
                         hint: Suggestion.didYouMean(url.lastPathComponent, among: siblings(of: url)).map { $0 + " (in the same folder)" })
                 continue
             }
             if let directories, isDirectory.boolValue != directories {
-                problem(itemField, "'\(path)' is \(isDirectory.boolValue ? "a directory" : "a file"); expected \(directories ? "a directory" : "a file")")
+                problem(itemField, "\(DescriptionText.quoted(path)) is \(isDirectory.boolValue ? "a directory" : "a file"); expected \(directories ? "a directory" : "a file")")
                 continue
             }
             urls.append(url)

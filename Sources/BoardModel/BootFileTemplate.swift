@@ -12,6 +12,26 @@ public enum BootFileTemplate {
         return unknown
     }
 
+    /// Every problem of a template for a board with these `values` (`values(for:)`), with its 1-based line: an
+    /// unknown placeholder, or one the board has no value for (`@DTB@` without a device tree, `@FIT@` without a
+    /// fit_image). `bspgen validate` and the boot files stage both ask here.
+    public static func problems(in text: String, values: [String: String]) -> [(line: Int, message: String, hint: String?)] {
+        var problems: [(line: Int, message: String, hint: String?)] = []
+        let missing = ["DTB": ("the board has no device tree", "list one under kernel.device_trees, or set device_tree.from"),
+                       "FIT": ("the board has no fit_image", "add a fit_image section")]
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for name in tokens(in: Substring(line)) {
+                if !placeholders.contains(name) {
+                    problems.append((index + 1, "unknown placeholder @\(name)@; known: " + placeholders.map { "@\($0)@" }.joined(separator: ", "),
+                                     Suggestion.closest(to: name, among: placeholders).map { "did you mean @\($0)@?" }))
+                } else if values[name] == nil, let (why, fix) = missing[name] {
+                    problems.append((index + 1, "uses @\(name)@ but \(why)", fix))
+                }
+            }
+        }
+        return problems
+    }
+
     /// The text with every placeholder replaced; `values` is keyed by placeholder name.
     public static func render(_ text: String, values: [String: String]) -> String {
         var result = text

@@ -13,8 +13,13 @@ public struct BootloaderSpec: Codable, Sendable, Equatable {
     public var bootcommand: String?
     /// As `kernel.patches`.
     public var patches: [String]?
+    /// Where U-Boot's own device tree comes from, for the key of a signing board (`fit_image.signing`); default `u-boot`.
+    public var controlTree: ControlTree?
 
-    enum CodingKeys: String, CodingKey { case source, defconfig, fragments, files, bootcommand, patches }
+    enum CodingKeys: String, CodingKey {
+        case source, defconfig, fragments, files, bootcommand, patches
+        case controlTree = "control_dtb"
+    }
 
     public static let defaultSource = SourceSpec.debianSource("u-boot")
     public var resolvedSource: SourceSpec { source ?? Self.defaultSource }

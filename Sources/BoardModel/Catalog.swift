@@ -13,6 +13,10 @@ public struct Catalog: Sendable {
     public private(set) var settings = ProjectSettings()
     /// Problems in any file; a board with a problem is left out of `boards`.
     public private(set) var diagnostics: [Diagnostic] = []
+    /// Toolchain files that have problems, by name: a board naming one is told so, not that the toolchain is unknown.
+    private var refusedToolchainFiles: [String: String] = [:]
+    /// For a board refused for its toolchain's problems: that toolchain's file, whose problems go with the board's.
+    private var refusedToolchainOfBoard: [String: String] = [:]
 
     public var boardNames: [String] { boards.keys.sorted() }
 
@@ -29,7 +33,11 @@ public struct Catalog: Sendable {
         self.settingsFile = (settingsFile ?? self.boardsDirectory.deletingLastPathComponent().appendingPathComponent("bspgen.yaml"))
             .standardizedFileURL
         for file in Self.yamlFiles(in: self.archesDirectory) { loadArchitecture(file) }
-        for file in Self.yamlFiles(in: toolchainsDirectory) { loadToolchain(file) }
+        for file in Self.yamlFiles(in: toolchainsDirectory) {
+            let before = diagnostics.count
+            loadToolchain(file)
+            if diagnostics.count > before { refusedToolchainFiles[file.deletingPathExtension().lastPathComponent] = file.path }
+        }
         loadSettings()
         let dataFolders = [self.toolchainsDirectory, self.archesDirectory].map { $0.path + "/" }
         let boardFiles = onlyFiles?.filter { file in
@@ -41,9 +49,16 @@ public struct Catalog: Sendable {
             diagnostics.removeAll { !wanted.contains(URL(fileURLWithPath: $0.location.file).standardizedFileURL.path) }
         }
         for file in boardFiles { loadBoard(file) }
-        if !FileManager.default.fileExists(atPath: boardsDirectory.path) {
-            diagnostics.append(Diagnostic(SourceLocation(file: boardsDirectory.path), "boards directory not found",
-                                          hint: "run bspgen from the project root, or pass --boards DIR"))
+        for (directory, what, option) in [(self.boardsDirectory, "board", "--boards"), (self.toolchainsDirectory, "toolchain", "--toolchains"),
+                                          (self.archesDirectory, "architecture", "--arches")] {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+                diagnostics.append(Diagnostic(SourceLocation(file: directory.path), "\(what)s directory not found",
+                                              hint: "run bspgen from the project root, or pass \(option) DIR"))
+            } else if !isDirectory.boolValue {
+                diagnostics.append(Diagnostic(SourceLocation(file: directory.path), "is a file; \(option) takes the folder of \(what) files",
+                                              hint: "to check one file, name it alone: bspgen validate \(directory.path)"))
+            }
         }
     }
 
@@ -51,9 +66,10 @@ public struct Catalog: Sendable {
     public func board(named name: String) throws(DiagnosticList) -> ResolvedBoard {
         if let board = boards[name] { return board }
         let location = SourceLocation(file: boardsDirectory.appendingPathComponent("\(name).yaml").path)
-        let broken = diagnostics.filter { $0.location.file == location.file }
+        let related = [location.file] + (refusedToolchainOfBoard[URL(fileURLWithPath: location.file).standardizedFileURL.path].map { [$0] } ?? [])
+        let broken = related.flatMap { file in diagnostics.filter { $0.location.file == file } }
         if !broken.isEmpty { throw DiagnosticList(broken) }
-        throw DiagnosticList([Diagnostic(location, "no board named '\(name)'; known boards: \(boardNames.joined(separator: ", "))",
+        throw DiagnosticList([Diagnostic(location, "no board named \(DescriptionText.quoted(name)); known boards: \(boardNames.joined(separator: ", "))",
                                          hint: Suggestion.didYouMean(name, among: boardNames) ?? "see 'bspgen list'")])
     }
 
@@ -63,13 +79,7 @@ public struct Catalog: Sendable {
     }
 
     private static func read<T: Decodable>(_ type: T.Type, _ file: URL) throws(DiagnosticList) -> (T, LocationMap) {
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw DiagnosticList([Diagnostic(SourceLocation(file: file.path), "cannot read the file as UTF-8 text: \(error.localizedDescription)")])
-        }
-        return try YAMLTreeDecoder.decode(type, from: text, file: file.path)
+        try YAMLTreeDecoder.decode(type, from: try DescriptionText.read(file), file: file.path)
     }
 
     private mutating func loadArchitecture(_ file: URL) {
@@ -119,6 +129,8 @@ public struct Catalog: Sendable {
             let (board, locations) = try Self.read(Board.self, file)
             var checks = BoardChecks(board: board, file: file, locations: locations,
                                      boardsDirectory: boardsDirectory, toolchains: toolchains, architectures: architectures)
+            checks.refusedToolchainFiles = refusedToolchainFiles
+            refusedToolchainOfBoard[file.standardizedFileURL.path] = refusedToolchainFiles[board.toolchain]
             let resolved = checks.resolve()
             diagnostics += checks.problems
             if let resolved, checks.problems.isEmpty { boards[board.name] = resolved }

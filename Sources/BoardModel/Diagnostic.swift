@@ -38,12 +38,15 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
         self.hint = hint
     }
 
+    /// One line, and an indented hint line; whatever of the input the message quotes is shown escaped and cut to
+    /// length, so a file cannot act on the terminal or flood it through its error.
     public var description: String {
         var text = "\(location): "
         if !field.isEmpty { text += "\(field): " }
         text += message
-        if let hint { text += "\n    hint: \(hint)" }
-        return text
+        var shown = DescriptionText.singleLine(text)
+        if let hint { shown += "\n    hint: " + DescriptionText.singleLine(hint) }
+        return shown
     }
 }
 
@@ -61,7 +64,7 @@ extension Diagnostic {
     static func nameDiffersFromFile(name: String, file: URL, locations: LocationMap) -> Diagnostic? {
         let stem = file.deletingPathExtension().lastPathComponent
         guard name != stem else { return nil }
-        return Diagnostic(locations.location(of: "name"), field: "name", "the name '\(name)' differs from the file name '\(stem).yaml'",
+        return Diagnostic(locations.location(of: "name"), field: "name", "the name \(DescriptionText.quoted(name)) differs from the file name '\(stem).yaml'",
                           hint: "rename the file or set 'name: \(stem)'")
     }
 }

@@ -58,10 +58,7 @@ public enum FirmwareChecks {
     }
 
     /// Debian policy 5.6.1: lower-case letters, digits, `+ - .`, at least two characters, starting alphanumeric.
-    static func isPackageName(_ name: String) -> Bool {
-        name.count >= 2 && name.first.map { $0.isASCII && ($0.isLowercase || $0.isNumber) } == true
-            && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "+-.".contains($0)) }
-    }
+    static func isPackageName(_ name: String) -> Bool { Words.isPackageName(name) }
 
     static func isWord(_ text: String) -> Bool {
         !text.isEmpty && text.first?.isLetter == true && text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
@@ -73,20 +70,20 @@ public enum FirmwareChecks {
         for (index, spec) in specs.enumerated() {
             let field = "firmware[\(index)]"
             if !isPackageName(spec.package) {
-                problems.append(Problem(field: field + ".package", message: "'\(spec.package)' is not a Debian package name",
+                problems.append(Problem(field: field + ".package", message: "\(DescriptionText.quoted(spec.package)) is not a Debian package name",
                                         hint: "expected lower-case letters, digits, '+', '-' or '.', like 'raspi-firmware'"))
             } else if let first = packages[spec.package] {
-                problems.append(Problem(field: field + ".package", message: "'\(spec.package)' is already listed as firmware[\(first)]",
+                problems.append(Problem(field: field + ".package", message: "\(DescriptionText.quoted(spec.package)) is already listed as firmware[\(first)]",
                                         hint: "list all of its files under that entry"))
             } else {
                 packages[spec.package] = index
             }
             if let architecture = spec.architecture, !isWord(architecture) {
-                problems.append(Problem(field: field + ".architecture", message: "'\(architecture)' is not a Debian architecture",
+                problems.append(Problem(field: field + ".architecture", message: "\(DescriptionText.quoted(architecture)) is not a Debian architecture",
                                         hint: "expected a name such as 'arm64', 'armhf' or 'riscv64', as 'dpkg --print-architecture' prints"))
             }
             if let component = spec.component, !isWord(component) {
-                problems.append(Problem(field: field + ".component", message: "'\(component)' is not an archive component",
+                problems.append(Problem(field: field + ".component", message: "\(DescriptionText.quoted(component)) is not an archive component",
                                         hint: "expected a name such as 'non-free-firmware', 'non-free' or 'contrib'"))
             }
             if spec.files.isEmpty {
@@ -98,10 +95,10 @@ public enum FirmwareChecks {
                 let parts = file.from.split(separator: "/", omittingEmptySubsequences: false)
                 if file.from.hasPrefix("/") || file.from.hasPrefix("./") {
                     let relative = file.from.drop { $0 == "." || $0 == "/" }
-                    problems.append(Problem(field: fileField + ".from", message: "'\(file.from)' must be relative to the package's root",
-                                            hint: "write '\(relative)'"))
+                    problems.append(Problem(field: fileField + ".from", message: "\(DescriptionText.quoted(file.from)) must be relative to the package's root",
+                                            hint: "write \(DescriptionText.quoted(String(relative)))"))
                 } else if parts.isEmpty || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
-                    problems.append(Problem(field: fileField + ".from", message: "'\(file.from)' is not a path inside the package",
+                    problems.append(Problem(field: fileField + ".from", message: "\(DescriptionText.quoted(file.from)) is not a path inside the package",
                                             hint: "expected a path such as 'usr/lib/raspi-firmware/start4.elf'"))
                 }
             }
@@ -114,7 +111,7 @@ extension ResolvedBoard {
     /// Where `field` is written in the board's file, for errors found after loading (a file the package does not
     /// have); the file alone when it no longer reads.
     public func location(of field: String) -> SourceLocation {
-        guard let text = try? String(contentsOf: file, encoding: .utf8),
+        guard let text = try? DescriptionText.read(file),
               let decoded = try? YAMLTreeDecoder.decode(Board.self, from: text, file: file.path) else {
             return SourceLocation(file: file.path)
         }

@@ -30,17 +30,21 @@ public struct FITImageSpec: Codable, Sendable, Equatable {
     /// then holds the tree QEMU makes when that firmware starts the machine, which can differ from the tree of a
     /// direct `-kernel` boot (QEMU's virt leaves the PL061 GPIO to firmware, for one).
     public var bootMethod: String?
+    /// Verified boot: the image signed, the public key in the board's U-Boot.
+    public var signing: FITSigningSpec?
 
-    public init(name: String, kernelAddress: Int, fdtAddress: Int? = nil, ramdiskAddress: Int? = nil, bootMethod: String? = nil) {
+    public init(name: String, kernelAddress: Int, fdtAddress: Int? = nil, ramdiskAddress: Int? = nil, bootMethod: String? = nil,
+                signing: FITSigningSpec? = nil) {
         self.name = name
         self.kernelAddress = kernelAddress
         self.fdtAddress = fdtAddress
         self.ramdiskAddress = ramdiskAddress
         self.bootMethod = bootMethod
+        self.signing = signing
     }
 
     enum CodingKeys: String, CodingKey {
-        case name
+        case name, signing
         case kernelAddress = "kernel_address"
         case fdtAddress = "fdt_address"
         case ramdiskAddress = "ramdisk_address"

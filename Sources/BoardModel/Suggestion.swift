@@ -4,6 +4,9 @@ public enum Suggestion {
         let limit = max(2, word.count / 3)
         var best: (name: String, distance: Int)?
         for candidate in candidates {
+            // The distance is at least the difference in length: a long value (a megabyte pasted by mistake) is
+            // not compared at all.
+            guard abs(candidate.count - word.count) <= limit else { continue }
             let distance = editDistance(word.lowercased(), candidate.lowercased())
             if distance <= limit, distance < (best?.distance ?? .max) { best = (candidate, distance) }
         }
@@ -20,7 +23,7 @@ public enum Suggestion {
         let limit = max(2, word.count / 3)
         let lastComponent = word.split(separator: "/").last.map(String.init)?.lowercased()
         let scored = candidates.compactMap { candidate -> (String, Int)? in
-            let distance = editDistance(word.lowercased(), candidate.lowercased())
+            let distance = abs(candidate.count - word.count) <= limit ? editDistance(word.lowercased(), candidate.lowercased()) : limit + 1
             if distance <= limit { return (candidate, distance) }
             if let lastComponent, candidate.split(separator: "/").last.map(String.init)?.lowercased() == lastComponent { return (candidate, limit + 1) }
             return nil

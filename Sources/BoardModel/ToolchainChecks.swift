@@ -14,15 +14,16 @@ struct ToolchainChecks {
             problems.append(Diagnostic(locations.location(of: field), field: field, message, hint: hint))
         }
         if let misnamed = Diagnostic.nameDiffersFromFile(name: toolchain.name, file: file, locations: locations) { problems.append(misnamed) }
-        if !toolchain.crossCompile.hasSuffix("-") {
+        problems += wordProblems()
+        if crossCompileIsWord, !toolchain.crossCompile.hasSuffix("-") {
             problem("cross_compile", "expected a prefix ending in '-', like 'aarch64-linux-gnu-'", hint: "write '\(toolchain.crossCompile)-'")
         }
         if architectures[toolchain.arch] == nil {
-            problem("arch", "unknown architecture '\(toolchain.arch)'; known: \(architectures.keys.sorted().joined(separator: ", "))",
-                    hint: Suggestion.didYouMean(toolchain.arch, among: architectures.keys) ?? "add arches/\(toolchain.arch).yaml")
+            problem("arch", "unknown architecture \(DescriptionText.quoted(toolchain.arch)); known: \(architectures.keys.sorted().joined(separator: ", "))",
+                    hint: Suggestion.didYouMean(toolchain.arch, among: architectures.keys) ?? (Words.isWord(toolchain.arch) ? "add arches/\(toolchain.arch).yaml" : "name one of the known architectures"))
         }
         if GCCVersion(toolchain.minGCCVersion) == nil {
-            problem("min_gcc_version", "expected a version like '10.2', found '\(toolchain.minGCCVersion)'")
+            problem("min_gcc_version", "expected a version like '10.2', found \(DescriptionText.quoted(toolchain.minGCCVersion))")
         }
         for (index, requirement) in (toolchain.kernelRequires ?? []).enumerated() {
             let symbol = requirement.symbol

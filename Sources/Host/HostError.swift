@@ -1,3 +1,4 @@
+import BoardModel
 import Foundation
 
 /// A failure of something on the host: a missing tool, a failed command, a file that could not be written.
@@ -33,7 +34,8 @@ public enum HostError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The command a Debian user runs to get `packages`.
+/// The command a Debian user runs to get `packages`, safe to paste: the descriptions' checks admit only package
+/// names, and anything else would still be quoted as one word for the shell.
 public func aptInstallCommand(_ packages: [String]) -> String {
-    "apt-get install -y --no-install-recommends " + packages.joined(separator: " ")
+    "apt-get install -y --no-install-recommends " + packages.map { Words.isPackageRequest($0) ? $0 : shellQuote($0) }.joined(separator: " ")
 }

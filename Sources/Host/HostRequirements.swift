@@ -24,6 +24,7 @@ public enum HostRequirements {
         HostTool(program: "dtc", package: "device-tree-compiler", purpose: "device tree overlays"),
         HostTool(program: "mkimage", package: "u-boot-tools", purpose: "U-Boot scripts and FIT images"),
         HostTool(program: "curl", package: "curl", purpose: "URL sources"),
+        HostTool(program: "openssl", package: "openssl", purpose: "FIT signing keys (fit_image.signing)"),
     ]
 
     /// What disk images, the root file system image and firmware boots need (`bspgen image`, `test --boot`).

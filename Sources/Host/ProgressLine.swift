@@ -1,3 +1,4 @@
+import BoardModel
 import Foundation
 
 /// Progress for long work: on a terminal, one live line with the stage and what make is doing; elsewhere (CI
@@ -62,14 +63,21 @@ public final class ProgressLine: @unchecked Sendable {
         lock.withLock { emit(text) }
     }
 
+    /// Something the user must hear of even with `--quiet` (a build signed with a development key).
+    public func warning(_ text: String) {
+        lock.withLock { emit("warning: " + text) }
+    }
+
     private func draw(_ text: String) {
         let width = 118
-        let clipped = text.count > width ? String(text.prefix(width)) : text
+        // Lines of make and compilers, and notes quoting the board's files: shown escaped, never acting on the terminal.
+        let escaped = DescriptionText.singleLine(text)
+        let clipped = escaped.count > width ? String(escaped.prefix(width)) : escaped
         FileHandle.standardError.write(Data("\r\u{1B}[K\(clipped)".utf8))
     }
 
     private func emit(_ text: String) {
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
+        FileHandle.standardError.write(Data((prefix + DescriptionText.forTerminal(text) + "\n").utf8))
     }
 }

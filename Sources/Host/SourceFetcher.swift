@@ -19,7 +19,7 @@ public struct SourceTree: Sendable, Encodable {
     /// Whether this run unpacked (or downloaded) it, rather than finding it in the cache.
     public var fetchedNow = false
 
-    public init(source: String, root: URL, version: String, sha256: String?, archive: URL? = nil, patches: [PatchRecord] = []) {
+    public init(source: String, root: URL, version: String, sha256: String? = nil, archive: URL? = nil, patches: [PatchRecord] = []) {
         self.source = source
         self.root = root
         self.version = version

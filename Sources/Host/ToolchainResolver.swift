@@ -30,6 +30,10 @@ public enum ToolchainResolver {
         candidates.append((toolchain.crossCompile, "PATH"))
 
         for (prefix, origin) in candidates {
+            if let reason = unsafeForMake(prefix) {
+                throw HostError.toolchain(name: toolchain.name, message: "the CROSS_COMPILE prefix \(DescriptionText.quoted(prefix)) (from \(origin)) \(reason)",
+                                          install: nil)
+            }
             guard let gcc = ProcessRunner.which(prefix + "gcc", path: environment["PATH"]) else {
                 if origin == "CROSS_COMPILE environment variable" {
                     throw HostError.toolchain(name: toolchain.name, message: "CROSS_COMPILE=\(prefix) is set but \(prefix)gcc is not an executable on PATH", install: nil)
@@ -50,5 +54,17 @@ public enum ToolchainResolver {
                                  versionLine: versionOutput.split(separator: "\n").first.map(String.init) ?? version, origin: origin)
         }
         throw HostError.toolchain(name: toolchain.name, message: "\(toolchain.crossCompile)gcc was not found on PATH", install: install)
+    }
+
+    /// Why `prefix` cannot go on make's command line as `CROSS_COMPILE=`, if it cannot: make expands `$(…)` in it
+    /// (running `$(shell …)`), Kbuild splits it at white space, and a shell would read quotes and `;`.
+    static func unsafeForMake(_ prefix: String) -> String? {
+        if prefix.contains("$") { return "contains '$', which make would expand (a '$(shell …)' would run)" }
+        if let bad = prefix.unicodeScalars.first(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control
+            || "'\"`\\;&|<>()#*?!{}[]".unicodeScalars.contains($0) }) {
+            let shown = bad.properties.isWhitespace ? "white space" : bad.properties.generalCategory == .control ? DescriptionText.escape(bad) : "'\(bad)'"
+            return "contains \(shown), which make or a shell would split or interpret"
+        }
+        return nil
     }
 }

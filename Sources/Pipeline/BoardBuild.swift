@@ -47,6 +47,18 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var firmware: [Source]? = nil
     /// The boot loader's source, for boards that build one.
     public var bootloader: Source? = nil
+    /// The key the FIT image is signed with, for boards that sign it (`fit_image.signing`).
+    public var signing: Signing? = nil
+
+    public struct Signing: Codable, Equatable, Sendable {
+        public var algorithm: String
+        public var keyName: String
+        public var required: String
+        /// sha256 of the public key (DER); the key itself is in `u-boot-pubkey.dtb`.
+        public var publicKeySHA256: String
+        /// Made by bspgen in its cache: for testing only.
+        public var developmentKey: Bool
+    }
 }
 
 public struct BoardBuildResult: Sendable {
@@ -58,6 +70,8 @@ public struct BoardBuildResult: Sendable {
     public var guestChecks: [GuestCheck]
     /// Each stage: run or skipped, why, and how long it took.
     public var stages: [StageReport]
+    /// The key and U-Boot's tree holding it, for a board that signs its FIT image.
+    public var verifiedBoot: VerifiedBootArtifacts? = nil
 
     public var names: ArtifactNames { plan.names }
 }
@@ -82,28 +96,39 @@ public struct BoardBuild: Sendable {
     }
 
     private func runLocked() async throws -> BoardBuildResult {
+        // What needs no build is checked before anything runs: a fragment's typo fails now, not minutes in.
+        let problems = BoardInputChecks.problems(board)
+        if !problems.isEmpty { throw DiagnosticList(problems) }
         let names = plan.names
         // First: a firmware package or file that does not exist is an error before the kernel's minutes of work.
         let firmware = try await FirmwareStage(environment: environment).build()
+        let signingKey = try await SigningKey.resolve(for: environment)
         let kernelBuilder = KernelBuilder(environment: environment)
         let configuration = try await kernelBuilder.configure()
         let kernel = try await kernelBuilder.build(configuration)
         let modules = try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel)
         let busybox = try await BusyBoxBuilder(environment: environment).build()
         let bootloader = try await BootloaderBuilder(environment: environment).build()
-        let bootloaderFiles = bootloader?.files ?? []
+        var bootloaderFiles = bootloader?.files ?? []
         let initramfs = initramfsDestination
         try await initramfsStage(busybox: busybox, modules: modules, to: initramfs)
         let initramfsSize = (try FileManager.default.attributesOfItem(atPath: initramfs.path)[.size] as? NSNumber)?.intValue ?? 0
         let deviceTrees = try await DeviceTreeBuilder(environment: environment, builtFiles: Dictionary(bootloaderFiles, uniquingKeysWith: { first, _ in first }))
             .build(kernelDeviceTrees: kernel.deviceTrees, initramfsSize: initramfsSize)
+        var verifiedBoot: VerifiedBootArtifacts?
+        if let signingKey, let bootloader {
+            let keyed = try await VerifiedBootStage(environment: environment)
+                .build(key: signingKey, bootloader: bootloader, firmwareBaseTree: deviceTrees.firmwareBaseTree)
+            bootloaderFiles = keyed.bootloaderFiles + [(VerifiedBootNames.publicKeyTree, keyed.publicKeyTree)]
+            verifiedBoot = keyed
+        }
         let bootFiles = try await BootFilesBuilder(environment: environment).build(names: names)
         let images = ImageBuilder(environment: environment)
         try? FileManager.default.removeItem(at: images.log)
         var imageFiles: [(name: String, url: URL)] = []
         if let fit = board.board.fitImage {
             imageFiles += try await images.fitImage(fit, kernel: kernel.image, deviceTree: deviceTrees.firmwareTree ?? deviceTrees.files.first,
-                                                    initramfs: initramfs, names: names)
+                                                    initramfs: initramfs, names: names, signing: verifiedBoot)
         }
         if plan.includeImages {
             if let grub = board.board.grub { imageFiles.append(try await images.grub(grub)) }
@@ -136,9 +161,16 @@ public struct BoardBuild: Sendable {
         // Images are large and made fresh by each build: a hard link costs no copy.
         let (outputDirectory, manifest) = try await outputStage(files: files + sbom, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
                                                                 configuration: configuration, busybox: busybox, bootloader: bootloader,
-                                                                firmware: firmware.packages)
+                                                                firmware: firmware.packages, signing: verifiedBoot.flatMap(manifestSigning))
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
-                                guestChecks: deviceTrees.guestChecks + (modules?.guestChecks ?? []), stages: environment.journal.reports)
+                                guestChecks: deviceTrees.guestChecks + (modules?.guestChecks ?? []), stages: environment.journal.reports, verifiedBoot: verifiedBoot)
+    }
+
+    func manifestSigning(_ verifiedBoot: VerifiedBootArtifacts) -> Manifest.Signing? {
+        board.board.fitImage?.signing.map {
+            Manifest.Signing(algorithm: $0.algorithm.rawValue, keyName: $0.keyName, required: $0.required.rawValue,
+                             publicKeySHA256: verifiedBoot.key.publicKeySHA256, developmentKey: verifiedBoot.key.isDevelopmentKey)
+        }
     }
 
     /// Where the build packs the initramfs: in the board's build folder, from which the output stage copies it.

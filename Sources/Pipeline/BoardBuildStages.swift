@@ -11,7 +11,7 @@ extension BoardBuild {
     /// `linking`: names of files hard-linked into the output instead of copied.
     func outputStage(files: [(String, URL)], extraFiles: [(name: String, text: String, executable: Bool)], linking: Set<String> = [],
                      configuration: KernelConfiguration, busybox: BusyBoxArtifacts, bootloader: BootloaderArtifacts? = nil,
-                     firmware: [Manifest.Source] = []) async throws -> (URL, Manifest) {
+                     firmware: [Manifest.Source] = [], signing: Manifest.Signing? = nil) async throws -> (URL, Manifest) {
         let output = environment.workspace.output(board.name)
         var artifacts: [ManifestArtifact] = []
         for (name, source) in files {
@@ -27,7 +27,7 @@ extension BoardBuild {
             toolchain: environment.toolchain.versionLine, sourceDateEpoch: environment.sourceDateEpoch,
             kernel: .init(configuration.source), busybox: .init(busybox.source),
             cmdline: board.board.cmdline, artifacts: artifacts, firmware: firmware.isEmpty ? nil : firmware,
-            bootloader: bootloader.map { .init($0.source) })
+            bootloader: bootloader.map { .init($0.source) }, signing: signing)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let manifestData = try encoder.encode(manifest) + Data("\n".utf8)
@@ -130,8 +130,7 @@ extension BoardBuild {
     func pack(_ sources: [InitramfsSource], compression: InitramfsCompression, to destination: URL) throws {
         environment.progress.begin("initramfs", destination.lastPathComponent)
         // The guest holds the compressed archive and the unpacked tree at once: half its memory is the most it can take.
-        let limit = board.board.qemu?.memoryBytes.map { $0 / 2 } ?? InitramfsPacker.defaultSizeLimit
-        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: limit)
+        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: board.initramfsSizeLimit)
         let summary = try packer.pack(sources, to: destination, compression: compression)
         environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
     }

@@ -85,20 +85,23 @@ public struct BoardPlan: Sendable {
         guard let qemu = board.qemu else { return [] }
         let cmdline = KernelCommandLine(board.cmdline)
         func plan(_ name: String, firmware: FirmwareFile? = nil, loader: String? = nil, disks: [PlannedDisk] = [], cmdline: KernelCommandLine,
-                  checks: [GuestCheck] = [], needsImages: Bool = false) -> BootPlan {
+                  checks: [GuestCheck] = [], needsImages: Bool = false,
+                  verifiedBoot: (firmwareDeviceTree: String?, plan: VerifiedBootPlan?) = (nil, nil)) -> BootPlan {
             BootPlan(name: name, board: board.name, arch: board.arch, kvmCPUFlags: resolved.architecture.kvmCPUFlags ?? [], qemu: qemu,
                      qemuPackage: resolved.architecture.qemuPackages?[qemu.binary], kernel: names.kernel, initramfs: names.initramfs,
                      deviceTree: names.deviceTrees.first, firmware: firmware, loader: loader, disks: disks, cmdline: cmdline,
                      checks: bootargsCheck(resolved, cmdline: cmdline) + checks
                         + (qemu.checks ?? []).map { GuestCheck(name: $0.name, command: $0.command, expected: $0.expect) },
                      expectedMachine: resolved.toolchain.expectedUnameMachine,
-                     runScript: name == "kernel" ? "run-qemu.sh" : "run-qemu-\(name).sh", needsImages: needsImages)
+                     runScript: name == "kernel" ? "run-qemu.sh" : "run-qemu-\(name).sh", needsImages: needsImages,
+                     firmwareDeviceTree: verifiedBoot.firmwareDeviceTree, verifiedBoot: verifiedBoot.plan)
         }
         var plans = [plan("kernel", cmdline: cmdline)]
         for (name, method) in (board.boot ?? [:]).sorted(by: { $0.key < $1.key }) {
             plans.append(plan(name, firmware: method.firmware.map { FirmwareFile(path: $0, package: method.package) }, loader: method.loader,
                               disks: [PlannedDisk(artifact: method.disk, attachment: method.attach)],
-                              cmdline: cmdline.prepending(KernelCommandLine(method.cmdlinePrefix ?? "")), needsImages: true))
+                              cmdline: cmdline.prepending(KernelCommandLine(method.cmdlinePrefix ?? "")), needsImages: true,
+                              verifiedBoot: verifiedBoot(board, method: method)))
         }
         if let rootfs = board.rootfs, let attachment = rootfs.attach {
             let check = GuestCheck(name: "root file system", command: "awk '$2 == \"/\" { r = $1 \" \" $3 } END { print r }' /proc/mounts",
@@ -158,8 +161,15 @@ public struct BoardPlan: Sendable {
                                        outputs: bootFiles.map(\.name)))
         }
         if let fit = board.fitImage {
+            if let signing = fit.signing, let bootloader = board.bootloader {
+                stages.append(PlannedStage(name: "bootloader key", inputs: ["bootloader", "\(signing.algorithm.rawValue) key '\(signing.keyName)'",
+                                                                            "required \(signing.required.rawValue)",
+                                                                            "control tree \(bootloader.resolvedControlTree.rawValue)"],
+                                           outputs: [VerifiedBootNames.publicKeyTree] + (bootloader.resolvedControlTree == .uBoot ? bootloader.artifacts.map(\.name) : [])))
+            }
             stages.append(PlannedStage(name: "FIT image", inputs: [names.kernel, names.firmwareDeviceTree ?? names.deviceTrees.first ?? "",
-                                                                   names.initramfs, "fit_image section"].filter { !$0.isEmpty },
+                                                                   names.initramfs, "fit_image section"].filter { !$0.isEmpty }
+                                                                   + (fit.signing.map { ["signed with key '\($0.keyName)'"] } ?? []),
                                        outputs: [fit.name, fit.sourceName]))
         }
         if includeImages {

@@ -32,9 +32,13 @@ public struct BoardTestReport: Encodable, Sendable {
     public var buildError: String?
     public var artifactChecks: [ArtifactCheck] = []
     public var boot: BootReport?
-    public var passed: Bool { buildError == nil && artifactChecks.allSatisfy(\.passed) && (boot?.passed ?? true) }
+    /// Boots of tampered images that the board's U-Boot must refuse (signing boards, `fit_image.signing`).
+    public var refusals: [RefusalReport] = []
+    public var passed: Bool {
+        buildError == nil && artifactChecks.allSatisfy(\.passed) && (boot?.passed ?? true) && refusals.allSatisfy(\.passed)
+    }
 
-    enum CodingKeys: String, CodingKey { case board, method, buildError = "build_error", artifactChecks = "artifact_checks", boot, passed }
+    enum CodingKeys: String, CodingKey { case board, method, buildError = "build_error", artifactChecks = "artifact_checks", boot, refusals, passed }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -43,6 +47,7 @@ public struct BoardTestReport: Encodable, Sendable {
         try container.encodeIfPresent(buildError, forKey: .buildError)
         try container.encode(artifactChecks, forKey: .artifactChecks)
         try container.encodeIfPresent(boot, forKey: .boot)
+        if !refusals.isEmpty { try container.encode(refusals, forKey: .refusals) }
         try container.encode(passed, forKey: .passed)
     }
 }
@@ -78,9 +83,23 @@ public struct BoardTest: Sendable {
         let checker = ArtifactChecker(board: board, folder: result.outputDirectory)
         report.artifactChecks = checker.run() + (await checker.checkImageContents())
             + (await checker.checkSBOM(validators: ArtifactChecker.sbomValidators(cache: environment.workspace.cacheDirectory)))
+        // Verified boot: the signature checked offline, and tampered images to be refused, offline and in QEMU.
+        let verifiedBoot = VerifiedBootTest(environment: environment, result: result)
+        var tampered: [VerifiedBootPlan.Tampering: URL]?
+        if let verifiedBoot {
+            do {
+                tampered = try await verifiedBoot.tamperedImages()
+            } catch {
+                report.artifactChecks.append(ArtifactCheck(name: "tampered FIT images", passed: false, detail: "\(error)"))
+            }
+            report.artifactChecks += await verifiedBoot.artifactChecks(tampered: tampered)
+        }
         if let boot {
             report.method = selection == .kernel ? "qemu" : "qemu-\(selection.label)"
             report.boot = try await Self.bootTest(boot, result: result, environment: environment, timeout: timeout)
+            if let plan = boot.verifiedBoot, let verifiedBoot, let tampered {
+                report.refusals = try await verifiedBoot.refusals(boot, plan: plan, tampered: tampered, timeout: timeout)
+            }
         }
         return report
     }
@@ -92,7 +111,9 @@ public struct BoardTest: Sendable {
         environment.progress.begin("boot \(boot.board)", "\(commandLine.spec.binary) (\(commandLine.accelerator.rawValue), \(boot.name))")
         let report = try await QEMURunner.bootTest(commandLine, expectedMachine: boot.expectedMachine, log: environment.log(boot.logName),
                                                    options: BootTestOptions(timeout: timeout.map { .seconds($0) },
-                                                                            extraChecks: boot.checks + result.guestChecks))
+                                                                            extraChecks: boot.checks + result.guestChecks,
+                                                                            consoleExpectations: boot.verifiedBoot.map { [$0.verified] } ?? [],
+                                                                            refusalLines: boot.verifiedBoot?.refusalLines ?? []))
         environment.progress.end(report.passed ? "passed" : "FAILED")
         return report
     }

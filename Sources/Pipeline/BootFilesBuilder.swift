@@ -38,21 +38,9 @@ public struct BootFilesBuilder: Sendable {
         let log = environment.log("boot-files")
         try? FileManager.default.removeItem(at: log)
         for (spec, template) in zip(specs, board.bootFileTemplates) {
-            let bytes: [UInt8]
-            do {
-                bytes = try UserFile.read(template.path, limit: UserFile.Limit.text)
-            } catch {
-                throw BuildError.bootFile(name: spec.name, message: "cannot read the template \(template.path): \(error.reason)")
-            }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw BuildError.bootFile(name: spec.name, message: "the template \(template.path) is not UTF-8 text "
-                                          + "(byte \((UserText.firstInvalidUTF8(in: bytes) ?? 0) + 1) is not)")
-            }
-            if values["DTB"] == nil, text.contains("@DTB@") {
-                throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @DTB@ but the board has no device tree")
-            }
-            if values["FIT"] == nil, text.contains("@FIT@") {
-                throw BuildError.bootFile(name: spec.name, message: "\(template.path) uses @FIT@ but the board has no fit_image")
+            let text = try DescriptionText.read(template)
+            if let problem = BootFileTemplate.problems(in: text, values: values).first {
+                throw BuildError.bootFile(name: spec.name, message: "\(template.path):\(problem.line): \(problem.message)")
             }
             let rendered = BootFileTemplate.render(text, values: values)
             let destination = directory.appendingPathComponent(spec.name)

@@ -86,10 +86,8 @@ public struct BootloaderBuilder: Sendable {
         try await ProcessRunner.logged(make([spec.defconfigTarget]), log: log, onLine: progress.update)
         let config = buildDirectory.appendingPathComponent(".config")
         var fragments = try board.bootloaderFragments.map { try KconfigFile.load($0, name: $0.path) }
-        if let command = spec.bootcommand {
-            let escaped = command.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            fragments.append(try KconfigFile.parse(text: "CONFIG_USE_BOOTCOMMAND=y\nCONFIG_BOOTCOMMAND=\"\(escaped)\"\n",
-                                                   name: "\(board.file.lastPathComponent): bootloader.bootcommand"))
+        if let fragment = Self.bootcommandFragment(spec, board: board) {
+            fragments.append(try KconfigFile.parse(text: fragment.text, name: fragment.name))
         }
         let merge = KconfigMerge(base: try KconfigFile.load(config, name: spec.defconfigTarget), fragments: fragments)
         try AtomicFile.write(merge.merged.text, to: config)
@@ -124,5 +122,15 @@ public struct BootloaderBuilder: Sendable {
             try AtomicFile.replace(kept.appendingPathComponent(name), with: temporary)
         }
         progress.end(spec.artifacts.map(\.name).joined(separator: ", "))
+    }
+}
+
+extension BootloaderBuilder {
+    /// `bootloader.bootcommand` as the fragment the build merges over the defconfig (`CONFIG_BOOTCOMMAND`), with
+    /// the name its errors give; nil without a boot command. `bspgen validate` parses the same text.
+    static func bootcommandFragment(_ spec: BootloaderSpec, board: ResolvedBoard) -> (text: String, name: String)? {
+        guard let command = spec.bootcommand else { return nil }
+        let escaped = command.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return ("CONFIG_USE_BOOTCOMMAND=y\nCONFIG_BOOTCOMMAND=\"\(escaped)\"\n", "\(board.file.lastPathComponent): bootloader.bootcommand")
     }
 }

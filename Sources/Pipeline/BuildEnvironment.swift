@@ -72,6 +72,8 @@ public enum BuildError: Error, CustomStringConvertible {
     case image(name: String, message: String)
     case bootloader(message: String)
     case kernelModules(message: String)
+    /// Verified boot (`fit_image.signing`): the key, U-Boot's options, the signature.
+    case signing(file: String, message: String, hint: String?)
 
     public var description: String {
         switch self {
@@ -92,6 +94,8 @@ public enum BuildError: Error, CustomStringConvertible {
             return "bootloader: \(message)"
         case let .kernelModules(message):
             return "kernel modules: \(message)"
+        case let .signing(file, message, hint):
+            return "\(file): fit_image.signing: \(message)" + (hint.map { "\n    hint: \($0)" } ?? "")
         }
     }
 }

@@ -1,3 +1,4 @@
+import BoardModel
 import Foundation
 import Host
 
@@ -87,7 +88,7 @@ public struct CompilerWrappers: Sendable {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: temporary.path, withDestinationPath: tool.path)
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot make the compiler wrapper link: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot make the compiler wrapper link: \(ErrorText.reason(error))")
         }
         try AtomicFile.replace(url, with: temporary)
     }

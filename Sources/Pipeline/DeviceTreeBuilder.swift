@@ -14,6 +14,8 @@ public struct DeviceTreeArtifacts: Sendable {
     /// QEMU's tree as the FIT image's firmware sees the machine (`ArtifactNames.firmwareDeviceTree`), patched
     /// the same way; the FIT image holds it.
     public var firmwareTree: (name: String, url: URL)?
+    /// That tree as QEMU dumped it, before bspgen patched it: U-Boot's own tree on QEMU (`bootloader.control_dtb: qemu`).
+    public var firmwareBaseTree: URL?
 }
 
 public struct DeviceTreeBuilder: Sendable {
@@ -74,7 +76,8 @@ public struct DeviceTreeBuilder: Sendable {
             : kernelDeviceTrees[0]
         let checks = try Self.guestChecks(before: try DeviceTreeBlob(contentsOf: base.path),
                                           after: try DeviceTreeBlob(contentsOf: directory.appendingPathComponent(first).path))
-        return DeviceTreeArtifacts(files: zip(names, outputs).map { ($0, $1) }, guestChecks: checks, firmwareTree: firmwareOutput)
+        return DeviceTreeArtifacts(files: zip(names, outputs).map { ($0, $1) }, guestChecks: checks, firmwareTree: firmwareOutput,
+                                   firmwareBaseTree: firmwareName.map { directory.appendingPathComponent($0.replacingOccurrences(of: ".dtb", with: ".orig.dtb")) })
     }
 
     /// The output names `make` gives the trees, in the board's order.

@@ -44,7 +44,7 @@ public struct ImageBuilder: Sendable {
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: TimeInterval(environment.sourceDateEpoch))],
                                                   ofItemAtPath: url.path)
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot set its time: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot set its time: \(ErrorText.reason(error))")
         }
     }
 

@@ -164,7 +164,7 @@ struct ModuleIndex {
         func read(_ name: String) throws -> String {
             let url = folder.appendingPathComponent(name)
             do { return try String(contentsOf: url, encoding: .utf8) } catch {
-                throw HostError.fileSystem(path: url.path, message: "cannot read depmod's index: \(error.localizedDescription)")
+                throw HostError.fileSystem(path: url.path, message: "cannot read depmod's index: \(ErrorText.reason(error))")
             }
         }
         self.init(modulesDep: try read("modules.dep"), modulesBuiltin: (try? read("modules.builtin")) ?? "")

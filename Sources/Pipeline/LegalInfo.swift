@@ -138,7 +138,7 @@ public struct LegalInfo: Sendable {
                 try FileManager.default.copyItem(at: source, to: destination)
             }
         } catch {
-            throw HostError.fileSystem(path: source.path, message: "cannot copy into legal-info: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: source.path, message: "cannot copy into legal-info: \(ErrorText.reason(error))")
         }
         return Self.size(of: destination)
     }

@@ -97,7 +97,7 @@ struct SBOMStage {
         do {
             return try FileDigest.of(url)
         } catch {
-            throw HostError.fileSystem(path: url.path, message: "cannot read for the SBOM: \(error.localizedDescription)")
+            throw HostError.fileSystem(path: url.path, message: "cannot read for the SBOM: \(ErrorText.reason(error))")
         }
     }
 

@@ -93,10 +93,16 @@ public struct BootPlan: Sendable, Equatable, Codable {
     public var runScript: String
     /// Whether the boot reads disk or root file system images (made by `build --images`).
     public var needsImages: Bool
+    /// Given to the firmware with `-dtb`: U-Boot's own tree holding a verified boot key, for a U-Boot that takes
+    /// its tree from QEMU.
+    public var firmwareDeviceTree: String?
+    /// For a boot of the U-Boot that holds a signing board's key: what proves it checked the signature, and the
+    /// tampered images it must refuse.
+    public var verifiedBoot: VerifiedBootPlan?
 
     public init(name: String, board: String, arch: String, kvmCPUFlags: [String], qemu: QEMUSpec, qemuPackage: String?, kernel: String, initramfs: String, deviceTree: String?,
                 firmware: FirmwareFile?, loader: String?, disks: [PlannedDisk], cmdline: KernelCommandLine, checks: [GuestCheck],
-                expectedMachine: String, runScript: String, needsImages: Bool) {
+                expectedMachine: String, runScript: String, needsImages: Bool, firmwareDeviceTree: String? = nil, verifiedBoot: VerifiedBootPlan? = nil) {
         self.name = name
         self.board = board
         self.arch = arch
@@ -114,6 +120,8 @@ public struct BootPlan: Sendable, Equatable, Codable {
         self.expectedMachine = expectedMachine
         self.runScript = runScript
         self.needsImages = needsImages
+        self.firmwareDeviceTree = firmwareDeviceTree
+        self.verifiedBoot = verifiedBoot
     }
 
     /// The log of this boot's headless test.
@@ -130,7 +138,7 @@ extension QEMUCommandLine {
                       accelerator: accelerator, firmware: plan.firmware.map { $0.url(in: folder) },
                       loader: plan.loader.map { folder.appendingPathComponent($0) },
                       disks: plan.disks.map { QEMUDisk(image: folder.appendingPathComponent($0.artifact), attachment: $0.attachment) },
-                      cmdline: plan.cmdline.description)
+                      cmdline: plan.cmdline.description, firmwareDeviceTree: plan.firmwareDeviceTree.map { folder.appendingPathComponent($0) })
         kvmCPUFlags = plan.kvmCPUFlags
         qemuPackage = plan.qemuPackage
     }

@@ -10,6 +10,8 @@ public enum BootFailure: Sendable, Equatable, Encodable, CustomStringConvertible
     case checkFailed(check: String, expected: String, obtained: String)
     /// The guest was told to power off but QEMU kept running and was killed.
     case poweroffDidNotEndQEMU(graceSeconds: Int)
+    /// The boot loader refused what it was to boot (a signature or hash it could not verify).
+    case bootLoaderRefused(line: String)
 
     /// A stable name for scripts reading `--json`.
     public var kind: String {
@@ -22,6 +24,7 @@ public enum BootFailure: Sendable, Equatable, Encodable, CustomStringConvertible
         case .timedOut: "timeout"
         case .checkFailed: "check-failed"
         case .poweroffDidNotEndQEMU: "poweroff-did-not-end-qemu"
+        case .bootLoaderRefused: "boot-loader-refused"
         }
     }
 
@@ -41,6 +44,7 @@ public enum BootFailure: Sendable, Equatable, Encodable, CustomStringConvertible
         case let .timedOut(what, seconds): "timed out after \(seconds) s waiting for \(what)"
         case let .checkFailed(check, expected, obtained): "\(check): expected '\(expected)', obtained '\(obtained)'"
         case let .poweroffDidNotEndQEMU(grace): "poweroff did not end QEMU within \(grace) s; QEMU was killed"
+        case let .bootLoaderRefused(line): "the boot loader refused the image: \(line)"
         }
     }
 

@@ -1,3 +1,4 @@
+import BoardModel
 import Foundation
 import Host
 
@@ -50,7 +51,7 @@ final class ConsoleRecorder: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
-            throw QEMUError.log(path: url.path, message: error.localizedDescription)
+            throw QEMUError.log(path: url.path, message: ErrorText.reason(error))
         }
         guard FileManager.default.createFile(atPath: url.path, contents: nil), let log = FileHandle(forWritingAtPath: url.path) else {
             throw QEMUError.log(path: url.path, message: "cannot create the file")

@@ -51,6 +51,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
     /// A boot loader QEMU loads in place of the kernel (`-kernel`); it reads the kernel from `disks`.
     public let loader: URL?
     public let disks: [QEMUDisk]
+    /// The tree QEMU hands the firmware (`-dtb`) instead of its own: U-Boot's, holding a verified boot key.
+    public let firmwareDeviceTree: URL?
 
     /// Checks the board's extra arguments: nothing that bspgen sets itself, nothing that reaches host files.
     /// `cmdline` is the kernel command line: passed with `-append` for a direct boot; with `firmware`, what the
@@ -63,7 +65,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
     }
 
     init(board: String, guestArch: String, spec: QEMUSpec, artifacts: BootArtifacts, accelerator: Accelerator, firmware: URL?,
-         loader: URL?, disks: [QEMUDisk], cmdline: String) throws(QEMUError) {
+         loader: URL?, disks: [QEMUDisk], cmdline: String, firmwareDeviceTree: URL? = nil) throws(QEMUError) {
         if spec.dtb == true, firmware == nil || loader != nil, artifacts.deviceTree == nil { throw QEMUError.missingDeviceTree(board: board) }
         try Self.checkExtraArguments(spec.extraArgs ?? [], board: board)
         self.board = board
@@ -75,24 +77,15 @@ public struct QEMUCommandLine: Sendable, Equatable {
         self.firmware = firmware
         self.loader = loader
         self.disks = disks
+        self.firmwareDeviceTree = firmware != nil && loader == nil ? firmwareDeviceTree : nil
     }
 
-    /// Only options on the allow-list, each with a value it accepts: the guest gets the artifacts, no host files,
-    /// sockets, programs or network, and nothing bspgen sets itself is overridden.
+    /// Only options on the allow-list, each with a value it accepts (`QEMUExtraArguments`, which `bspgen validate`
+    /// runs too): the guest gets the artifacts, no host files, sockets, programs or network, and nothing bspgen sets
+    /// itself is overridden.
     private static func checkExtraArguments(_ arguments: [String], board: String) throws(QEMUError) {
-        var words = arguments[...]
-        while let word = words.popFirst() {
-            func refuse(_ reason: String) -> QEMUError { .forbiddenArgument(board: board, argument: word, reason: reason) }
-            guard word.hasPrefix("-") else { throw refuse("a value without an option before it") }
-            guard let rule = allowedOptions[optionName(word)] else {
-                throw refuse(forbiddenReasons[optionName(word)] ?? "it is not among the options bspgen allows ("
-                    + allowedOptions.keys.sorted().joined(separator: " ") + "); the guest gets the artifacts and nothing of the host")
-            }
-            guard let check = rule else { continue }
-            guard let value = words.popFirst() else { throw refuse("it needs a value") }
-            if let reason = check(value) {
-                throw QEMUError.forbiddenArgument(board: board, argument: "\(word) \(value)", reason: reason)
-            }
+        if let refused = QEMUExtraArguments.problems(arguments).first {
+            throw QEMUError.forbiddenArgument(board: board, argument: refused.argument, reason: refused.reason)
         }
     }
 
@@ -122,6 +115,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
             words += ["-kernel", path(artifacts.kernel), "-initrd", path(artifacts.initramfs)]
         }
         if spec.dtb == true, firmware == nil || loader != nil, let deviceTree = artifacts.deviceTree { words += ["-dtb", path(deviceTree)] }
+        if let firmwareDeviceTree { words += ["-dtb", path(firmwareDeviceTree)] }
         for (index, disk) in disks.enumerated() {
             // QEMU splits -drive at commas; a comma in a path is written twice.
             let file = path(disk.image).replacingOccurrences(of: ",", with: ",,")
@@ -150,7 +144,7 @@ public struct QEMUCommandLine: Sendable, Equatable {
         if let smp = spec.smp { machine += ["-smp", String(smp)] }
         let extra = spec.extraArgs ?? []
         // No network unless the board asks for one; this also spares x86 the seconds of its NIC boot ROM.
-        let network = extra.contains(where: { networkOptions.contains(optionName($0)) }) ? [] : ["-nic", "none"]
+        let network = extra.contains(where: { networkOptions.contains(QEMUExtraArguments.optionName($0)) }) ? [] : ["-nic", "none"]
         return (machine, network + extra)
     }
 
@@ -165,42 +159,5 @@ public struct QEMUCommandLine: Sendable, Equatable {
         return Command(spec.binary, machine.machine + firmwareWords + ["-accel", "tcg", "-nographic"] + machine.devices)
     }
 
-    /// QEMU takes `--option` as `-option`.
-    private static func optionName(_ argument: String) -> String {
-        argument.hasPrefix("--") ? String(argument.dropFirst()) : argument
-    }
-
     private static let networkOptions: Set<String> = ["-nic", "-net", "-netdev"]
-
-    /// Allowed options and how their value is checked (nil: a flag without a value).
-    private static let allowedOptions: [String: (@Sendable (String) -> String?)?] = {
-        /// Properties by which devices reach host files or programs.
-        let hostProperties = ["file=", "path=", "script=", "chardev=", "netdev=", "drive=", "fsdev=", "romfile="]
-        let noHostProperty: @Sendable (String) -> String? = { value in
-            hostProperties.first(where: value.contains).map { "'\($0)' would reach a host file, program or socket" }
-        }
-        let only: @Sendable (Set<String>) -> @Sendable (String) -> String? = { allowed in
-            { allowed.contains($0) ? nil : "allowed values: \(allowed.sorted().joined(separator: ", "))" }
-        }
-        return [
-            "-nic": only(["none"]), "-device": noHostProperty, "-global": noHostProperty,
-            "-display": only(["none"]), "-vga": only(["none", "std", "virtio"]), "-rtc": noHostProperty, "-icount": noHostProperty,
-            "-nodefaults": nil, "-usb": nil, "-no-hpet": nil,
-        ]
-    }()
-
-    /// Why the usual suspects are refused, for a clearer message than "not allowed".
-    private static let forbiddenReasons: [String: String] = {
-        var reasons: [String: String] = [:]
-        for option in ["-M", "-machine", "-cpu", "-m", "-smp", "-accel", "-enable-kvm", "-kernel", "-initrd", "-dtb",
-                       "-append", "-nographic", "-no-reboot"] {
-            reasons[option] = "bspgen sets it from the board's qemu section"
-        }
-        for option in ["-net", "-netdev"] { reasons[option] = "the guest gets no host network; '-nic none' is the only network option" }
-        for option in ["-virtfs", "-fsdev", "-drive", "-blockdev", "-hda", "-hdb", "-cdrom", "-sd", "-pflash", "-bios", "-chardev",
-                       "-serial", "-monitor", "-qmp", "-gdb", "-readconfig", "-plugin", "-object", "-semihosting", "-semihosting-config"] {
-            reasons[option] = "it would give QEMU or the guest access to host files, sockets or programs"
-        }
-        return reasons
-    }()
 }

@@ -11,13 +11,19 @@ public struct BootTestOptions: Sendable {
     public var poweroffGrace: Duration
     /// Asked after `uname -m` and `/proc/cmdline`, e.g. properties of the device tree the guest booted with.
     public var extraChecks: [GuestCheck]
+    /// Lines the console must show before the banner (the boot loader checking a signature), each a check.
+    public var consoleExpectations: [ConsoleExpectation]
+    /// A console line containing one of these before the banner ends the boot as refused by the boot loader.
+    public var refusalLines: [String]
 
     public init(bannerPrefix: String? = nil, timeout: Duration? = nil, poweroffGrace: Duration = .seconds(30),
-                extraChecks: [GuestCheck] = []) {
+                extraChecks: [GuestCheck] = [], consoleExpectations: [ConsoleExpectation] = [], refusalLines: [String] = []) {
         self.bannerPrefix = bannerPrefix
         self.timeout = timeout
         self.poweroffGrace = poweroffGrace
         self.extraChecks = extraChecks
+        self.consoleExpectations = consoleExpectations
+        self.refusalLines = refusalLines
     }
 }
 
@@ -59,7 +65,8 @@ public enum QEMURunner {
                         banner: options.bannerPrefix ?? "=== bspgen: board \(commandLine.board) is up",
                         checks: [("uname -m", "uname -m", expectedMachine), ("/proc/cmdline", "cat /proc/cmdline", commandLine.cmdline)]
                             + options.extraChecks.map { ($0.name, $0.command, $0.expected) },
-                        deadline: start + timeout, poweroffGrace: options.poweroffGrace)
+                        deadline: start + timeout, poweroffGrace: options.poweroffGrace,
+                        expectations: options.consoleExpectations, refusalLines: options.refusalLines)
                     group.cancelAll()
                     return outcome
                 }
@@ -149,12 +156,24 @@ struct Conversation {
     }
 
     mutating func run(banner prefix: String, checks: [(name: String, command: String, expected: String)],
-                      deadline: ContinuousClock.Instant, poweroffGrace: Duration) async -> Outcome {
+                      deadline: ContinuousClock.Instant, poweroffGrace: Duration,
+                      expectations: [ConsoleExpectation] = [], refusalLines: [String] = []) async -> Outcome {
         var outcome = Outcome()
+        var progress = expectations.map { _ in (matched: 0, lines: [String]()) }
         do throws(Stop) {
             while outcome.banner == nil {
                 guard case let (line, time)? = try await nextLine(before: deadline) else { throw timeout("the banner '\(prefix)'", deadline) }
                 if line.contains(prefix) { (outcome.banner, outcome.bannerTime) = (line, time) }
+                for (index, expectation) in expectations.enumerated() where expectation.advance(progress[index].matched, with: line) > progress[index].matched {
+                    progress[index].matched += 1
+                    progress[index].lines.append(line.trimmingCharacters(in: .whitespaces))
+                }
+                if refusalLines.contains(where: line.contains) { throw .failure(.bootLoaderRefused(line: line)) }
+            }
+            for (expectation, found) in zip(expectations, progress) {
+                outcome.checks.append(BootCheck(name: expectation.name, expected: expectation.summary,
+                                                obtained: found.lines.isEmpty ? "not on the console before the banner" : found.lines.joined(separator: " / "),
+                                                passed: found.matched == expectation.lines.count))
             }
             for check in checks {
                 let answer = try await ask(check.command, before: deadline)

@@ -54,20 +54,28 @@ public enum UserText {
         return pieces.prefix(keep).joined() + "…(\(pieces.count - 2 * keep) more characters)…" + pieces.suffix(keep).joined()
     }
 
-    private static func escape(_ scalar: Unicode.Scalar) -> String {
+    /// Whether messages must escape `scalar`: controls, invisible formatting (bidirectional overrides among them),
+    /// line and paragraph separators, and what is not a character at all.
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned: true
+        default: false
+        }
+    }
+
+    /// How messages show a character they must not print: `\n`, `\t`, `\r`, `\e`, `\x07` for the other C0 and C1
+    /// controls and DEL, `\u{202E}` for the rest; other characters as they are.
+    public static func escape(_ scalar: Unicode.Scalar) -> String {
+        guard needsEscape(scalar) else { return String(scalar) }
         switch scalar {
         case "\n": return "\\n"
         case "\t": return "\\t"
         case "\r": return "\\r"
         case "\u{1B}": return "\\e"
-        default: break
+        default:
+            let value = scalar.value
+            return value < 0x20 || (0x7F...0x9F).contains(value) ? "\\x" + hex(value, width: 2) : "\\u{" + hex(value, width: 4) + "}"
         }
-        let value = scalar.value
-        if value < 0x20 || (0x7F...0x9F).contains(value) { return "\\x" + hex(value, width: 2) }
-        if [0x2028, 0x2029].contains(value) || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value) {
-            return "\\u{" + hex(value, width: 4) + "}"
-        }
-        return String(scalar)
     }
 
     static func hex(_ value: UInt32, width: Int) -> String {

@@ -10,8 +10,10 @@ import Kconfig
 enum FuzzTarget: String, CaseIterable {
     /// A board file through decoding and every check `bspgen validate` makes.
     case boardYAML = "board-yaml"
-    /// A toolchain file through decoding.
+    /// A toolchain file through decoding and every check, beside the shipped architectures.
     case toolchainYAML = "toolchain-yaml"
+    /// An architecture file through decoding and every check, and its kernel image signatures on the input.
+    case archYAML = "arch-yaml"
     /// A gen_init_cpio list through the packer, into an uncompressed archive.
     case cpioList = "cpio-list"
     /// A device tree blob through opening, rendering as dts and packing.
@@ -42,8 +44,9 @@ enum FuzzTarget: String, CaseIterable {
             let catalog = Catalog(boardsDirectory: boards, toolchainsDirectory: Self.scratch.appendingPathComponent("toolchains"))
             for diagnostic in catalog.diagnostics { _ = diagnostic.description }
         case .toolchainYAML:
-            guard let text = String(data: input, encoding: .utf8) else { return }
-            _ = try? YAMLTreeDecoder.decode(Toolchain.self, from: text, file: "fuzz.yaml")
+            Self.toolchainFile(input)
+        case .archYAML:
+            Self.architectureFile(input)
         case .cpioList:
             // Bytes, not text: lines that are not UTF-8 must be reported by line, comments may hold anything.
             let list = Self.scratch.appendingPathComponent("fuzz.list")

@@ -84,7 +84,7 @@ private func replacing(_ old: String, _ new: String) -> String {
 
 let brokenBoards: [BrokenBoard] = [
     BrokenBoard(name: "syntax error", yaml: replacing("fragments: [linux.fragment]", "fragments: [linux.fragment"),
-                message: "YAML syntax error", line: 8, hint: "indentation"),
+                message: "a '[' list that is not closed", line: 8, hint: "end the list with ']'"),
     BrokenBoard(name: "missing field", yaml: replacing("toolchain: aarch64-linux-gnu\n", ""),
                 message: "missing required field 'toolchain'", line: 1, column: 1, hint: "add 'toolchain:'"),
     BrokenBoard(name: "wrong type", yaml: replacing("fragments: [linux.fragment]", "fragments: linux.fragment"),

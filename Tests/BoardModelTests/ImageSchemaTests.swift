@@ -63,7 +63,7 @@ import Testing
         ("firmware: /usr/lib/u-boot", "firmware: /home/me/u-boot", "boot.uboot.firmware: expected an absolute path under /usr", 22),
         ("attach: virtio-mmio}\nqemu", "attach: virtio}\nqemu", "'virtio' is not valid here; expected one of: virtio-pci, virtio-mmio, sd", 22),
         ("fit_image: {name: image.itb, kernel_address: 0x40400000, ramdisk_address: 0x44000000}\n", "",
-         "uses @FIT@ but the board has no fit_image", 12),
+         "uses @FIT@ but the board has no fit_image", 2),   // line 2 of the template, where @FIT@ is written
         ("ramdisk_address: 0x44000000}", "ramdisk_address: 0x44000000, boot_method: efi}", "fit_image.boot_method: 'efi' is not one of the board's boot methods", 13),
         ("table: mbr", "table: apm", "'apm' is not valid here; expected one of: mbr, gpt", 17),
         ("label: BOOT,", "label: BOOT PARTITION,", "expected 1 to 11 letters", 19),

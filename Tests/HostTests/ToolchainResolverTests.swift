@@ -145,3 +145,29 @@ private func fakeCompiler(prefix: String, version: String = "12.2.0", machine: S
         #expect(Workspace(cacheDirectory: "/d", environment: ["BSPGEN_CACHE": "/c"]).cacheDirectory.path == "/d")
     }
 }
+
+/// Class 4 of issue 21: nothing make would expand or a shell would interpret reaches `CROSS_COMPILE=` or a printed
+/// install command, wherever it comes from.
+@Suite struct ToolchainInjectionTests {
+    @Test(arguments: ["$(shell touch /tmp/pwned)aarch64-linux-gnu-", "/opt/my tools/bin/aarch64-linux-gnu-", "aarch64;id;-", "a`id`-"])
+    func aCrossCompilePrefixMakeWouldExpandIsRefused(_ prefix: String) async throws {
+        await #expect {
+            try await ToolchainResolver.resolve(aarch64, environment: ["PATH": "/nonexistent", "CROSS_COMPILE": prefix])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("CROSS_COMPILE prefix") && text.contains("from CROSS_COMPILE environment variable")
+        }
+    }
+
+    @Test func aToolchainDirectoryWithADollarIsRefused() async throws {
+        await #expect {
+            try await ToolchainResolver.resolve(aarch64, toolchainDirectory: URL(fileURLWithPath: "/opt/$(id)"), environment: ["PATH": "/nonexistent"])
+        } throws: { "\($0)".contains("contains '$', which make would expand") }
+    }
+
+    @Test func anInstallCommandQuotesAnythingThatIsNotAPackageName() {
+        #expect(aptInstallCommand(["gcc-aarch64-linux-gnu", "libc6:arm64"]) == "apt-get install -y --no-install-recommends gcc-aarch64-linux-gnu libc6:arm64")
+        #expect(aptInstallCommand(["gcc; rm -rf ~"]) == "apt-get install -y --no-install-recommends 'gcc; rm -rf ~'")
+        #expect(aptInstallCommand(["$(reboot)"]) == "apt-get install -y --no-install-recommends '$(reboot)'")
+    }
+}
