@@ -23,10 +23,10 @@ public struct DTCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(status)
         } catch let error as UserFileError {
-            FileHandle.standardError.write(Data("bspgen dt: write \(error)\n".utf8))
+            printError("write \(error)")
             throw ExitCode(status)
         } catch let error as HostError {
-            FileHandle.standardError.write(Data("bspgen dt: \(error)\n".utf8))
+            printError(error.description)
             throw ExitCode(status)
         }
     }

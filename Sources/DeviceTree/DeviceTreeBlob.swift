@@ -125,6 +125,23 @@ public struct DeviceTreeBlob: Sendable {
                           "\(block) at offset \(offset) (\(size) bytes) lies outside the \(totalSize)-byte tree")
         }
         let structureEnd = try data.withUnsafeBytes { buffer -> Int in
+            // libfdt 1.6.1's fdt_check_full never ends on a property whose negative length steps back onto its own
+            // tag (-12: the next tag is the same one; found by scripts/fuzz.sh): properties are walked before it
+            // runs, and every step must go forward. What else is wrong is left to fdt_check_full to name.
+            var step: Int32 = 0
+            while true {
+                var next: Int32 = 0
+                let tag = fdt_next_tag(buffer.baseAddress, step, &next)
+                if next < 0 || tag == FDT_END { break }
+                var length: Int32 = 0
+                if tag == FDT_PROP, fdt_get_property_by_offset(buffer.baseAddress, step, &length) != nil, length < 0 {
+                    throw failure(FDT_ERR_BADSTRUCTURE, "property at structure offset \(step) has invalid length \(length)")
+                }
+                guard next > step else {
+                    throw failure(FDT_ERR_BADSTRUCTURE, "the tag at structure offset \(step) does not lead forward")
+                }
+                step = next
+            }
             let status = fdt_check_full(buffer.baseAddress, totalSize)
             guard status == 0 else { throw DeviceTreeError(operation: operation, libfdtResult: status) }
             // libfdt 1.6.1 reads a property's length as a signed int, and fdt_check_full lets small negative

@@ -50,6 +50,14 @@ struct HostileEditTests {
         }
     }
 
+    /// libfdt 1.6.1's own check never returns on this one: -12 makes the next tag the same tag.
+    @Test func aPropertyLengthThatStepsBackIsRefusedBeforeLibfdtLoops() {
+        let structure = valid.word(at: 8)
+        expectOpenFails(replacingWord(at: structure + 28, with: 0xffff_fff4, in: valid), mentioning: "invalid length -12")
+        // Further back, libfdt itself finds the tag out of range.
+        expectOpenFails(replacingWord(at: structure + 28, with: 0xffff_fff0, in: valid))
+    }
+
     @Test func blobsWhoseBlocksOverlapAreRefused() {
         let structure = valid.word(at: 8)
         // The strings block moved into the structure block, keeping its size.

@@ -36,6 +36,14 @@ enum FuzzCorpus {
                       "AAAAFAECAwAAAAACAAAAAgAAAAljb21wYXRpYmxlJQAAAAAAAAAAAABmbGFnAHJlZwB4AA==",
               // Once opened (libfdt laid it out again); blocks that share bytes are now refused (issue 21).
               expectedError: "the memory reservation block (offset 40, 144 bytes) and the structure block (offset 72, 92 bytes) overlap"),
+        Entry(testDescription: "hang: a property of length -12 steps back onto its own tag (libfdt 1.6.1's fdt_check_full loops; scripts/fuzz.sh)",
+              base64: "0A3+7QAAAScAAAA4AAAA6AAAACgAAAARAAAAEAAAAAAAAAA/AAAAsAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAMAAAAM" +
+                      "AAAAAGJzcGdlbixmdXp6AAAAAAP////0AAAAFAAAAAsAAAABAAAAAwAAAAQAAAAaAAAAAQAAAAFjaG9zZW4AAAAAAAMAAAAO" +
+                      "AAAAJmNvDABvbGU9DAAAUzAAAAAAAADc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc" +
+                      "3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc" +
+                      "3Nzc3AIAAABpemUtY2WUk40AAAAAAAAAAAAAAFlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWQAAAAAAAAKdAAAAAAAAAAcAAAAA" +
+                      "AAAAAAAAAAEAAAAAAAAAAwAAAAwAAgAAAAIAAAAJY29zLWNlbGxzAP//////////////CWNvbXBhfGlibGUAbw==",
+              expectedError: "invalid length -12"),
         Entry(testDescription: "bad magic",
               base64: "gAAAAAAAALo=",
               expectedError: "FDT_ERR_BADMAGIC: magic is"),
