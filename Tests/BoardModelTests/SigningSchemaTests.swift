@@ -41,20 +41,13 @@ import Testing
         """
 
     func load(_ yaml: String, keyFolder: (name: String, files: [String])? = nil) throws -> Catalog {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-signing-\(UUID().uuidString)")
-        for directory in ["boards/signing-board", "boards/common"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(directory), withIntermediateDirectories: true)
-        }
-        for file in ["boards/common/base.list", "boards/common/init"] {
-            try "# fixture\n".write(to: folder.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        }
+        let project = try FixtureProject(board: "signing-board")
         if let keyFolder {
-            let keys = folder.appendingPathComponent("boards/signing-board/\(keyFolder.name)")
-            try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-            for file in keyFolder.files { try "not checked here\n".write(to: keys.appendingPathComponent(file), atomically: true, encoding: .utf8) }
+            let keys = "boards/signing-board/\(keyFolder.name)"
+            try FileManager.default.createDirectory(at: project.root.appendingPathComponent(keys), withIntermediateDirectories: true)
+            for file in keyFolder.files { try project.write("not checked here\n", to: "\(keys)/\(file)") }
         }
-        try yaml.write(to: folder.appendingPathComponent("boards/signing-board.yaml"), atomically: true, encoding: .utf8)
-        return Catalog(boardsDirectory: folder.appendingPathComponent("boards"), toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains"))
+        return try project.load(yaml)
     }
 
     @Test func aSigningBoardLoads() throws {
