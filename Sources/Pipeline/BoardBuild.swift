@@ -2,7 +2,6 @@ import BoardModel
 import Foundation
 import Host
 import Initramfs
-import Kconfig
 import QEMU
 
 /// One file of `out/<board>/` as the manifest lists it.
@@ -186,7 +185,7 @@ public struct BoardBuild: Sendable {
         let kernelBuilder = KernelBuilder(environment: environment)
         let configuration = try await kernelBuilder.configure()
         var modules: KernelModules?
-        if try KconfigFile.load(configuration.config).values["MODULES"] == .tristate(.yes) {
+        if try KernelModulesBuilder.hasModuleSupport(configuration) {
             let kernel = try await kernelBuilder.build(configuration)
             modules = try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel)
         }

@@ -3,6 +3,7 @@ import Foundation
 import Host
 import Kconfig
 import QEMU
+import UserInput
 
 /// The board's kernel modules, installed as the target finds them under `/lib/modules/<release>/`.
 public struct KernelModules: Sendable {
@@ -27,9 +28,8 @@ public struct KernelModulesBuilder: Sendable {
 
     /// Nil when the kernel is built without module support (and the board asks for no modules).
     public func build(_ configuration: KernelConfiguration, kernel: KernelArtifacts, force: Bool = false) async throws -> KernelModules? {
-        let config = try KconfigFile.load(configuration.config, name: configuration.config.path)
         let wanted = !board.externalModules.isEmpty || !(board.board.kernel.loadModules ?? []).isEmpty
-        guard config.values["MODULES"] == .tristate(.yes) else {
+        guard try Self.hasModuleSupport(configuration) else {
             if wanted {
                 throw BuildError.kernelModules(message: "\(board.file.path): kernel.external_modules and kernel.load_modules need a kernel"
                     + " with module support, but its config has no CONFIG_MODULES=y\n    hint: add CONFIG_MODULES=y to a kernel fragment")
@@ -107,9 +107,14 @@ public struct KernelModulesBuilder: Sendable {
         return KernelModules(release: release, stagingRoot: stagingRoot, archive: archive, guestChecks: checks)
     }
 
+    /// Whether the configured kernel can have modules (`CONFIG_MODULES=y`): only then is there a modules stage.
+    static func hasModuleSupport(_ configuration: KernelConfiguration) throws -> Bool {
+        try KconfigFile.load(configuration.config, name: configuration.config.path).values["MODULES"] == .tristate(.yes)
+    }
+
     /// tar with fixed order, owners and times, compressed with zstd: the same modules give the same bytes.
     private func writeArchive(of stagingRoot: URL, to archive: URL, log: URL) async throws {
-        let partial = archive.deletingLastPathComponent().appendingPathComponent(".\(archive.lastPathComponent).tmp-\(getpid())")
+        let partial = TemporaryName.beside(archive)
         do {
             try await ProcessRunner.logged(Command("tar", ["--sort=name", "--mtime=@\(environment.sourceDateEpoch)", "--owner=0", "--group=0",
                                                            "--numeric-owner", "--format=gnu", "--use-compress-program=zstd -19 -T1 -q",
