@@ -108,14 +108,17 @@ public struct StageReport: Sendable, Codable, Equatable {
     /// Why it ran (inputs that changed), or why it was skipped.
     public var reasons: [String]
     public var seconds: Double
+    /// When it started, in seconds since the board's build began: with `seconds`, the stage's bar on a timeline.
+    public var started: Double
     /// e.g. ccache's hits and misses for a compile stage.
     public var detail: String?
 
-    public init(stage: String, ran: Bool, reasons: [String], seconds: Double, detail: String? = nil) {
+    public init(stage: String, ran: Bool, reasons: [String], seconds: Double, started: Double = 0, detail: String? = nil) {
         self.stage = stage
         self.ran = ran
         self.reasons = reasons
         self.seconds = seconds
+        self.started = started
         self.detail = detail
     }
 }
@@ -124,6 +127,8 @@ public struct StageReport: Sendable, Codable, Equatable {
 public final class StageJournal: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [StageReport] = []
+    /// The moment the board's build began: stage start times count from it.
+    public let origin = Date()
 
     public init() {}
 
@@ -132,11 +137,12 @@ public final class StageJournal: @unchecked Sendable {
     func add(_ report: StageReport) { lock.withLock { entries.append(report) } }
 
     func skipped(_ stage: String, _ reason: String) {
-        add(StageReport(stage: stage, ran: false, reasons: [reason], seconds: 0))
+        add(StageReport(stage: stage, ran: false, reasons: [reason], seconds: 0, started: Date().timeIntervalSince(origin)))
     }
 
     func ran(_ stage: String, because reasons: [String], since start: Date, detail: String? = nil) {
-        add(StageReport(stage: stage, ran: true, reasons: reasons, seconds: Date().timeIntervalSince(start), detail: detail))
+        add(StageReport(stage: stage, ran: true, reasons: reasons, seconds: Date().timeIntervalSince(start),
+                        started: start.timeIntervalSince(origin), detail: detail))
     }
 }
 
