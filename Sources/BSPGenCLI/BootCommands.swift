@@ -7,9 +7,9 @@ import QEMU
 
 /// Builds a board (stages whose inputs did not change are skipped); the output folder gets the `run-qemu*.sh` of
 /// its boot plans. `adjust` may change the environment first (e.g. a scratch workspace for a build from nothing).
-func buildBoard(_ name: String, options: BuildOptions, images: Bool = false, jobs: Int? = nil, progressPrefix: String? = nil,
-                adjust: (inout BuildEnvironment) -> Void = { _ in }) async throws -> (BuildEnvironment, BoardBuildResult) {
-    var environment = try await options.environment(name, jobs: jobs, progressPrefix: progressPrefix)
+func buildBoard(_ name: String, options: BuildOptions, images: Bool = false, jobs: Int? = nil, jobserver: Jobserver? = nil,
+                progressPrefix: String? = nil, adjust: (inout BuildEnvironment) -> Void = { _ in }) async throws -> (BuildEnvironment, BoardBuildResult) {
+    var environment = try await options.environment(name, jobs: jobs, jobserver: jobserver, progressPrefix: progressPrefix)
     adjust(&environment)
     return (environment, try await BoardBuild(environment: environment, includeImages: images).runReporting())
 }

@@ -34,7 +34,8 @@ struct BuildCommand: AsyncParsableCommand {
         let images = self.images
         let scheduler = BoardScheduler(boards: names, totalJobs: options.jobs)
         try await scheduler.run({ name, slot in
-            try await buildBoard(name, options: options, images: images, jobs: slot.jobs, progressPrefix: slot.progressPrefix).1
+            try await buildBoard(name, options: options, images: images, jobs: slot.jobs, jobserver: scheduler.jobserver,
+                                 progressPrefix: slot.progressPrefix).1
         }, deliver: { name, result in
             print(Self.report(name, result, explain: explain), terminator: "")
         })

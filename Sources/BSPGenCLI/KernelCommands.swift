@@ -25,7 +25,9 @@ struct BuildOptions: ParsableArguments {
     var distcc: String?
 
     /// `progressPrefix` labels every progress line (for boards built side by side), which also turns off the live line.
-    func environment(_ boardName: String, jobs makeJobs: Int? = nil, progressPrefix: String? = nil) async throws -> BuildEnvironment {
+    /// `jobserver`: shared with the other boards of the run; by default the board gets one of its own.
+    func environment(_ boardName: String, jobs makeJobs: Int? = nil, jobserver: Jobserver? = nil,
+                     progressPrefix: String? = nil) async throws -> BuildEnvironment {
         let board = try project.board(boardName)
         let toolchain = try await ToolchainResolver.resolve(board.toolchain, toolchainDirectory: workspaceOptions.toolchainDirectoryURL)
         let terminal = quiet || progressPrefix != nil ? false : isatty(STDERR_FILENO) != 0
@@ -33,7 +35,7 @@ struct BuildOptions: ParsableArguments {
         ProcessGroupRegistry.shared.use(directory: workspace.running)
         return BuildEnvironment(board: board, workspace: workspace, toolchain: toolchain,
                                 progress: ProgressLine(isTerminal: terminal, prefix: progressPrefix),
-                                jobs: makeJobs ?? jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                jobs: makeJobs ?? jobserver?.tokens ?? jobs ?? ProcessInfo.processInfo.activeProcessorCount, jobserver: jobserver,
                                 compilers: CompilerOptions(ccache: !noCcache, distccHosts: distcc))
     }
 }

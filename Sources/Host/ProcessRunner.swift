@@ -14,6 +14,8 @@ public struct Command: Sendable, CustomStringConvertible {
     /// Added to (or, with nil, removed from) the inherited environment.
     public var environment: [String: String?]
     public var workingDirectory: URL?
+    /// For a make: the run's jobserver, which it shares with every other make, instead of a `-j` of its own.
+    public var jobserver: Jobserver?
 
     public init(_ executable: String, _ arguments: [String] = [], environment: [String: String?] = [:], workingDirectory: URL? = nil) {
         self.executable = executable
@@ -26,7 +28,9 @@ public struct Command: Sendable, CustomStringConvertible {
     public var description: String {
         let assignments = environment.sorted { $0.key < $1.key }.compactMap { key, value in value.map { "\(key)=\(shellQuote($0))" } }
         let prefix = workingDirectory.map { "cd \(shellQuote($0.path)) && " } ?? ""
-        return prefix + (assignments + [executable] + arguments.map(shellQuote)).joined(separator: " ")
+        // Run by hand, the make gets the jobs it would have shared.
+        let jobs = jobserver.map { ["-j\($0.tokens)"] } ?? []
+        return prefix + (assignments + [executable] + arguments.map(shellQuote) + jobs).joined(separator: " ")
     }
 
     /// In a process group of its own, so that stopping it (cancellation: SIGTERM, then SIGKILL after 3 s) reaches
@@ -76,12 +80,20 @@ public struct CommandResult: Sendable {
 public enum ProcessRunner {
     /// Runs to completion and returns everything it printed.
     public static func capture(_ command: Command, limit: Int = 64 << 20) async throws -> CommandResult {
-        do {
-            let result = try await run(command.configuration, output: .string(limit: limit), error: .combinedWithOutput)
-            return CommandResult(result.terminationStatus, output: result.standardOutput)
-        } catch let error as SubprocessError {
-            throw launchError(command, error)
+        try await holdingToken(command) { launched in
+            do {
+                let result = try await run(launched.configuration, output: .string(limit: limit), error: .combinedWithOutput)
+                return CommandResult(result.terminationStatus, output: result.standardOutput)
+            } catch let error as SubprocessError {
+                throw launchError(command, error)
+            }
         }
+    }
+
+    /// A make with a jobserver runs as its client, holding a token for its first job while it runs.
+    private static func holdingToken<T>(_ command: Command, _ body: (Command) async throws -> T) async throws -> T {
+        guard let jobserver = command.jobserver else { return try await body(command) }
+        return try await jobserver.withToken { try await body(jobserver.client(command)) }
     }
 
     /// Like `capture`, but a non-zero exit is an error that shows the output.
@@ -100,15 +112,15 @@ public enum ProcessRunner {
     public static func logged(_ command: Command, log: URL, input: String? = nil, onLine: @Sendable (String) -> Void = { _ in }) async throws {
         let logFile = try LogFile(log)
         logFile.write("$ \(command)\n")
-        let status: TerminationStatus
-        do {
-            if let input {
-                status = try await streamLines(command, input: .string(input), to: logFile, onLine: onLine)
-            } else {
-                status = try await streamLines(command, input: .none, to: logFile, onLine: onLine)
+        let status: TerminationStatus = try await holdingToken(command) { launched in
+            do {
+                if let input {
+                    return try await streamLines(launched, input: .string(input), to: logFile, onLine: onLine)
+                }
+                return try await streamLines(launched, input: .none, to: logFile, onLine: onLine)
+            } catch let error as SubprocessError {
+                throw launchError(command, error)
             }
-        } catch let error as SubprocessError {
-            throw launchError(command, error)
         }
         let result = CommandResult(status, output: "")
         logFile.write("# \(result.statusText)\n")

@@ -4,10 +4,24 @@ import Foundation
 /// Progress for long work: on a terminal, one live line with the stage and what make is doing; elsewhere (CI
 /// logs) one line when a stage starts and one when it ends, with its time.
 public final class ProgressLine: @unchecked Sendable {
+    /// Stages that run at the same time (the kernel beside BusyBox) each run in a lane of their own, and the live
+    /// line shows every lane's stage. Within a lane stages follow one another.
+    @TaskLocal public static var lane = ""
+
+    /// Runs `body` in its own lane: its stages' progress does not replace another lane's.
+    public static func inLane<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+        try await $lane.withValue(name, operation: body)
+    }
+
+    private struct Running {
+        var stage: String
+        var start: Date
+        var line: String
+    }
+
     private let lock = NSLock()
     private let isTerminal: Bool
-    private var stage = ""
-    private var stageStart = Date()
+    private var running: [String: Running] = [:]
     private var lastDraw = Date.distantPast
     private let quiet: Bool
     /// Put before every line, e.g. the board's name when several build at once.
@@ -20,34 +34,36 @@ public final class ProgressLine: @unchecked Sendable {
     }
 
     public func begin(_ stage: String, _ detail: String = "") {
+        let lane = Self.lane
         lock.withLock {
-            self.stage = stage
-            stageStart = Date()
+            running[lane] = Running(stage: stage, start: Date(), line: detail)
             if quiet { return }
-            if isTerminal { draw("\(stage): \(detail)") } else { emit("[\(stage)] \(detail)") }
+            if isTerminal { drawRunning() } else { emit("[\(stage)] \(detail)") }
         }
     }
 
     /// A line of a tool's output; shown on terminals, at most ten times a second.
     public func update(_ line: String) {
         guard isTerminal, !quiet else { return }
+        let lane = Self.lane
         lock.withLock {
+            running[lane]?.line = line.trimmingCharacters(in: .whitespaces)
             let now = Date()
             guard now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
-            let elapsed = Int(now.timeIntervalSince(stageStart))
-            draw("\(stage) [\(elapsed)s] \(line.trimmingCharacters(in: .whitespaces))")
+            drawRunning()
         }
     }
 
-    /// Ends the stage and returns its duration in seconds.
+    /// Ends the lane's stage and returns its duration in seconds.
     @discardableResult
     public func end(_ note: String = "") -> Double {
-        lock.withLock {
-            let seconds = Date().timeIntervalSince(stageStart)
+        let lane = Self.lane
+        return lock.withLock {
+            guard let stage = running.removeValue(forKey: lane) else { return 0 }
+            let seconds = Date().timeIntervalSince(stage.start)
             if !quiet {
-                if isTerminal { draw("") }
-                emit(String(format: "[%@] done in %.1f s%@", stage, seconds, note.isEmpty ? "" : " — \(note)"))
+                emit(String(format: "[%@] done in %.1f s%@", stage.stage, seconds, note.isEmpty ? "" : " — \(note)"))
             }
             return seconds
         }
@@ -68,6 +84,17 @@ public final class ProgressLine: @unchecked Sendable {
         lock.withLock { emit("warning: " + text) }
     }
 
+    /// Every running stage with its time and the last line of its tool, oldest first, sharing the line's width.
+    private func drawRunning() {
+        let stages = running.values.sorted { $0.start < $1.start }
+        let now = Date()
+        let share = stages.isEmpty ? 0 : 118 / stages.count - 3
+        draw(stages.map { stage in
+            let text = "\(stage.stage) [\(Int(now.timeIntervalSince(stage.start)))s] \(stage.line)"
+            return stages.count > 1 && text.count > share ? String(text.prefix(max(10, share))) : text
+        }.joined(separator: " | "))
+    }
+
     private func draw(_ text: String) {
         let width = 118
         // Lines of make and compilers, and notes quoting the board's files: shown escaped, never acting on the terminal.
@@ -76,8 +103,10 @@ public final class ProgressLine: @unchecked Sendable {
         FileHandle.standardError.write(Data("\r\u{1B}[K\(clipped)".utf8))
     }
 
+    /// A line that stays; on a terminal the live line is drawn again below it.
     private func emit(_ text: String) {
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         FileHandle.standardError.write(Data((prefix + DescriptionText.forTerminal(text) + "\n").utf8))
+        if isTerminal && !running.isEmpty { drawRunning() }
     }
 }

@@ -102,12 +102,7 @@ public struct BoardBuild: Sendable {
         // First: a firmware package or file that does not exist is an error before the kernel's minutes of work.
         let firmware = try await FirmwareStage(environment: environment).build()
         let signingKey = try await SigningKey.resolve(for: environment)
-        let kernelBuilder = KernelBuilder(environment: environment)
-        let configuration = try await kernelBuilder.configure()
-        let kernel = try await kernelBuilder.build(configuration)
-        let modules = try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel)
-        let busybox = try await BusyBoxBuilder(environment: environment).build()
-        let bootloader = try await BootloaderBuilder(environment: environment).build()
+        let (configuration, kernel, modules, busybox, bootloader) = try await compiledComponents()
         var bootloaderFiles = bootloader?.files ?? []
         let initramfs = initramfsDestination
         try await initramfsStage(busybox: busybox, modules: modules, to: initramfs)
@@ -163,6 +158,43 @@ public struct BoardBuild: Sendable {
                                                                 firmware: firmware.packages, signing: verifiedBoot.flatMap(manifestSigning))
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
                                 guestChecks: deviceTrees.guestChecks + (modules?.guestChecks ?? []), stages: environment.journal.reports, verifiedBoot: verifiedBoot)
+    }
+
+    /// The kernel (config, image, modules), BusyBox and the boot loader: independent of each other, they build at
+    /// the same time, each in a progress lane of its own, their makes sharing the build's jobserver. The first
+    /// failure stops the others.
+    private func compiledComponents() async throws
+        -> (KernelConfiguration, KernelArtifacts, KernelModules?, BusyBoxArtifacts, BootloaderArtifacts?) {
+        enum Component: Sendable {
+            case kernel(KernelConfiguration, KernelArtifacts, KernelModules?)
+            case busybox(BusyBoxArtifacts)
+            case bootloader(BootloaderArtifacts?)
+        }
+        let environment = self.environment
+        return try await withThrowingTaskGroup(of: Component.self) { group in
+            group.addTask {
+                try await ProgressLine.inLane("kernel") {
+                    let builder = KernelBuilder(environment: environment)
+                    let configuration = try await builder.configure()
+                    let kernel = try await builder.build(configuration)
+                    return .kernel(configuration, kernel, try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel))
+                }
+            }
+            group.addTask { try await ProgressLine.inLane("busybox") { .busybox(try await BusyBoxBuilder(environment: environment).build()) } }
+            group.addTask { try await ProgressLine.inLane("bootloader") { .bootloader(try await BootloaderBuilder(environment: environment).build()) } }
+            var kernel: (KernelConfiguration, KernelArtifacts, KernelModules?)?
+            var busybox: BusyBoxArtifacts?
+            var bootloader: BootloaderArtifacts?
+            for try await component in group {
+                switch component {
+                case let .kernel(configuration, image, modules): kernel = (configuration, image, modules)
+                case let .busybox(artifacts): busybox = artifacts
+                case let .bootloader(artifacts): bootloader = artifacts
+                }
+            }
+            guard let kernel, let busybox else { throw CancellationError() }
+            return (kernel.0, kernel.1, kernel.2, busybox, bootloader)
+        }
     }
 
     func manifestSigning(_ verifiedBoot: VerifiedBootArtifacts) -> Manifest.Signing? {

@@ -1,12 +1,14 @@
 import Foundation
+import Host
 
 /// Builds several boards side by side under one job budget: `-j N` is the total, so up to N boards build at
-/// once and each one's makes get an even share of the N jobs. Results are handed back in the order the boards
-/// were named, each as soon as it and every board named before it are done, so reports never interleave.
+/// once, and every make of every board is a client of one jobserver of N tokens: a token a board does not use
+/// (its serial config runs, its packing) goes to another's compiles. Results are handed back in the order the
+/// boards were named, each as soon as it and every board named before it are done, so reports never interleave.
 public struct BoardScheduler: Sendable {
     /// What one board's build gets from the scheduler.
     public struct Slot: Sendable, Equatable {
-        /// Parallel make jobs for this board; nil: the environment's default (one board builds alone).
+        /// Parallel make jobs for this board when there is no shared jobserver; nil: the environment's default.
         public var jobs: Int?
         /// Labels the board's progress lines when boards build side by side.
         public var progressPrefix: String?
@@ -15,14 +17,17 @@ public struct BoardScheduler: Sendable {
     public let boards: [String]
     /// How many boards build at once.
     public let parallelBoards: Int
-    /// Make jobs each board gets when several build at once; nil when one builds at a time.
+    /// Shared by every board's makes: `totalJobs` tokens (without `-j`, one per CPU).
+    public let jobserver: Jobserver?
+    /// Make jobs each board gets when several build at once and the jobserver could not be made: an even split.
     public let jobsPerBoard: Int?
 
     /// `totalJobs` is `-j`; without it boards build one after the other, each with every CPU.
-    public init(boards: [String], totalJobs: Int?) {
+    public init(boards: [String], totalJobs: Int?, processors: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.boards = boards
         parallelBoards = boards.count > 1 ? min(boards.count, max(1, totalJobs ?? 1)) : 1
-        jobsPerBoard = parallelBoards > 1 ? max(1, (totalJobs ?? parallelBoards) / parallelBoards) : nil
+        jobserver = Jobserver(tokens: max(1, totalJobs ?? processors))
+        jobsPerBoard = parallelBoards > 1 && jobserver == nil ? max(1, (totalJobs ?? parallelBoards) / parallelBoards) : nil
     }
 
     public func slot(for board: String) -> Slot {

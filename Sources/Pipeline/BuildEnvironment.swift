@@ -15,10 +15,14 @@ public struct BuildEnvironment: Sendable {
     public var compilers: CompilerOptions
     /// What each stage did and why, for `--explain`.
     public let journal = StageJournal()
+    /// Shared by every make of the build (and of the other boards built at once): `jobs` tokens in all.
+    public let jobserver: Jobserver?
 
+    /// `jobserver`: the run's, when several boards share it; by default one of `jobs` tokens for this board.
     public init(board: ResolvedBoard, workspace: Workspace, toolchain: HostToolchain, progress: ProgressLine,
-                jobs: Int = ProcessInfo.processInfo.activeProcessorCount, sourceDateEpoch: Int64? = nil,
+                jobs: Int = ProcessInfo.processInfo.activeProcessorCount, jobserver: Jobserver? = nil, sourceDateEpoch: Int64? = nil,
                 compilers: CompilerOptions = CompilerOptions()) {
+        self.jobserver = jobserver ?? Jobserver(tokens: max(1, jobs))
         self.board = board
         self.compilers = compilers
         self.workspace = workspace
@@ -47,13 +51,20 @@ public struct BuildEnvironment: Sendable {
     /// through `wrappers`, with the reproducible-build variables and the tree's own `variables`.
     func outOfTreeMake(_ source: SourceTree, _ targets: [String], in buildDirectory: URL, jobs: Int?, wrappers: CompilerWrappers,
                        variables extra: [String: String]) -> Command {
-        var arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(toolchain.crossCompile)"]
-        if let jobs { arguments.append("-j\(jobs)") }
+        let arguments = ["-C", source.root.path, "O=\(buildDirectory.path)", "CROSS_COMPILE=\(toolchain.crossCompile)"]
         // An exported CROSS_COMPILE of the user's would otherwise win in sub-makes.
         var variables = ["SOURCE_DATE_EPOCH": String(sourceDateEpoch), "LC_ALL": "C", "CROSS_COMPILE": toolchain.crossCompile]
         variables.merge(extra) { _, tree in tree }
         variables.merge(wrappers.variables) { _, wrapper in wrapper }
-        return Command("make", arguments + targets, environment: variables)
+        return makeCommand(arguments + targets, environment: variables, jobs: jobs)
+    }
+
+    /// A make of one of the build's trees: a client of the build's jobserver, or with `-j jobs` of its own when
+    /// there is none.
+    func makeCommand(_ arguments: [String], environment variables: [String: String], jobs: Int?) -> Command {
+        var command = Command("make", arguments + (jobserver == nil ? jobs.map { ["-j\($0)"] } ?? [] : []), environment: variables)
+        command.jobserver = jobserver
+        return command
     }
 
     /// The compiler wrappers for one compile stage, whose ccache results go to `logs/<stage>.ccache`.

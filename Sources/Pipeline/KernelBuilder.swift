@@ -38,9 +38,8 @@ public struct KernelBuilder: Sendable {
     var needsSymbols: Bool { !board.deviceTreeOverlays.isEmpty && board.board.deviceTree?.resolvedOrigin != .qemu }
 
     func make(_ source: SourceTree, _ targets: [String], jobs: Int? = nil, wrappers: CompilerWrappers = .plain) -> Command {
-        var arguments = ["-C", source.root.path, "O=\(linuxDirectory.path)", "ARCH=\(board.toolchain.kernelArch)",
+        let arguments = ["-C", source.root.path, "O=\(linuxDirectory.path)", "ARCH=\(board.toolchain.kernelArch)",
                          "CROSS_COMPILE=\(environment.toolchain.crossCompile)"]
-        if let jobs { arguments.append("-j\(jobs)") }
         // Kbuild's reproducible-build knobs: the image must not carry this host's name or the time of the build.
         let timestamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(environment.sourceDateEpoch)))
         var variables = [
@@ -51,7 +50,7 @@ public struct KernelBuilder: Sendable {
         // environment, Kbuild appends its own DTC_FLAGS instead of being overridden as on the command line.
         if needsSymbols { variables["DTC_FLAGS"] = "-@" }
         variables.merge(wrappers.variables) { _, wrapper in wrapper }
-        return Command("make", arguments + targets, environment: variables)
+        return environment.makeCommand(arguments + targets, environment: variables, jobs: jobs)
     }
 
     /// `extraFragments` come after the board's own, for trying an option without editing the board.

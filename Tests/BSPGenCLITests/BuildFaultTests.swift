@@ -18,8 +18,11 @@ struct FakeBoardProject {
     var release: URL { directory.appendingPathComponent("release") }
     var sleeperPID: URL { directory.appendingPathComponent("sleeper.pid") }
     var fragment: URL { boards.appendingPathComponent("fake/linux.fragment") }
+    /// Where the stand-in compiles of `jobs` log their starts and ends (see `peakConcurrency`).
+    var journal: URL { directory.appendingPathComponent("jobs.journal") }
 
-    init(blockAt blocked: String? = nil, overlayBytes: Int = 0) throws {
+    /// `jobs`: the kernel image and BusyBox each wait for that many independent stand-in compiles (0.4 s each).
+    init(blockAt blocked: String? = nil, overlayBytes: Int = 0, jobs: Int = 0) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-fault-\(UUID().uuidString)")
         let kernel = boards.appendingPathComponent("fake/linux")
         let busybox = boards.appendingPathComponent("fake/busybox")
@@ -55,8 +58,13 @@ struct FakeBoardProject {
 
             """.appending(initramfs).write(to: boards.appendingPathComponent("fake.yaml"), atomically: true, encoding: .utf8)
         try "CONFIG_PRINTK=y\n".write(to: fragment, atomically: true, encoding: .utf8)
-        let block = "\tsh -c 'until [ -e \(release.path) ]; do sleep 60 & echo $$! > \(sleeperPID.path); wait $$!; done'\n"
-        func rule(_ name: String, _ recipe: String) -> String { "\(name):\n" + (name == blocked ? block : "") + recipe }
+        let block = "\tsh -c 'until [ -e \(release.path) ]; do sleep 60 & echo $$! > \(sleeperPID.path); wait $$! || true; done'\n"
+        let compiles = jobs > 0 ? (1...jobs).map { " compile\($0)" }.joined() : ""
+        let compileRule = "compile%:\n\t@echo \"+ $$(date +%s%N)\" >> \(journal.path); sleep 0.4; echo \"- $$(date +%s%N)\" >> \(journal.path)\n"
+        func rule(_ name: String, _ recipe: String) -> String {
+            let prerequisites = ["bzImage", "busybox"].contains(name) ? compiles : ""
+            return "\(name):\(prerequisites)\n" + (name == blocked ? block : "") + recipe + (name == "tinyconfig" || name == "defconfig" ? compileRule : "")
+        }
         try (rule("tinyconfig", "\techo 'CONFIG_PRINTK=y' > $(O)/.config\n")
             + rule("olddefconfig", "\ttrue\n")
             + rule("savedefconfig", "\tcp $(O)/.config $(O)/defconfig\n")
@@ -79,6 +87,16 @@ struct FakeBoardProject {
                    + "\t$(CROSS_COMPILE)gcc -static -nostdlib -o $(O)/busybox $(O)/tiny.c\n")
             + rule("install", "\tmkdir -p $(CONFIG_PREFIX)/bin && cp $(O)/busybox $(CONFIG_PREFIX)/bin/busybox\n"))
             .write(to: busybox.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
+    }
+
+    /// Another board like `fake` (its own kernel build folder, the same BusyBox).
+    func addBoard(_ name: String) throws {
+        let text = try String(contentsOf: boards.appendingPathComponent("fake.yaml"), encoding: .utf8)
+        try FileManager.default.createDirectory(at: boards.appendingPathComponent(name), withIntermediateDirectories: true)
+        try text.replacingOccurrences(of: "name: fake\n", with: "name: \(name)\n")
+            .replacingOccurrences(of: "{directory: ", with: "{directory: ../fake/")
+            .replacingOccurrences(of: "fragments: [", with: "fragments: [../fake/")
+            .write(to: boards.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
     }
 
     var arguments: [String] {

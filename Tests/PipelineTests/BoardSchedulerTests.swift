@@ -25,16 +25,19 @@ private actor ConcurrencyGauge {
         let withoutJ = BoardScheduler(boards: ["a", "b", "c"], totalJobs: nil)
         #expect(withoutJ.parallelBoards == 1)
         #expect(withoutJ.jobsPerBoard == nil)
+        #expect(BoardScheduler(boards: ["a", "b"], totalJobs: nil, processors: 6).jobserver?.tokens == 6)
     }
 
+    /// Through one jobserver of N tokens, not by a fixed split of N between the boards.
     @Test func theJobCountIsSharedBetweenTheBoardsBuiltAtOnce() {
         let scheduler = BoardScheduler(boards: ["a", "b", "c", "d", "e"], totalJobs: 4)
         #expect(scheduler.parallelBoards == 4)
-        #expect(scheduler.jobsPerBoard == 1)
-        #expect(scheduler.slot(for: "b") == BoardScheduler.Slot(jobs: 1, progressPrefix: "b:"))
+        #expect(scheduler.jobserver?.tokens == 4)
+        #expect(scheduler.jobsPerBoard == nil)
+        #expect(scheduler.slot(for: "b") == BoardScheduler.Slot(jobs: nil, progressPrefix: "b:"))
         let fewBoards = BoardScheduler(boards: ["a", "b"], totalJobs: 9)
         #expect(fewBoards.parallelBoards == 2)
-        #expect(fewBoards.jobsPerBoard == 4)
+        #expect(fewBoards.jobserver?.tokens == 9)
     }
 
     /// Boards named first take longest, so they finish last: the reports must still come in the named order,
@@ -57,7 +60,7 @@ private actor ConcurrencyGauge {
         #expect(delivered == boards)
         #expect(await gauge.peak == 3)
         #expect(await gauge.running == 0)
-        #expect(await gauge.slots["f"] == BoardScheduler.Slot(jobs: 1, progressPrefix: "f:"))
+        #expect(await gauge.slots["f"] == BoardScheduler.Slot(jobs: nil, progressPrefix: "f:"))
     }
 
     @Test func aFailedBuildIsThrownAndNothingAfterItIsDelivered() async throws {

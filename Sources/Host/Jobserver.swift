@@ -1,0 +1,73 @@
+import Foundation
+
+/// One GNU make jobserver for a whole bspgen run: a pipe holding one token per job. Every make bspgen starts is
+/// a client of it (`MAKEFLAGS=--jobserver-auth=R,W`, the form make 4.3 reads), so the kernel, BusyBox and U-Boot
+/// of one board, and of several boards built at once, share exactly N jobs between them.
+///
+/// A client make runs its first job without a token. bspgen takes a token for each make it starts and gives it
+/// back when the make exits, as a parent make does for a sub-make, so that first job is paid for too: never more
+/// than N jobs at once, and a token freed by one make is taken by whichever make waits next.
+public final class Jobserver: Sendable {
+    public let tokens: Int
+    private let readEnd: Int32
+    private let writeEnd: Int32
+
+    /// nil when the pipe cannot be made (no file descriptors left): builds then fall back to `-j` per make.
+    public init?(tokens: Int) {
+        var descriptors: [Int32] = [0, 0]
+        guard tokens > 0, pipe(&descriptors) == 0 else { return nil }
+        readEnd = descriptors[0]
+        writeEnd = descriptors[1]
+        self.tokens = tokens
+        for end in descriptors { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        // bspgen's own end never blocks a thread of Swift's pool; the makes open the pipe anew, blocking.
+        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
+        let bytes = [UInt8](repeating: UInt8(ascii: "+"), count: tokens)
+        guard write(writeEnd, bytes, bytes.count) == bytes.count else {
+            close(readEnd)
+            close(writeEnd)
+            return nil
+        }
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
+
+    /// Waits for a token; cancellation ends the wait.
+    func acquire() async throws -> UInt8 {
+        var token: UInt8 = 0
+        while true {
+            if read(readEnd, &token, 1) == 1 { return token }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    func release(_ token: UInt8) {
+        var token = token
+        _ = write(writeEnd, &token, 1)
+    }
+
+    /// Holds one token while `body` runs.
+    public func withToken<T>(_ body: () async throws -> T) async throws -> T {
+        let token = try await acquire()
+        defer { release(token) }
+        return try await body()
+    }
+
+    /// `command` (a make) started as a client: a shell opens the pipe as descriptors 3 and 4 (the process
+    /// runner closes every inherited descriptor, so they cannot simply be passed down), then becomes the make.
+    /// A `-j` on make's own command line would make it a jobserver of its own, so there is none.
+    func client(_ command: Command) -> Command {
+        let process = getpid()
+        let script = "exec 3<>/proc/\(process)/fd/\(readEnd) 4<>/proc/\(process)/fd/\(writeEnd) && exec \"$0\" \"$@\""
+        var environment = command.environment
+        environment["MAKEFLAGS"] = " -j --jobserver-auth=3,4"
+        environment["MFLAGS"] = .some(nil)
+        var wrapped = Command("/bin/sh", ["-c", script, command.executable] + command.arguments, environment: environment,
+                              workingDirectory: command.workingDirectory)
+        wrapped.jobserver = nil
+        return wrapped
+    }
+}

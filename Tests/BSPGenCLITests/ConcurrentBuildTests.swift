@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import Host
+
+/// The most jobs a journal of `+ NS` / `- NS` lines (a job's start and end) shows running at once.
+func peakConcurrency(_ journal: URL) throws -> Int {
+    let events = try String(contentsOf: journal, encoding: .utf8).split(separator: "\n").compactMap { line -> (Int, Int)? in
+        let parts = line.split(separator: " ")
+        guard parts.count == 2, let time = Int(parts[1]) else { return nil }
+        return (time, parts[0] == "+" ? 1 : -1)
+    }
+    // At equal times an end comes first: a token handed on is not two jobs at once.
+    var running = 0
+    var peak = 0
+    for event in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+        running += event.1
+        peak = max(peak, running)
+    }
+    return peak
+}
+
+/// One jobserver for every make of a run, and stages that overlap (issue 19).
+@Suite(.serialized) struct ConcurrentBuildTests {
+    /// Two makes that each have 6 jobs to run: through one jobserver of 3 tokens, never more than 3 jobs run in
+    /// all, all 3 are used, and every token comes back.
+    @Test func makesSharingAJobserverRunAtMostItsTokensInAll() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let journal = folder.appendingPathComponent("journal")
+        for name in ["a", "b"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
+            try ("all: " + (1...6).map { "job\($0)" }.joined(separator: " ") + "\n"
+                 + "job%:\n\t@echo \"+ $$(date +%s%N)\" >> \(journal.path); sleep 0.4; echo \"- $$(date +%s%N)\" >> \(journal.path)\n")
+                .write(to: folder.appendingPathComponent("\(name)/Makefile"), atomically: true, encoding: .utf8)
+        }
+        let jobserver = try #require(Jobserver(tokens: 3))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for name in ["a", "b"] {
+                var command = Command("make", ["-C", folder.appendingPathComponent(name).path])
+                command.jobserver = jobserver
+                group.addTask { try await ProcessRunner.logged(command, log: folder.appendingPathComponent("\(name).log")) }
+            }
+            try await group.waitForAll()
+        }
+        let log = try String(contentsOf: folder.appendingPathComponent("a.log"), encoding: .utf8)
+        #expect(!log.contains("jobserver unavailable"), "make did not find the jobserver: \(log)")
+        #expect(try peakConcurrency(journal) == 3)
+        var tokens = 0
+        while tokens < 4, try await tokenWithin(jobserver) != nil { tokens += 1 }
+        #expect(tokens == 3)
+    }
+
+    /// `build fake fake2 -j 3`: two boards, each a kernel with 6 compiles, and their shared BusyBox with 6 more.
+    /// The stand-in compiles across both boards never exceed 3 at once, and reach 3 (a fixed split would give
+    /// each board 1).
+    @Test func twoBoardsBuiltAtOnceShareTheJobs() throws {
+        let project = try FakeBoardProject(jobs: 6)
+        defer { project.cleanUp() }
+        try project.addBoard("fake2")
+        let (status, output) = try project.run(["build", "fake", "fake2", "-j", "3"])
+        #expect(status == 0, "\(output)")
+        let peak = try peakConcurrency(project.journal)
+        #expect(peak <= 3, "more compiles at once than -j 3 allows")
+        #expect(peak == 3, "the jobs were not shared: at most \(peak) ran at once")
+    }
+
+    /// The kernel image waits (a make target that blocks) while BusyBox builds to its end: the stages overlap.
+    @Test func busyBoxIsBuiltWhileTheKernelIsStillBuilding() async throws {
+        let project = try FakeBoardProject(blockAt: "bzImage")
+        defer { project.cleanUp() }
+        let (process, log) = try project.start()
+        defer { if process.isRunning { process.terminate() } }
+        var busybox: String?
+        for _ in 0..<600 where busybox == nil {
+            busybox = FileManager.default.enumerator(atPath: project.cache.appendingPathComponent("busybox").path)?
+                .compactMap { $0 as? String }.first { $0.hasSuffix("install/bin/busybox") }
+            if busybox == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(busybox != nil, "BusyBox was not built while the kernel image was blocked")
+        #expect(process.isRunning, "the build ended while the kernel image was blocked")
+        _ = FileManager.default.createFile(atPath: project.release.path, contents: nil)
+        if let sleeper = try? await project.waitForSleeper() { kill(sleeper, SIGTERM) }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+}
+
+/// A token of `jobserver`, given back at once, or nil when none comes within half a second.
+private func tokenWithin(_ jobserver: Jobserver) async throws -> UInt8? {
+    try await withThrowingTaskGroup(of: UInt8?.self) { group in
+        group.addTask { try await jobserver.acquire() }
+        group.addTask { try await Task.sleep(for: .milliseconds(500)); return nil }
+        let first = try await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+}
