@@ -176,9 +176,13 @@ public struct SourceFetcher: Sendable {
         let directory = workspace.downloads.appendingPathComponent("debian-source/\(name)", isDirectory: true)
         try createDirectory(directory)
         if dscFiles(in: directory).isEmpty {
-            let options = try privateAptOptions()
-            try await ProcessRunner.logged(Command("apt-get", options + ["update"]), log: log)
-            try await ProcessRunner.logged(Command("apt-get", options + ["source", "--download-only", name], workingDirectory: directory), log: log)
+            // Two source packages fetched at once (BusyBox beside U-Boot) share the private apt configuration and
+            // its index, which apt locks: they take turns.
+            try await FileLock.withLock(workspace.lock("apt-source")) {
+                let options = try privateAptOptions()
+                try await ProcessRunner.logged(Command("apt-get", options + ["update"]), log: log)
+                try await ProcessRunner.logged(Command("apt-get", options + ["source", "--download-only", name], workingDirectory: directory), log: log)
+            }
         }
         guard let dsc = dscFiles(in: directory).last else {
             throw HostError.source(description: "Debian source package \(name)", message: "apt-get source left no .dsc in \(directory.path)")

@@ -60,7 +60,7 @@ public enum AtomicFile {
             throw HostError.fileSystem(path: url.path, message: error.reason)
         }
         let directory = url.deletingLastPathComponent()
-        let temporary = TemporaryName.beside(url)
+        let temporary = TemporaryName.unique(beside: url)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             TemporaryName.removeStale(beside: url)
@@ -104,7 +104,7 @@ public enum AtomicFile {
     /// Temporary directories that killed processes left beside `url` are removed first.
     public static func temporaryDirectory(beside url: URL) throws -> URL {
         TemporaryName.removeStale(beside: url)
-        let temporary = TemporaryName.beside(url)
+        let temporary = TemporaryName.unique(beside: url)
         do {
             try? FileManager.default.removeItem(at: temporary)
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)

@@ -15,6 +15,26 @@ public enum TemporaryName {
         url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())" + (tag.map { "-" + $0 } ?? ""))
     }
 
+    /// `.NAME.tmp-PID-N`, N counting this process's calls: two tasks of one process writing the same file at once
+    /// (two builds sharing a cache file) each get their own temporary name.
+    public static func unique(beside url: URL) -> URL {
+        beside(url, tag: String(counter.next()))
+    }
+
+    private static let counter = Counter()
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+
+        func next() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            value += 1
+            return value
+        }
+    }
+
     /// `.NAME.old-PID` in the folder of `url`: where the previous version waits while the new one is renamed in.
     public static func aside(_ url: URL) -> URL {
         url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).old-\(getpid())")

@@ -9,6 +9,22 @@ private func withFolder<T>(_ body: (URL) throws -> T) throws -> T {
     return try body(folder)
 }
 
+private func withFolder<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-atomic-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    return try await body(folder)
+}
+
+private func runTool(_ tool: String, _ arguments: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}
+
 /// The pid of a process that has ended.
 private func goneProcess() throws -> Int32 {
     let process = Process()
@@ -34,15 +50,31 @@ struct AtomicFileFaultTests {
         }
     }
 
+    /// A full disk (a tmpfs of 64 KiB; the tests run as root) fails the write after the temporary name was made.
     @Test func aFailedWriteLeavesNoTemporaryFile() throws {
         try withFolder { folder in
-            // A folder where the temporary file would go: the write fails after the name was chosen.
+            try #require(try runTool("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", folder.path]) == 0, "mount a tmpfs (needs root)")
+            defer { _ = try? runTool("umount", [folder.path]) }
             let final = folder.appendingPathComponent("record.json")
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(".record.json.tmp-\(getpid())/x"),
-                                                    withIntermediateDirectories: true)
-            #expect(throws: HostError.self) { try AtomicFile.write("{}", to: final) }
+            #expect(throws: HostError.self) { try AtomicFile.write(Data(count: 1 << 20), to: final) }
             #expect(!FileManager.default.fileExists(atPath: final.path))
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp") }.isEmpty)
+        }
+    }
+
+    /// Two writes of one file at once from one process (two builds sharing a cache file) do not share a temporary name.
+    @Test func concurrentWritesOfOneFileEachUseTheirOwnTemporaryName() async throws {
+        try await withFolder { folder in
+            let final = folder.appendingPathComponent("shared.sources")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<16 {
+                    group.addTask { for _ in 0..<20 { try AtomicFile.write(String(repeating: "\(index)", count: 4096), to: final) } }
+                }
+                try await group.waitForAll()
+            }
+            let text = try String(contentsOf: final, encoding: .utf8)
+            #expect(text.count >= 4096 && Set(text).count <= 2, "one writer's whole content")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["shared.sources"])
         }
     }
 
