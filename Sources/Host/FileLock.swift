@@ -6,10 +6,15 @@ import UserInput
 /// folder. The lock belongs to the open file, so the kernel drops it when the process dies: a crashed build
 /// never leaves a stale lock behind.
 public enum FileLock {
+    /// The locks the current task (and the tasks it started) holds: taking one again inside is a no-op, so a
+    /// step that locks a folder can be called by one that holds the lock over several steps.
+    @TaskLocal private static var held: Set<String> = []
+
     /// Runs `body` holding the lock on `url` (created if missing). Waiting polls with a non-blocking flock so
     /// that no thread of Swift's cooperative pool is blocked; `onWait` is called once if the lock is busy.
     public static func withLock<T>(_ url: URL, onWait: (() -> Void)? = nil,
                                    _ body: () async throws -> T) async throws -> T {
+        if held.contains(url.path) { return try await body() }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
@@ -29,6 +34,6 @@ public enum FileLock {
             waited = true
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        return try await body()
+        return try await $held.withValue(held.union([url.path]), operation: body)
     }
 }

@@ -38,6 +38,8 @@ public struct Workspace: Sendable {
     public var busybox: URL { buildRoot.appendingPathComponent("busybox", isDirectory: true) }
     /// Boot loader builds by input hash: boards with the same source, toolchain, defconfig and fragments share one.
     public var bootloader: URL { buildRoot.appendingPathComponent("bootloader", isDirectory: true) }
+    /// Kernel build folders, named by what makes two boards' kernels the same build (see KernelBuilder).
+    public var kernels: URL { buildRoot.appendingPathComponent("kernels", isDirectory: true) }
     /// Lock files (flock) for resources shared between boards and processes.
     public var locks: URL { cacheDirectory.appendingPathComponent("locks", isDirectory: true) }
     public func lock(_ name: String) -> URL { locks.appendingPathComponent(name + ".lock") }

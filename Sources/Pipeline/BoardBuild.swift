@@ -175,9 +175,12 @@ public struct BoardBuild: Sendable {
             group.addTask {
                 try await ProgressLine.inLane("kernel") {
                     let builder = KernelBuilder(environment: environment)
-                    let configuration = try await builder.configure()
-                    let kernel = try await builder.build(configuration)
-                    return .kernel(configuration, kernel, try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel))
+                    // Another board sharing the kernel folder does not reconfigure it between these steps.
+                    return try await builder.withFolderLock {
+                        let configuration = try await builder.configure()
+                        let kernel = try await builder.build(configuration)
+                        return .kernel(configuration, kernel, try await KernelModulesBuilder(environment: environment).build(configuration, kernel: kernel))
+                    }
                 }
             }
             group.addTask { try await ProgressLine.inLane("busybox") { .busybox(try await BusyBoxBuilder(environment: environment).build()) } }

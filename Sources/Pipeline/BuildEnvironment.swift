@@ -41,7 +41,7 @@ public struct BuildEnvironment: Sendable {
     public func log(_ name: String) -> URL { workspace.logs(board.name).appendingPathComponent("\(name).log") }
 
     /// Runs `body` as the only build of this board on this cache: another process (or task) building the same
-    /// board waits, then finds the results and skips what it can. Not re-entrant: take it once per command.
+    /// board waits, then finds the results and skips what it can.
     public func withBoardLock<T>(_ body: () async throws -> T) async throws -> T {
         try await FileLock.withLock(workspace.lock("board-\(board.name)"),
                                     onWait: { progress.note("[\(board.name)] waiting for another build of this board") }, body)

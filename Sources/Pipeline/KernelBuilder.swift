@@ -30,7 +30,38 @@ public struct KernelBuilder: Sendable {
     public init(environment: BuildEnvironment) { self.environment = environment }
 
     var board: ResolvedBoard { environment.board }
-    var linuxDirectory: URL { environment.buildDirectory.appendingPathComponent("linux", isDirectory: true) }
+
+    /// What makes two boards' kernels one build: the source and its patches, the toolchain, ARCH, the base config,
+    /// the fragment files by their place under `boards/` (not their content, so an edited fragment rebuilds
+    /// incrementally in the same folder) and whether device trees keep their symbols. Boards that name the same
+    /// fragments (a shared fragment set) share the folder and build the kernel once; each builds its own dtbs in it.
+    var folderIdentity: String {
+        let boards = board.file.deletingLastPathComponent().standardizedFileURL.path + "/"
+        func place(_ url: URL) -> String {
+            let path = url.standardizedFileURL.path
+            return path.hasPrefix(boards) ? String(path.dropFirst(boards.count)) : path
+        }
+        let source: String
+        switch board.board.kernel.resolvedSource {
+        case .directory(let path), .tarball(let path, _):
+            source = place(path.hasPrefix("/") ? URL(fileURLWithPath: path) : board.folder.appendingPathComponent(path))
+        case let spec: source = spec.description
+        }
+        let parts = [source, board.kernelPatches.map(place).joined(separator: ","),
+                     environment.toolchain.crossCompile, board.toolchain.kernelArch, board.board.kernel.baseConfig,
+                     board.kernelFragments.map(place).joined(separator: ","), needsSymbols ? "-@" : ""]
+        return String(Checksum.sha256(parts.joined(separator: "\n")).prefix(16))
+    }
+
+    var linuxDirectory: URL {
+        environment.workspace.kernels.appendingPathComponent(folderIdentity, isDirectory: true).appendingPathComponent("linux", isDirectory: true)
+    }
+
+    /// Holds the kernel folder for `body`: boards sharing it take turns, the second finds the first one's results.
+    func withFolderLock<T>(_ body: () async throws -> T) async throws -> T {
+        try await FileLock.withLock(environment.workspace.lock("kernel-\(folderIdentity)"),
+                                    onWait: { environment.progress.note("[kernel] waiting for another board's build of kernel \(folderIdentity)") }, body)
+    }
 
     /// Kbuild's SRCARCH: the folder under arch/ for the kernel ARCH.
     var sourceArch: String { board.architecture.kernelSourceFolder }
@@ -70,11 +101,14 @@ public struct KernelBuilder: Sendable {
 
         let config = linuxDirectory.appendingPathComponent(".config")
         let defconfig = linuxDirectory.appendingPathComponent("defconfig")
+        // In the folder: boards sharing it have the same config inputs, so the second finds the first one's config.
         var stage = Stage("kernel config", key: key, record: linuxDirectory.appendingPathComponent(".bspgen-config.json"),
                           outputs: [config, defconfig])
         stage.forced = force ? "forced (extra fragments or an explicit config run)" : nil
         var overrides: [String] = []
-        let outcome = try await environment.run(stage) {
+        // The kernel's build folder from before folders were shared (build/BOARD/linux): nothing reads it now.
+        try? FileManager.default.removeItem(at: environment.buildDirectory.appendingPathComponent("linux", isDirectory: true))
+        let outcome = try await withFolderLock { try await environment.run(stage) {
             let log = environment.log("kernel-config")
             try? FileManager.default.removeItem(at: log)
             progress.begin("kernel config", "\(board.board.kernel.baseConfig) + \(fragmentURLs.count) fragment(s)")
@@ -104,7 +138,7 @@ public struct KernelBuilder: Sendable {
             overrides = merge.overrides.map(\.description)
             progress.end("all \(merge.requested.count) requested options present")
             return StageWork(notes: warnings)
-        }
+        } }
         return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
                                    warnings: outcome.notes, overrides: overrides, key: key.value, reused: !outcome.ran)
     }
@@ -122,11 +156,12 @@ public struct KernelBuilder: Sendable {
         key.add("targets", ([kernel.image.rawValue] + (kernel.deviceTrees ?? [])).joined(separator: " "))
         key.add("epoch", String(environment.sourceDateEpoch))
         if needsSymbols { key.add("dtc", "-@") }
-        var stage = Stage("kernel image", key: key, record: linuxDirectory.appendingPathComponent(".bspgen-image.json"),
+        // The board's own: boards sharing the folder build different device trees in it.
+        var stage = Stage("kernel image", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-kernel-image.json"),
                           outputs: [image] + deviceTrees, logName: "kernel-build")
         stage.forced = force ? "forced" : nil
         stage.skipNote = "configuration unchanged"
-        let outcome = try await environment.run(stage) {
+        let outcome = try await withFolderLock { try await environment.run(stage) {
             let log = environment.log(stage.logName)
             try? FileManager.default.removeItem(at: log)
             let wrappers = try environment.compilerWrappers(stage: "kernel-build")
@@ -139,7 +174,7 @@ public struct KernelBuilder: Sendable {
             let ccache = wrappers.ccacheSummary()
             progress.end("\(kernel.image.rawValue) \(size / 1024) KiB" + (ccache.map { ", \($0)" } ?? ""))
             return StageWork(detail: ccache.map { "\(wrappers.summary): \($0)" } ?? wrappers.summary)
-        }
+        } }
         return KernelArtifacts(image: image, deviceTrees: deviceTrees, reused: !outcome.ran)
     }
 }

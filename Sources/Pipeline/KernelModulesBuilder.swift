@@ -58,7 +58,7 @@ public struct KernelModulesBuilder: Sendable {
                           outputs: [archive, marker], logName: "kernel-modules")
         stage.forced = force ? "forced" : nil
         stage.skipNote = "kernel and external modules unchanged"
-        try await environment.run(stage) {
+        try await kernelBuilder.withFolderLock { try await environment.run(stage) {
             let log = environment.log(stage.logName)
             try? FileManager.default.removeItem(at: log)
             let progress = environment.progress
@@ -99,7 +99,7 @@ public struct KernelModulesBuilder: Sendable {
             let count = (try? ModuleIndex(stagingRoot: stagingRoot, release: release).dependencies.count) ?? 0
             progress.end("\(count) module(s) for \(release)")
             return StageWork(detail: "\(count) module(s), \(wrappers.summary)")
-        }
+        } }
         let release = try String(contentsOf: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let index = try ModuleIndex(stagingRoot: stagingRoot, release: release)
         let (checks, problems) = index.loadChecks(board.board.kernel.loadModules ?? [], locations: board.loadModuleLocations, release: release)

@@ -89,13 +89,15 @@ struct FakeBoardProject {
             .write(to: busybox.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
     }
 
-    /// Another board like `fake` (its own kernel build folder, the same BusyBox).
-    func addBoard(_ name: String) throws {
+    /// Another board like `fake`: the same BusyBox, and the same kernel fragment (so the same kernel build
+    /// folder) unless `ownKernelFragment`, which gives it a copy of the fragment in its own folder.
+    func addBoard(_ name: String, ownKernelFragment: Bool = false) throws {
         let text = try String(contentsOf: boards.appendingPathComponent("fake.yaml"), encoding: .utf8)
         try FileManager.default.createDirectory(at: boards.appendingPathComponent(name), withIntermediateDirectories: true)
+        if ownKernelFragment { try FileManager.default.copyItem(at: fragment, to: boards.appendingPathComponent("\(name)/linux.fragment")) }
         try text.replacingOccurrences(of: "name: fake\n", with: "name: \(name)\n")
             .replacingOccurrences(of: "{directory: ", with: "{directory: ../fake/")
-            .replacingOccurrences(of: "fragments: [", with: "fragments: [../fake/")
+            .replacingOccurrences(of: "fragments: [", with: ownKernelFragment ? "fragments: [" : "fragments: [../fake/")
             .write(to: boards.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
     }
 

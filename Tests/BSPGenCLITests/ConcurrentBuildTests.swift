@@ -50,18 +50,38 @@ func peakConcurrency(_ journal: URL) throws -> Int {
         #expect(tokens == 3)
     }
 
-    /// `build fake fake2 -j 3`: two boards, each a kernel with 6 compiles, and their shared BusyBox with 6 more.
+    /// `build fake fake2 -j 3`: two boards, each its own kernel with 6 compiles, and their shared BusyBox with 6 more.
     /// The stand-in compiles across both boards never exceed 3 at once, and reach 3 (a fixed split would give
     /// each board 1).
     @Test func twoBoardsBuiltAtOnceShareTheJobs() throws {
         let project = try FakeBoardProject(jobs: 6)
         defer { project.cleanUp() }
-        try project.addBoard("fake2")
+        try project.addBoard("fake2", ownKernelFragment: true)
         let (status, output) = try project.run(["build", "fake", "fake2", "-j", "3"])
         #expect(status == 0, "\(output)")
         let peak = try peakConcurrency(project.journal)
         #expect(peak <= 3, "more compiles at once than -j 3 allows")
         #expect(peak == 3, "the jobs were not shared: at most \(peak) ran at once")
+    }
+
+    /// Boards that name the same kernel fragments share one kernel build folder: the second board finds the
+    /// first one's config and only builds its own targets in it. A board with its own fragment file (even of the
+    /// same content) gets its own folder, where editing that fragment rebuilds incrementally.
+    @Test func boardsNamingTheSameFragmentsShareOneKernelBuild() throws {
+        let project = try FakeBoardProject()
+        defer { project.cleanUp() }
+        try project.addBoard("fake2")
+        let (status, output) = try project.run(["build", "fake", "fake2", "--explain"])
+        #expect(status == 0, "\(output)")
+        let kernels = try FileManager.default.contentsOfDirectory(atPath: project.cache.appendingPathComponent("kernels").path)
+        #expect(kernels.count == 1, "\(kernels)")
+        let second = try #require(output.range(of: "fake2: ").map { String(output[$0.upperBound...]) })
+        #expect(second.contains("skipped kernel config"), "\(second)")
+
+        try project.addBoard("fake3", ownKernelFragment: true)
+        let (third, thirdOutput) = try project.run(["build", "fake3"])
+        #expect(third == 0, "\(thirdOutput)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.cache.appendingPathComponent("kernels").path).count == 2)
     }
 
     /// The kernel image waits (a make target that blocks) while BusyBox builds to its end: the stages overlap.

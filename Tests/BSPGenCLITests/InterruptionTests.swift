@@ -12,7 +12,14 @@ struct FakeKernelProject {
     var source: URL { boards.appendingPathComponent("fake/linux") }
     var cache: URL { directory.appendingPathComponent("cache") }
     var output: URL { directory.appendingPathComponent("out") }
-    var build: URL { cache.appendingPathComponent("build/fake/linux") }
+    /// The board's kernel build folder: the one folder under `kernels/` (named by the kernel's inputs).
+    var build: URL {
+        let kernels = cache.appendingPathComponent("kernels")
+        let name = (try? FileManager.default.contentsOfDirectory(atPath: kernels.path))?.first ?? "none"
+        return kernels.appendingPathComponent("\(name)/linux")
+    }
+    /// Where the board's stage records are.
+    var boardBuild: URL { cache.appendingPathComponent("build/fake") }
     var sleeperPID: URL { build.appendingPathComponent("sleeper.pid") }
     var release: URL { source.appendingPathComponent("release") }
 
@@ -102,8 +109,9 @@ private func waitUntil(_ condition: () -> Bool, seconds: Double) async -> Bool {
         bspgen.waitUntilExit()
         #expect(bspgen.terminationStatus == 128 + signal)
         #expect(await waitUntil({ !isAlive(sleeper) }, seconds: 5), "the grandchild of make must be stopped too")
-        for record in [".bspgen-config.json", ".bspgen-image.json"] where target != "bzImage" || record == ".bspgen-image.json" {
-            #expect(!FileManager.default.fileExists(atPath: project.build.appendingPathComponent(record).path), "\(record) after \(target)")
+        let records = [project.build.appendingPathComponent(".bspgen-config.json"), project.boardBuild.appendingPathComponent(".bspgen-kernel-image.json")]
+        for record in records where target != "bzImage" || record.lastPathComponent == ".bspgen-kernel-image.json" {
+            #expect(!FileManager.default.fileExists(atPath: record.path), "\(record.lastPathComponent) after \(target)")
         }
         #expect(!FileManager.default.fileExists(atPath: project.output.appendingPathComponent("fake").path))
         let running = (try? FileManager.default.contentsOfDirectory(atPath: project.cache.appendingPathComponent("running").path)) ?? []
@@ -125,7 +133,7 @@ private func waitUntil(_ condition: () -> Bool, seconds: Double) async -> Bool {
         second.waitUntilExit()
         #expect(second.terminationStatus == 0)
         #expect(await waitUntil({ !isAlive(orphan) }, seconds: 5), "the next run stops what the killed one left running")
-        #expect(FileManager.default.fileExists(atPath: project.build.appendingPathComponent(".bspgen-image.json").path))
+        #expect(FileManager.default.fileExists(atPath: project.boardBuild.appendingPathComponent(".bspgen-kernel-image.json").path))
         #expect(FileManager.default.fileExists(atPath: project.build.appendingPathComponent("arch/x86/boot/bzImage").path))
     }
 }

@@ -75,9 +75,16 @@ struct FakeProject {
                                 toolchain: toolchain, progress: ProgressLine(quiet: true), jobs: 1)
     }
 
+    /// The board's kernel build folder: the one folder under `kernels/` (named by the kernel's inputs).
+    var kernelFolder: URL {
+        let kernels = cache.appendingPathComponent("kernels")
+        let name = (try? FileManager.default.contentsOfDirectory(atPath: kernels.path))?.first ?? "none"
+        return kernels.appendingPathComponent("\(name)/linux")
+    }
+
     /// What the stand-in make ran, in order.
     var calls: [String] {
-        let log = cache.appendingPathComponent("build/fake-arm64/linux/calls.log")
+        let log = kernelFolder.appendingPathComponent("calls.log")
         return ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
@@ -113,7 +120,7 @@ struct FakeProject {
         #expect(report(changed, "kernel image")?.reasons.contains("kernel config changed") == true)
 
         // An edit behind bspgen's back is not taken for its own result.
-        let config = project.cache.appendingPathComponent("build/fake-arm64/linux/.config")
+        let config = project.kernelFolder.appendingPathComponent(".config")
         try "CONFIG_BY_HAND=y\n".write(to: config, atomically: true, encoding: .utf8)
         let edited = try await kernel()
         #expect(report(edited, "kernel config")?.reasons == ["output .config edited since"])
