@@ -25,9 +25,9 @@ fuzz_status=$?
 set -e
 echo "== fuzz: exit status $fuzz_status after $((SECONDS - start)) s"
 
-echo "== bspgen test --all: build every board, boot the QEMU ones, check the artifacts of the others"
+echo "== bspgen test --all -j $(nproc): build every board (up to $(nproc) at once, one jobserver), boot the QEMU ones, check the artifacts of the others"
 set +e
-.build/debug/bspgen test --all --images --quiet
+.build/debug/bspgen test --all --images --quiet -j "$(nproc)"
 boot_status=$?
 # The firmware and boot loader paths, each from the image bspgen wrote: OVMF + GRUB from a GPT disk; the U-Boot
 # bspgen built, from a virtio disk (arm64: U-Boot as firmware holding the board's public key + the signed FIT, then

@@ -79,14 +79,18 @@ struct TestCommand: AsyncParsableCommand {
         let selection = try path.selection()
         let names = try options.project.boardNames(boards, all: all)
         var reports: [BoardTestReport] = []
-        for name in names {
-            let environment = try await options.environment(name)
-            let report = try await BoardTest(environment: environment, selection: selection, includeImages: images, timeout: timeout).run()
+        let (options, images, timeout, json) = (self.options, self.images, self.timeout, self.json)
+        // As `build`: with -j N, up to N boards at once, their makes and boots sharing N jobs.
+        let scheduler = BoardScheduler(boards: names, totalJobs: options.jobs)
+        try await scheduler.run({ name, slot in
+            let environment = try await options.environment(name, jobs: slot.jobs, jobserver: scheduler.jobserver, progressPrefix: slot.progressPrefix)
+            return try await BoardTest(environment: environment, selection: selection, includeImages: images, timeout: timeout).run()
+        }, deliver: { _, report in
             reports.append(report)
             if !json { printReport(report) }
             // Into a log too, each board's result comes right after its progress lines.
             fflush(nil)
-        }
+        })
         if json { try printJSON(reports) }
         let failed = reports.filter { !$0.passed }.map(\.board)
         let summary = "\(reports.count - failed.count) passed, \(failed.count) failed"

@@ -11,7 +11,7 @@ struct BuildOptions: ParsableArguments {
     @OptionGroup var project: ProjectOptions
     @OptionGroup var workspaceOptions: WorkspaceOptions
 
-    @Option(name: .shortAndLong, help: "Parallel make jobs (default: the number of CPUs). For `build` of several boards, the total: up to N boards build at once and share them.")
+    @Option(name: .shortAndLong, help: "Parallel jobs (default: the number of CPUs), shared through one make jobserver by every make (and boot) of the run. For `build` and `test` of several boards: up to N boards build at once and share them.")
     var jobs: Int?
 
     @Flag(help: "Only print stage results, no live progress line.")

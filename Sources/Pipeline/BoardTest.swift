@@ -96,9 +96,12 @@ public struct BoardTest: Sendable {
         }
         if let boot {
             report.method = selection == .kernel ? "qemu" : "qemu-\(selection.label)"
-            report.boot = try await Self.bootTest(boot, result: result, environment: environment, timeout: timeout)
-            if let plan = boot.verifiedBoot, let verifiedBoot, let tampered {
-                report.refusals = try await verifiedBoot.refusals(boot, plan: plan, tampered: tampered, timeout: timeout)
+            // A guest keeps a host CPU busy as a compile does: while it boots, it holds one of the run's jobs.
+            try await environment.withJob {
+                report.boot = try await Self.bootTest(boot, result: result, environment: environment, timeout: timeout)
+                if let plan = boot.verifiedBoot, let verifiedBoot, let tampered {
+                    report.refusals = try await verifiedBoot.refusals(boot, plan: plan, tampered: tampered, timeout: timeout)
+                }
             }
         }
         return report

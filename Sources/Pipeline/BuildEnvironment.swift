@@ -59,6 +59,13 @@ public struct BuildEnvironment: Sendable {
         return makeCommand(arguments + targets, environment: variables, jobs: jobs)
     }
 
+    /// Runs `body` holding one of the run's jobs (a QEMU boot): with the makes of boards built at once, never more
+    /// than `jobs` busy CPUs.
+    public func withJob<T>(_ body: () async throws -> T) async throws -> T {
+        guard let jobserver else { return try await body() }
+        return try await jobserver.withToken(body)
+    }
+
     /// A make of one of the build's trees: a client of the build's jobserver, or with `-j jobs` of its own when
     /// there is none.
     func makeCommand(_ arguments: [String], environment variables: [String: String], jobs: Int?) -> Command {
