@@ -27,17 +27,28 @@ echo "== fuzz: exit status $fuzz_status after $((SECONDS - start)) s"
 
 echo "== bspgen test --all -j $(nproc): build every board (up to $(nproc) at once, one jobserver), boot the QEMU ones, check the artifacts of the others"
 set +e
+# CPU seconds of everything this shell has waited for (user + system of its children), for the utilisation line.
+children_cpu_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
+boards_ticks=$(children_cpu_ticks)
+boards_start=$SECONDS
 .build/debug/bspgen test --all --images --quiet -j "$(nproc)"
 boot_status=$?
+awk -v ticks="$(( $(children_cpu_ticks) - boards_ticks ))" -v hz="$(getconf CLK_TCK)" -v wall="$((SECONDS - boards_start))" -v cores="$(nproc)" \
+  'BEGIN { cpu = ticks / hz; printf "== bspgen test --all: %d s wall, %.0f CPU s, utilisation %.2f of %d cores\n", wall, cpu, cpu / (cores * (wall > 0 ? wall : 1)), cores }'
 # The firmware and boot loader paths, each from the image bspgen wrote: OVMF + GRUB from a GPT disk; the U-Boot
 # bspgen built, from a virtio disk (arm64: U-Boot as firmware holding the board's public key + the signed FIT, then
 # three tampered FITs it must refuse; riscv64: OpenSBI + U-Boot) or from an SD card (vexpress-a9, raspberrypi3b:
 # U-Boot in place of the kernel); the ext4 root.
-for path in "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4" \
-            "vexpress-a9 --boot uboot" "raspberrypi3b --boot uboot" "qemu-riscv64-virt --boot uboot"; do
+# Each is a boot of what is already built (one busy CPU each): $(nproc) at once, each line labelled with its path.
+boot_path() {
   # shellcheck disable=SC2086
-  .build/debug/bspgen test $path --quiet || boot_status=1
-done
+  .build/debug/bspgen test $1 --quiet 2>&1 | sed -u "s|^|[$1] |"
+  return "${PIPESTATUS[0]}"
+}
+export -f boot_path
+printf '%s\n' "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-virt --boot uboot" "qemu-arm64-virt --rootfs ext4" \
+  "vexpress-a9 --boot uboot" "raspberrypi3b --boot uboot" "qemu-riscv64-virt --boot uboot" \
+  | xargs -P "$(nproc)" -I{} bash -c 'boot_path "$1"' _ {} || boot_status=1
 set -e
 echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
 

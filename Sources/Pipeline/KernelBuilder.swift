@@ -31,10 +31,11 @@ public struct KernelBuilder: Sendable {
 
     var board: ResolvedBoard { environment.board }
 
-    /// What makes two boards' kernels one build: the source and its patches, the toolchain, ARCH, the base config,
-    /// the fragment files by their place under `boards/` (not their content, so an edited fragment rebuilds
-    /// incrementally in the same folder) and whether device trees keep their symbols. Boards that name the same
-    /// fragments (a shared fragment set) share the folder and build the kernel once; each builds its own dtbs in it.
+    /// What makes two boards' kernels one build: the source and its patches, the toolchain, ARCH, the base config
+    /// and the fragment files by their place under `boards/` (not their content, so an edited fragment rebuilds
+    /// incrementally in the same folder). Boards that name the same fragments (a shared fragment set) share the
+    /// folder and build the kernel once; each builds its own dtbs in it, with its own DTC_FLAGS (Kbuild's
+    /// command-line check rebuilds only a dtb whose flags changed).
     var folderIdentity: String {
         let boards = board.file.deletingLastPathComponent().standardizedFileURL.path + "/"
         func place(_ url: URL) -> String {
@@ -49,7 +50,7 @@ public struct KernelBuilder: Sendable {
         }
         let parts = [source, board.kernelPatches.map(place).joined(separator: ","),
                      environment.toolchain.crossCompile, board.toolchain.kernelArch, board.board.kernel.baseConfig,
-                     board.kernelFragments.map(place).joined(separator: ","), needsSymbols ? "-@" : ""]
+                     board.kernelFragments.map(place).joined(separator: ",")]
         return String(Checksum.sha256(parts.joined(separator: "\n")).prefix(16))
     }
 
