@@ -136,7 +136,7 @@ import Testing
 
     @Test func cancellationKillsQEMU() async throws {
         let fake = try FakeQEMU(FakeQEMU.noise + "\nsleep 1000")
-        let test = Task { try await fake.bootTest(timeout: .seconds(60)) }
+        let test = Task { try await fake.bootTest(timeout: .seconds(300)) }
         var started: Int32?
         for _ in 0..<200 where started == nil {
             try await Task.sleep(for: .milliseconds(100))
@@ -147,7 +147,7 @@ import Testing
         let cancelled = ContinuousClock.now
         test.cancel()
         await #expect(throws: CancellationError.self) { try await test.value }
-        #expect(ContinuousClock.now - cancelled < .seconds(20), "well before the 60 s timeout")
+        #expect(ContinuousClock.now - cancelled < .seconds(60), "well before the 300 s timeout, however loaded the host")
         #expect(!isRunning(pid))
     }
 
@@ -193,7 +193,8 @@ import Testing
         #expect(await AcceleratorProbe.shared.result(for: try refusing.commandLine().spec) == .tcg)
         let started = ContinuousClock.now
         #expect(await AcceleratorProbe.shared.result(for: try hanging.commandLine().spec) == .tcg)
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // Far below the fake's 1000 s: the trial's own limit ended it, however loaded the host running the tests.
+        #expect(ContinuousClock.now - started < .seconds(120))
         #expect(!isRunning(try hanging.pid()))
     }
 
