@@ -7,10 +7,15 @@ import Foundation
 /// A client make runs its first job without a token. bspgen takes a token for each make it starts and gives it
 /// back when the make exits, as a parent make does for a sub-make, so that first job is paid for too: never more
 /// than N jobs at once, and a token freed by one make is taken by whichever make waits next.
-public final class Jobserver: Sendable {
+public final class Jobserver: @unchecked Sendable {
     public let tokens: Int
     private let readEnd: Int32
     private let writeEnd: Int32
+    private let lock = NSLock()
+    /// Tokens bspgen itself holds (one per running make, one per boot).
+    private var held = 0
+    /// Makes running as clients.
+    private var clients = 0
 
     /// nil when the pipe cannot be made (no file descriptors left): builds then fall back to `-j` per make.
     public init?(tokens: Int) {
@@ -22,8 +27,7 @@ public final class Jobserver: Sendable {
         for end in descriptors { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         // bspgen's own end never blocks a thread of Swift's pool; the makes open the pipe anew, blocking.
         _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
-        let bytes = [UInt8](repeating: UInt8(ascii: "+"), count: tokens)
-        guard write(writeEnd, bytes, bytes.count) == bytes.count else {
+        guard put(tokens) else {
             close(readEnd)
             close(writeEnd)
             return nil
@@ -35,24 +39,58 @@ public final class Jobserver: Sendable {
         close(writeEnd)
     }
 
+    private func put(_ count: Int) -> Bool {
+        let bytes = [UInt8](repeating: UInt8(ascii: "+"), count: count)
+        return count == 0 || write(writeEnd, bytes, bytes.count) == bytes.count
+    }
+
     /// Waits for a token; cancellation ends the wait.
-    func acquire() async throws -> UInt8 {
-        var token: UInt8 = 0
+    func acquire() async throws {
         while true {
-            if read(readEnd, &token, 1) == 1 { return token }
+            let taken = lock.withLock {
+                var token: UInt8 = 0
+                guard read(readEnd, &token, 1) == 1 else { return false }
+                held += 1
+                return true
+            }
+            if taken { return }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
     }
 
-    func release(_ token: UInt8) {
-        var token = token
-        _ = write(writeEnd, &token, 1)
+    func release() {
+        lock.withLock {
+            held -= 1
+            _ = put(1)
+        }
     }
 
     /// Holds one token while `body` runs.
     public func withToken<T>(_ body: () async throws -> T) async throws -> T {
-        let token = try await acquire()
-        defer { release(token) }
+        try await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    /// Runs a client make (see `client`) holding a token for its first job. A make stopped by a signal (the build
+    /// was cancelled, another stage failed) cannot give back the tokens of the jobs it was running: once no make
+    /// runs, the pipe is set back to every token bspgen does not hold, so none is lost for the rest of the run.
+    func withClient<T>(_ body: () async throws -> T) async throws -> T {
+        try await acquire()
+        lock.withLock { clients += 1 }
+        defer {
+            lock.withLock {
+                clients -= 1
+                held -= 1
+                if clients == 0 {
+                    var drained: UInt8 = 0
+                    while read(readEnd, &drained, 1) == 1 {}
+                    _ = put(tokens - held)
+                } else {
+                    _ = put(1)
+                }
+            }
+        }
         return try await body()
     }
 

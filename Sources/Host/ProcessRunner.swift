@@ -93,7 +93,7 @@ public enum ProcessRunner {
     /// A make with a jobserver runs as its client, holding a token for its first job while it runs.
     private static func holdingToken<T>(_ command: Command, _ body: (Command) async throws -> T) async throws -> T {
         guard let jobserver = command.jobserver else { return try await body(command) }
-        return try await jobserver.withToken { try await body(jobserver.client(command)) }
+        return try await jobserver.withClient { try await body(jobserver.client(command)) }
     }
 
     /// Like `capture`, but a non-zero exit is an error that shows the output.

@@ -50,6 +50,31 @@ func peakConcurrency(_ journal: URL) throws -> Int {
         #expect(tokens == 3)
     }
 
+    /// A make stopped while its jobs hold tokens (a cancelled build) cannot give them back: the jobserver has all
+    /// its tokens again once no make runs.
+    @Test func tokensOfAStoppedMakeComeBack() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let journal = folder.appendingPathComponent("journal")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try ("all: " + (1...6).map { "job\($0)" }.joined(separator: " ") + "\n"
+             + "job%:\n\t@echo \"+ $$(date +%s%N)\" >> \(journal.path); sleep 1000\n")
+            .write(to: folder.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
+        let jobserver = try #require(Jobserver(tokens: 3))
+        var command = Command("make", ["-C", folder.path])
+        command.jobserver = jobserver
+        let make = Task { [command] in try await ProcessRunner.logged(command, log: folder.appendingPathComponent("make.log")) }
+        for _ in 0..<200 where ((try? String(contentsOf: journal, encoding: .utf8)) ?? "").split(separator: "\n").count < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try await tokenWithin(jobserver) == nil, "the make's 3 jobs hold every token")
+        make.cancel()
+        _ = try? await make.value
+        var tokens = 0
+        while tokens < 4, try await tokenWithin(jobserver) != nil { tokens += 1 }
+        #expect(tokens == 3)
+    }
+
     /// `build fake fake2 -j 3`: two boards, each its own kernel with 6 compiles, and their shared BusyBox with 6 more.
     /// The stand-in compiles across both boards never exceed 3 at once, and reach 3 (a fixed split would give
     /// each board 1).
@@ -105,10 +130,10 @@ func peakConcurrency(_ journal: URL) throws -> Int {
     }
 }
 
-/// A token of `jobserver`, given back at once, or nil when none comes within half a second.
-private func tokenWithin(_ jobserver: Jobserver) async throws -> UInt8? {
-    try await withThrowingTaskGroup(of: UInt8?.self) { group in
-        group.addTask { try await jobserver.acquire() }
+/// Whether a token of `jobserver` comes within half a second (it is kept).
+private func tokenWithin(_ jobserver: Jobserver) async throws -> Bool? {
+    try await withThrowingTaskGroup(of: Bool?.self) { group in
+        group.addTask { try await jobserver.acquire(); return true }
         group.addTask { try await Task.sleep(for: .milliseconds(500)); return nil }
         let first = try await group.next() ?? nil
         group.cancelAll()
