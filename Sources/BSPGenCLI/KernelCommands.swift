@@ -33,6 +33,8 @@ struct BuildOptions: ParsableArguments {
         let terminal = quiet || progressPrefix != nil ? false : isatty(STDERR_FILENO) != 0
         let workspace = workspaceOptions.workspace
         ProcessGroupRegistry.shared.use(directory: workspace.running)
+        // Until this process ends: `bspgen cache gc` waits for no build.
+        try CacheUse.holdShared(workspace)
         return BuildEnvironment(board: board, workspace: workspace, toolchain: toolchain,
                                 progress: ProgressLine(isTerminal: terminal, prefix: progressPrefix),
                                 jobs: makeJobs ?? jobserver?.tokens ?? jobs ?? ProcessInfo.processInfo.activeProcessorCount, jobserver: jobserver,

@@ -48,6 +48,7 @@ public struct BootloaderBuilder: Sendable {
         key.add("epoch", String(environment.sourceDateEpoch))
         let folder = environment.workspace.bootloader.appendingPathComponent(String(key.value.prefix(16)), isDirectory: true)
         let buildDirectory = folder.appendingPathComponent("build", isDirectory: true)
+        environment.cacheUses.add(folder)
         let kept = folder.appendingPathComponent("files", isDirectory: true)
         let files = spec.artifacts.map { (name: $0.name, url: kept.appendingPathComponent($0.name)) }
         var stage = Stage("bootloader", key: key, record: folder.appendingPathComponent("record.json"), outputs: files.map(\.url))

@@ -15,6 +15,8 @@ public struct BuildEnvironment: Sendable {
     public var compilers: CompilerOptions
     /// What each stage did and why, for `--explain`.
     public let journal = StageJournal()
+    /// The cache's shared folders this build uses (see `CacheInventory`).
+    public let cacheUses = CacheUses()
     /// Shared by every make of the build (and of the other boards built at once): `jobs` tokens in all.
     public let jobserver: Jobserver?
 

@@ -36,6 +36,7 @@ public struct BusyBoxBuilder: Sendable {
         for fragment in board.busyboxFragments { try key.addFile("fragment", fragment) }
         let folder = environment.workspace.busybox.appendingPathComponent(String(key.value.prefix(16)), isDirectory: true)
         let buildDirectory = folder.appendingPathComponent("build", isDirectory: true)
+        environment.cacheUses.add(folder)
         let stagingTree = folder.appendingPathComponent("install", isDirectory: true)
         let binary = stagingTree.appendingPathComponent("bin/busybox")
         var stage = Stage("busybox", key: key, record: folder.appendingPathComponent("install.json"), outputs: [binary])

@@ -107,6 +107,7 @@ public struct KernelBuilder: Sendable {
                           outputs: [config, defconfig])
         stage.forced = force ? "forced (extra fragments or an explicit config run)" : nil
         var overrides: [String] = []
+        environment.cacheUses.add(linuxDirectory)
         // The kernel's build folder from before folders were shared (build/BOARD/linux): nothing reads it now.
         try? FileManager.default.removeItem(at: environment.buildDirectory.appendingPathComponent("linux", isDirectory: true))
         let outcome = try await withFolderLock { try await environment.run(stage) {

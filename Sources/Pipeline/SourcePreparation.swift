@@ -11,6 +11,7 @@ extension BuildEnvironment {
         let start = Date()
         let pristine = try await fetcher.fetch(spec, relativeTo: board.folder, log: log("\(component)-source"))
         progress.end(pristine.root.path)
+        cacheUses.add(pristine.root)
         let cached = pristine.root.path.replacingOccurrences(of: workspace.sources.path + "/", with: "")
         note(external: "\(component) source", ranBecause: pristine.fetchedNow ? "not in the cache yet" : nil, since: start,
              detail: pristine.fetchedNow ? pristine.root.path : "unpacked tree in the cache (\(cached))")
@@ -20,6 +21,7 @@ extension BuildEnvironment {
         let patchStart = Date()
         let patched = try await fetcher.patched(pristine, with: patches, log: log("\(component)-patches"))
         progress.end(patched.root.path)
+        cacheUses.add(patched.root)
         note(external: "\(component) patches", ranBecause: patched.fetchedNow ? "this series is not applied to this source yet" : nil,
              since: patchStart, detail: "\(patches.count) patch(es), tree \(patched.root.deletingLastPathComponent().lastPathComponent)")
         return patched

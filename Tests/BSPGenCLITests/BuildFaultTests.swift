@@ -106,10 +106,12 @@ struct FakeBoardProject {
          "--cache-dir", cache.path, "--out", output.path, "--quiet", "--no-ccache"]
     }
 
-    func start(_ command: [String] = ["build", "fake"]) throws -> (Process, URL) {
+    /// `command` with the project's options (boards, toolchains, cache, output), or with `--cache-dir` alone
+    /// (`buildOptions` false) for commands that take no others.
+    func start(_ command: [String] = ["build", "fake"], buildOptions: Bool = true) throws -> (Process, URL) {
         let process = Process()
         process.executableURL = root.appendingPathComponent(".build/debug/bspgen")
-        process.arguments = command + arguments
+        process.arguments = command + (buildOptions ? arguments : ["--cache-dir", cache.path])
         let log = directory.appendingPathComponent("run-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
@@ -121,8 +123,8 @@ struct FakeBoardProject {
     }
 
     /// Runs bspgen to its end: exit status (nil when a signal ended it) and everything it printed.
-    func run(_ command: [String] = ["build", "fake"]) throws -> (status: Int32?, output: String) {
-        let (process, log) = try start(command)
+    func run(_ command: [String] = ["build", "fake"], buildOptions: Bool = true) throws -> (status: Int32?, output: String) {
+        let (process, log) = try start(command, buildOptions: buildOptions)
         process.waitUntilExit()
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: log)

@@ -107,6 +107,16 @@ func peakConcurrency(_ journal: URL) throws -> Int {
         let (third, thirdOutput) = try project.run(["build", "fake3"])
         #expect(third == 0, "\(thirdOutput)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: project.cache.appendingPathComponent("kernels").path).count == 2)
+
+        // fake3 back on the shared fragment: its own kernel folder is used by no board, and only it is collected.
+        let yaml = project.boards.appendingPathComponent("fake3.yaml")
+        try String(contentsOf: yaml, encoding: .utf8).replacingOccurrences(of: "fragments: [", with: "fragments: [../fake/")
+            .write(to: yaml, atomically: true, encoding: .utf8)
+        #expect(try project.run(["build", "fake3"]).status == 0)
+        let (gcStatus, gcOutput) = try project.run(["cache", "gc"], buildOptions: false)
+        #expect(gcStatus == 0, "\(gcOutput)")
+        #expect(gcOutput.components(separatedBy: "removed kernel").count == 2, "\(gcOutput)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.cache.appendingPathComponent("kernels").path) == kernels)
     }
 
     /// The kernel image waits (a make target that blocks) while BusyBox builds to its end: the stages overlap.
