@@ -93,8 +93,10 @@ struct ShowCommand: ParsableCommand {
     func printPlan(_ plan: BoardPlan) throws {
         if json { return try printJSON(ShownPlan(board: plan.board.name, images: plan.includeImages, stages: plan.stages, boots: plan.boots)) }
         var lines = ["\(plan.board.name): build plan\(plan.includeImages ? " with images" : "") (each stage runs only when its inputs changed)"]
+        let lanes = Set(plan.stages.compactMap(\.lane))
         for stage in plan.stages {
-            lines.append("  \(stage.name)")
+            let beside = stage.lane.map { lane in lanes.subtracting([lane]).sorted() } ?? []
+            lines.append("  \(stage.name)" + (beside.isEmpty ? "" : " [\(stage.lane ?? "") chain, at the same time as: \(beside.joined(separator: ", "))]"))
             lines.append("      from: \(stage.inputs.joined(separator: ", "))")
             lines.append("      makes: \(stage.outputs.joined(separator: ", "))")
         }

@@ -40,6 +40,13 @@ public struct PlannedStage: Sendable, Equatable, Codable {
     public var name: String
     public var inputs: [String]
     public var outputs: [String]
+    /// The chain it belongs to when chains build at the same time (`kernel`, `busybox`, `bootloader`); nil for
+    /// stages that wait for all of them.
+    public var lane: String? = nil
+}
+
+extension Array where Element == PlannedStage {
+    func inLane(_ lane: String) -> [PlannedStage] { map { var stage = $0; stage.lane = lane; return stage } }
 }
 
 /// Every decision of a board's build, made once from the resolved board and the options before anything runs:
@@ -127,7 +134,7 @@ public struct BoardPlan: Sendable {
             series.isEmpty ? [] : [PlannedStage(name: "\(component) patches", inputs: ["pristine \(component) source"] + files(series),
                                                 outputs: ["patched copy of the tree"])]
         }
-        var stages: [PlannedStage] = FirmwareStage.planned(board) + [
+        var stages: [PlannedStage] = FirmwareStage.planned(board) + ([
             PlannedStage(name: "kernel source", inputs: [board.kernel.resolvedSource.description], outputs: ["unpacked tree"]),
         ] + patches("kernel", resolved.kernelPatches) + [
             PlannedStage(name: "kernel config", inputs: ["source", "toolchain", "toolchain's kernel_requires", "base \(board.kernel.baseConfig)"] + files(resolved.kernelFragments),
@@ -135,17 +142,18 @@ public struct BoardPlan: Sendable {
             PlannedStage(name: "kernel image", inputs: ["kernel config", "epoch"], outputs: [names.kernel] + (board.kernel.deviceTrees ?? [])),
             PlannedStage(name: "kernel modules", inputs: ["kernel image", "when the config has CONFIG_MODULES=y"] + files(resolved.externalModules),
                          outputs: ["lib/modules/<release>", KernelModulesBuilder.archiveName]),
+        ]).inLane("kernel") + ([
             PlannedStage(name: "busybox source", inputs: [board.busybox.resolvedSource.description], outputs: ["unpacked tree"]),
         ] + patches("busybox", resolved.busyboxPatches) + [
             PlannedStage(name: "busybox", inputs: ["source", "toolchain"] + files(resolved.busyboxFragments), outputs: ["bin/busybox", "applet links"]),
-        ]
+        ]).inLane("busybox")
         if let bootloader = board.bootloader {
-            stages += [
+            stages += ([
                 PlannedStage(name: "bootloader source", inputs: [bootloader.resolvedSource.description], outputs: ["unpacked tree"]),
             ] + patches("bootloader", resolved.bootloaderPatches) + [
                 PlannedStage(name: "bootloader", inputs: ["source", "toolchain", bootloader.defconfigTarget] + files(resolved.bootloaderFragments)
                                 + (bootloader.bootcommand.map { _ in ["bootcommand"] } ?? []), outputs: bootloader.artifacts.map(\.name)),
-            ]
+            ]).inLane("bootloader")
         }
         stages += [
             PlannedStage(name: "initramfs", inputs: ["busybox tree", "kernel modules"] + files(resolved.overlays) + files(resolved.lists)

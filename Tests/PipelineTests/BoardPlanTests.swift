@@ -73,6 +73,15 @@ private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
         #expect(plain.stages.last?.name == "output folder")
     }
 
+    /// The kernel, BusyBox and boot loader chains build at the same time; what reads their results waits.
+    @Test func theCompiledComponentsAreChainsThatRunAtTheSameTime() throws {
+        let stages = BoardPlan(board: try repositoryBoard("qemu-arm64-virt")).stages
+        func lane(_ name: String) -> String? { stages.first { $0.name == name }?.lane }
+        #expect(lane("kernel patches") == "kernel" && lane("kernel modules") == "kernel")
+        #expect(lane("busybox") == "busybox" && lane("bootloader source") == "bootloader")
+        #expect(lane("initramfs") == nil && lane("FIT image") == nil && lane("output folder") == nil)
+    }
+
     @Test func aKernelCommandLineKeepsItsParametersInOrder() {
         let line = KernelCommandLine("console=ttyS0  panic=-1")
         #expect(line.parameters == ["console=ttyS0", "panic=-1"])
