@@ -31,6 +31,6 @@ struct ValidateCommand: ParsableCommand {
         var seen = Set<Diagnostic>()
         problems = problems.filter { seen.insert($0).inserted }
         if !problems.isEmpty { throw DiagnosticList(problems) }
-        print("ok: \(files.isEmpty ? "every" : "\(files.count)") file(s) valid (\(catalog.boards.count) board(s), \(catalog.toolchains.count) toolchain(s))")
+        print("ok: \(files.isEmpty ? "every file" : files.count == 1 ? "1 file" : "\(files.count) files") valid (\(catalog.boards.count) board(s), \(catalog.toolchains.count) toolchain(s))")
     }
 }
