@@ -160,28 +160,11 @@ public enum ErrorText {
         return path.map { "\($0): \(reason(error))" } ?? reason(error)
     }
 
-    /// Why a file operation failed, without the path (for messages that name it already).
+    /// Why a file operation failed, without the path (for messages that name it already): the one wording of
+    /// `UserFile.reason(of:)`.
     public static func reason(_ error: any Error) -> String {
         let bridged = error as NSError
         guard bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain else { return "\(error)" }
-        let reason: String
-        if bridged.domain == NSPOSIXErrorDomain {
-            reason = DescriptionText.systemError(Int32(bridged.code))
-        } else if let underlying = bridged.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            reason = DescriptionText.systemError(Int32(underlying.code))
-        } else {
-            reason = switch CocoaError.Code(rawValue: bridged.code) {
-            case .fileNoSuchFile, .fileReadNoSuchFile: "No such file or directory"
-            case .fileReadNoPermission, .fileWriteNoPermission: "Permission denied"
-            case .fileReadInapplicableStringEncoding, .fileReadCorruptFile, .fileWriteInapplicableStringEncoding: "not UTF-8 text"
-            case .fileWriteOutOfSpace: "No space left on device"
-            case .fileWriteVolumeReadOnly: "Read-only file system"
-            case .fileWriteFileExists: "File exists"
-            case .fileReadTooLarge: "too large to read"
-            case .fileLocking: "cannot be locked"
-            default: "cannot be read or written (Foundation error \(bridged.code))"
-            }
-        }
-        return reason
+        return UserFile.reason(of: error)
     }
 }

@@ -183,8 +183,9 @@ extension UserFile {
             case .fileWriteVolumeReadOnly: return systemReason(EROFS)
             case .fileWriteFileExists: return systemReason(EEXIST)
             case .fileReadTooLarge: return systemReason(EFBIG)
-            case .fileReadInapplicableStringEncoding, .fileReadCorruptFile: return "it is not UTF-8 text"
-            default: break
+            case .fileReadInapplicableStringEncoding, .fileReadCorruptFile, .fileWriteInapplicableStringEncoding: return "it is not UTF-8 text"
+            case .fileLocking: return "it cannot be locked"
+            default: return "it cannot be read or written (Foundation error \(object.code))"
             }
         }
         return object.localizedFailureReason ?? "\(object.domain) error \(object.code)"

@@ -162,8 +162,8 @@ let hostileGoodBoard = """
 
     @Test func foundationFileErrorsAreSaidInPlainWords() {
         let error = CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: "/x/y", NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(EACCES))])
-        #expect(ErrorText.describe(error) == "/x/y: Permission denied")
-        #expect(ErrorText.describe(CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: "/out"])) == "/out: No space left on device")
+        #expect(ErrorText.describe(error) == "/x/y: permission denied")
+        #expect(ErrorText.describe(CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: "/out"])) == "/out: no space left on device")
         #expect(!ErrorText.describe(CocoaError(.fileReadUnknown)).contains("NSCocoaErrorDomain"))
     }
 }
