@@ -18,6 +18,14 @@ struct FakeBoardProject {
     var release: URL { directory.appendingPathComponent("release") }
     var sleeperPID: URL { directory.appendingPathComponent("sleeper.pid") }
     var fragment: URL { boards.appendingPathComponent("fake/linux.fragment") }
+    /// The board's kernel build folder: the one folder under `kernels/` (named by the kernel's inputs).
+    var kernelBuild: URL {
+        let kernels = cache.appendingPathComponent("kernels")
+        let name = (try? FileManager.default.contentsOfDirectory(atPath: kernels.path))?.first ?? "none"
+        return kernels.appendingPathComponent("\(name)/linux")
+    }
+    /// Where the board's own stage records are.
+    var boardBuild: URL { cache.appendingPathComponent("build/fake") }
     /// Where the stand-in compiles of `jobs` log their starts and ends (see `peakConcurrency`).
     var journal: URL { directory.appendingPathComponent("jobs.journal") }
 

@@ -17,7 +17,7 @@ private func contents(of folder: URL) throws -> [String: Data] {
 /// make one part leave it in the board's build folder.
 @Suite(.serialized) struct OutputFolderTests {
     @Test func configLeavesTheOutputFolderAndItsManifestUntouched() async throws {
-        let project = try FakeKernelProject()
+        let project = try FakeBoardProject()
         defer { project.cleanUp() }
         let folder = project.output.appendingPathComponent("fake")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -28,19 +28,19 @@ private func contents(of folder: URL) throws -> [String: Data] {
             .write(to: folder.appendingPathComponent("manifest.json"), atomically: true, encoding: .utf8)
         let before = try contents(of: folder)
 
-        let bspgen = try project.start(["config", "fake"])
+        let (bspgen, _) = try project.start(["config", "fake"])
         bspgen.waitUntilExit()
         #expect(bspgen.terminationStatus == 0)
         #expect(try contents(of: folder) == before, "out/fake is written only by the build's output stage")
-        let built = try String(contentsOf: project.build.appendingPathComponent(".config"), encoding: .utf8)
+        let built = try String(contentsOf: project.kernelBuild.appendingPathComponent(".config"), encoding: .utf8)
         #expect(built.contains("CONFIG_PRINTK=y"), "the config is in the build folder")
     }
 
     @Test func initramfsIsPackedInTheBuildFolderNotInTheOutputFolder() async throws {
-        let project = try FakeKernelProject()
+        let project = try FakeBoardProject()
         defer { project.cleanUp() }
         let options = try BuildOptions.parse(["--boards", project.boards.path,
-                                              "--toolchains", project.directory.appendingPathComponent("toolchains").path,
+                                              "--toolchains", project.toolchains.path,
                                               "--cache-dir", project.cache.path, "--out", project.output.path])
         let environment = try await options.environment("fake")
         let destination = BoardBuild(environment: environment).initramfsDestination.standardizedFileURL.path
