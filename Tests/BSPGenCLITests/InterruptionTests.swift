@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-
 private func isAlive(_ pid: Int32) -> Bool {
     // A zombie still answers kill(0); /proc tells a dead-but-unreaped process from a live one.
     guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
