@@ -201,6 +201,11 @@ public struct BoardBench: Sendable {
         rows += Self.sizeRows(kernel: (kernelSize, skipCold ? nil : Self.fileSize(hand.kernelImage)),
                               initramfs: (initramfsSize, Self.fileSize(hand.initramfs)),
                               busybox: (busyboxSize, Self.fileSize(hand.busyboxBinary)))
+        // What the two archives hold differently (bspgen's base list, board info, the kernel's modules).
+        if let index = rows.firstIndex(where: { $0.step == "initramfs (bytes)" }) {
+            let difference = try ArchiveDifference(first: output.appendingPathComponent(revertResult.names.initramfs), second: hand.initramfs)
+            rows[index].note = difference.summary(first: "bspgen", second: "by hand")
+        }
         return BoardBenchReport(board: board.name, conditions: conditions, rows: rows)
     }
 

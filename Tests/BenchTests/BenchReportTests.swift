@@ -1,6 +1,7 @@
 import Bench
 import Foundation
 import Host
+import Initramfs
 import Testing
 
 /// Equal up to floating-point rounding.
@@ -132,4 +133,51 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
     #expect(close(json?["at_once_wall_over_cpu_bound"] as? Double, 1.1))
     #expect((json?["one_after_another_total"] as? [String: Any])?["wall_seconds"] as? Double == 500)
     #expect(close((json?["at_once"] as? [String: Any])?["utilisation"] as? Double, 800.0 / 880))
+}
+
+@Test func archiveDifferenceNamesWhatOnlyOneSideHas() {
+    let bspgen: [String: UInt32] = ["bin/busybox": 2_306_168, "init": 2_356, "dev/console": 0, "etc/bspgen/board": 40, "lib/modules/a.ko": 1_000]
+    let byHand: [String: UInt32] = ["bin/busybox": 1_100_000, "init": 2_356, "linuxrc": 7]
+    let difference = ArchiveDifference(first: bspgen, second: byHand)
+    #expect(difference.common == 2)
+    #expect(difference.onlyFirst.keys.sorted() == ["dev/console", "etc/bspgen/board", "lib/modules/a.ko"])
+    #expect(difference.onlySecond == ["linuxrc": 7])
+    #expect(difference.resized.keys.sorted() == ["bin/busybox"])
+
+    let summary = difference.summary(first: "bspgen", second: "by hand", names: 2)
+    #expect(summary.hasPrefix("2 entries in both"))
+    #expect(summary.contains("only in bspgen's: 3 (1,040 B: dev/console, etc/bspgen/board, ...)"))
+    #expect(summary.contains("only in by hand's: 1 (7 B: linuxrc)"))
+    #expect(summary.contains("other size: bin/busybox 2,306,168 vs 1,100,000"))
+}
+
+@Test func archivesOfTheSameTreeDifferInNothing() {
+    let entries: [String: UInt32] = ["bin/busybox": 10, "init": 2]
+    let difference = ArchiveDifference(first: entries, second: entries)
+    #expect(difference.summary(first: "a", second: "b") == "2 entries in both")
+}
+
+/// bspgen's packer and `find . | cpio -o -H newc | gzip -9` name entries differently (`bin/sh` against
+/// `./bin/sh`, and `.`): the comparison must see one tree.
+@Test func archiveDifferenceReadsBothPackersAsOneTree() async throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-bench-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let tree = work.appendingPathComponent("tree")
+    try FileManager.default.createDirectory(at: tree.appendingPathComponent("bin"), withIntermediateDirectories: true)
+    try Data(repeating: 7, count: 5_000).write(to: tree.appendingPathComponent("bin/tool"))
+    try Data("#!/bin/sh\n".utf8).write(to: tree.appendingPathComponent("init"))
+    let ours = work.appendingPathComponent("ours.cpio.gz")
+    let theirs = work.appendingPathComponent("theirs.cpio.gz")
+    _ = try InitramfsPacker(sourceDateEpoch: 1_704_067_200).pack([.directory(tree)], to: ours, compression: .gzip)
+    try await ProcessRunner.checked(Command("sh", ["-c", "find . | cpio -o -H newc 2>/dev/null | gzip -9 > \(shellQuote(theirs.path))"],
+                                            workingDirectory: tree))
+
+    let same = try ArchiveDifference(first: ours, second: theirs)
+    #expect(same.common == 3)
+    #expect(same.onlyFirst.isEmpty && same.onlySecond.isEmpty && same.resized.isEmpty)
+
+    try Data(repeating: 8, count: 10).write(to: tree.appendingPathComponent("extra"))
+    try await ProcessRunner.checked(Command("sh", ["-c", "find . | cpio -o -H newc 2>/dev/null | gzip -9 > \(shellQuote(theirs.path))"],
+                                            workingDirectory: tree))
+    #expect(try ArchiveDifference(first: ours, second: theirs).onlySecond == ["extra": 10])
 }
