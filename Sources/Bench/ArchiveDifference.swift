@@ -2,7 +2,8 @@ import Foundation
 import Initramfs
 
 /// What two initramfs archives hold differently, entry by entry (names as `cpio -t` lists them, without a leading
-/// `./`): the bench's like-with-like check of bspgen's initramfs against the by-hand one.
+/// `./`; a file's size, a link's target length): the bench's like-with-like check of bspgen's initramfs against the
+/// by-hand one.
 public struct ArchiveDifference: Sendable, Equatable {
     /// Entries only in the first archive, by name, with their sizes.
     public var onlyFirst: [String: UInt32]
@@ -33,7 +34,9 @@ public struct ArchiveDifference: Sendable, Equatable {
             var sizes: [String: UInt32] = [:]
             for entry in try CpioArchiveReader.listing(of: archive) {
                 let name = Self.normalised(entry.name)
-                if !name.isEmpty { sizes[name] = entry.size }
+                // A link's size is its target's length: the kernel's gen_init_cpio (and bspgen, which writes as it
+                // does) counts the terminating NUL, cpio(1) does not.
+                if !name.isEmpty { sizes[name] = entry.symlinkTarget.map { UInt32($0.utf8.count) } ?? entry.size }
             }
             return sizes
         }

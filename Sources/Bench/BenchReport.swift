@@ -216,6 +216,7 @@ public enum BenchTable {
             sequence.wallSeconds > 0 ? String(format: "at once / one after another %.2f", atOnce.wallSeconds / sequence.wallSeconds) : "")
         row("CPU (s)", seconds(sequence.cpuSeconds), seconds(atOnce.cpuSeconds), "user + system of every process, bspgen's own included")
         row("utilisation", seconds(sequence.utilisation), seconds(atOnce.utilisation), "CPU / (cores × wall)")
+        row("mean load", seconds(sequence.meanLoad), seconds(atOnce.meanLoad), "above the cores, other work took CPU too")
         row("CPU / cores (s)", seconds(sequence.cpuBoundSeconds), seconds(atOnce.cpuBoundSeconds), "the least wall time that CPU allows")
         row("wall / (CPU / cores)", seconds(sequence.cpuBoundSeconds > 0 ? sequence.wallSeconds / sequence.cpuBoundSeconds : nil),
             seconds(report.atOnceOverCPUBound), "target at once: at most 1.10")

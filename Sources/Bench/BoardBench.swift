@@ -154,6 +154,9 @@ public struct BoardBench: Sendable {
             for row in Self.coldRows(cold, note: "") {
                 setByHand(row.step, row.bspgen)
             }
+            if let index = rows.firstIndex(where: { $0.step == "cold build utilisation" }) {
+                rows[index].note += cold.meanLoad.map { String(format: ", by hand %.1f", $0) } ?? ""
+            }
             if let kernelBoot {
                 let (report, wall) = try await hand.boot(kernelBoot, log: environment.log("by-hand-boot"))
                 setByHand("time to banner (s)", report.secondsToBanner)
@@ -215,7 +218,12 @@ public struct BoardBench: Sendable {
          BenchRow(step: "cold build CPU (s)", bspgen: measurement.cpuSeconds,
                   note: String(format: "user + system of every process; bspgen's own %.1f s", measurement.ownCPUSeconds)),
          BenchRow(step: "cold build utilisation", unit: .utilisation, bspgen: measurement.utilisation,
-                  note: "CPU / (\(measurement.cores) cores × wall)")]
+                  note: "CPU / (\(measurement.cores) cores × wall)" + loadNote(measurement.meanLoad))]
+    }
+
+    /// The machine's mean load during a step, when other work competed with it.
+    static func loadNote(_ load: Double?) -> String {
+        load.map { String(format: "; mean load %.1f", $0) } ?? ""
     }
 
     /// The artifacts' sizes, and the two the target adds up (kernel + initramfs).

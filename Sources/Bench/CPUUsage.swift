@@ -57,12 +57,16 @@ public struct Measurement: Sendable, Equatable, Codable {
     public var ownCPUSeconds: Double
     /// The machine's cores: the most CPU seconds a second of wall time can hold.
     public var cores: Int
+    /// The 1-minute load average sampled every few seconds during the step, averaged: above the cores, other work
+    /// took CPU the step could have used, and its utilisation is a lower bound.
+    public var meanLoad: Double?
 
-    public init(wallSeconds: Double, childCPUSeconds: Double, ownCPUSeconds: Double = 0, cores: Int) {
+    public init(wallSeconds: Double, childCPUSeconds: Double, ownCPUSeconds: Double = 0, cores: Int, meanLoad: Double? = nil) {
         self.wallSeconds = wallSeconds
         self.childCPUSeconds = childCPUSeconds
         self.ownCPUSeconds = ownCPUSeconds
         self.cores = max(1, cores)
+        self.meanLoad = meanLoad
     }
 
     public var cpuSeconds: Double { childCPUSeconds + ownCPUSeconds }
@@ -77,7 +81,7 @@ public struct Measurement: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case wallSeconds = "wall_seconds", childCPUSeconds = "child_cpu_seconds", ownCPUSeconds = "own_cpu_seconds", cores
-        case cpuSeconds = "cpu_seconds", utilisation
+        case cpuSeconds = "cpu_seconds", utilisation, meanLoad = "mean_load"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,6 +92,7 @@ public struct Measurement: Sendable, Equatable, Codable {
         try container.encode(cores, forKey: .cores)
         try container.encode(cpuSeconds, forKey: .cpuSeconds)
         try container.encodeIfPresent(utilisation, forKey: .utilisation)
+        try container.encodeIfPresent(meanLoad, forKey: .meanLoad)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,26 +100,53 @@ public struct Measurement: Sendable, Equatable, Codable {
         self.init(wallSeconds: try container.decode(Double.self, forKey: .wallSeconds),
                   childCPUSeconds: try container.decode(Double.self, forKey: .childCPUSeconds),
                   ownCPUSeconds: try container.decode(Double.self, forKey: .ownCPUSeconds),
-                  cores: try container.decode(Int.self, forKey: .cores))
+                  cores: try container.decode(Int.self, forKey: .cores),
+                  meanLoad: try container.decodeIfPresent(Double.self, forKey: .meanLoad))
     }
 
     /// Runs `body` and measures it. Steps measured this way must not overlap: CPU time is the whole process's.
     public static func of<T>(cores: Int = ProcessInfo.processInfo.activeProcessorCount,
                              _ body: () async throws -> T) async rethrows -> (T, Measurement) {
+        let samples = LoadSamples()
+        let sampler = Task {
+            while !Task.isCancelled {
+                if let load = HostLoad.oneMinute() { await samples.add(load) }
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
         let cpu = CPUTime.now()
         let start = ContinuousClock.now
-        let value = try await body()
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            sampler.cancel()
+            throw error
+        }
         let wall = (ContinuousClock.now - start)
         let used = CPUTime.now() - cpu
+        sampler.cancel()
         let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        return (value, Measurement(wallSeconds: seconds, childCPUSeconds: used.children, ownCPUSeconds: used.own, cores: cores))
+        return (value, Measurement(wallSeconds: seconds, childCPUSeconds: used.children, ownCPUSeconds: used.own, cores: cores,
+                                   meanLoad: await samples.mean))
     }
 
-    /// Several steps one after another, as one.
+    /// Several steps one after another, as one; the mean load weighted by each step's wall time.
     public static func sum(_ parts: [Measurement]) -> Measurement {
-        Measurement(wallSeconds: parts.map(\.wallSeconds).reduce(0, +), childCPUSeconds: parts.map(\.childCPUSeconds).reduce(0, +),
-                    ownCPUSeconds: parts.map(\.ownCPUSeconds).reduce(0, +), cores: parts.first?.cores ?? 1)
+        let wall = parts.map(\.wallSeconds).reduce(0, +)
+        let loaded = parts.filter { $0.meanLoad != nil }
+        let loadedWall = loaded.map(\.wallSeconds).reduce(0, +)
+        let meanLoad = loadedWall > 0 ? loaded.map { ($0.meanLoad ?? 0) * $0.wallSeconds }.reduce(0, +) / loadedWall : nil
+        return Measurement(wallSeconds: wall, childCPUSeconds: parts.map(\.childCPUSeconds).reduce(0, +),
+                           ownCPUSeconds: parts.map(\.ownCPUSeconds).reduce(0, +), cores: parts.first?.cores ?? 1, meanLoad: meanLoad)
     }
+}
+
+/// The load averages `Measurement.of` reads while its step runs.
+private actor LoadSamples {
+    private var values: [Double] = []
+    func add(_ value: Double) { values.append(value) }
+    var mean: Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
 }
 
 /// The 1-minute load average when a run starts (from /proc/loadavg): other work on the machine makes every

@@ -48,6 +48,10 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
     // One single-threaded child cannot use more CPU than the wall time it ran for (a little slack for clock ticks).
     #expect(measurement.childCPUSeconds <= measurement.wallSeconds + 0.02)
     #expect(measurement.wallSeconds > 0)
+    #if os(Linux)
+    // The load is sampled from /proc/loadavg at the step's start at least.
+    #expect(measurement.meanLoad != nil)
+    #endif
 }
 
 @Test func bytesAreGroupedByThousands() {
@@ -180,4 +184,34 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
     try await ProcessRunner.checked(Command("sh", ["-c", "find . | cpio -o -H newc 2>/dev/null | gzip -9 > \(shellQuote(theirs.path))"],
                                             workingDirectory: tree))
     #expect(try ArchiveDifference(first: ours, second: theirs).onlySecond == ["extra": 10])
+}
+
+@Test func summedLoadIsWeightedByWallTime() {
+    let sum = Measurement.sum([Measurement(wallSeconds: 300, childCPUSeconds: 1, cores: 2, meanLoad: 4),
+                               Measurement(wallSeconds: 100, childCPUSeconds: 1, cores: 2, meanLoad: 8),
+                               Measurement(wallSeconds: 100, childCPUSeconds: 1, cores: 2)])
+    #expect(close(sum.meanLoad, 5))
+    #expect(Measurement.sum([Measurement(wallSeconds: 1, childCPUSeconds: 1, cores: 2)]).meanLoad == nil)
+}
+
+@Test func linksCompareByTargetNotByHowEachPackerCountsTheirSize() async throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-bench-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let tree = work.appendingPathComponent("tree")
+    try FileManager.default.createDirectory(at: tree.appendingPathComponent("bin"), withIntermediateDirectories: true)
+    try Data("x".utf8).write(to: tree.appendingPathComponent("bin/busybox"))
+    try FileManager.default.createSymbolicLink(atPath: tree.appendingPathComponent("bin/sh").path, withDestinationPath: "busybox")
+    let ours = work.appendingPathComponent("ours.cpio.gz")
+    let theirs = work.appendingPathComponent("theirs.cpio.gz")
+    _ = try InitramfsPacker(sourceDateEpoch: 1_704_067_200).pack([.directory(tree)], to: ours, compression: .gzip)
+    try await ProcessRunner.checked(Command("sh", ["-c", "find . | cpio -o -H newc 2>/dev/null | gzip -9 > \(shellQuote(theirs.path))"],
+                                            workingDirectory: tree))
+    let difference = try ArchiveDifference(first: ours, second: theirs)
+    #expect(difference.resized.isEmpty)
+    #expect(difference.common == 3)
+
+    try FileManager.default.removeItem(at: tree.appendingPathComponent("bin/sh"))
+    try FileManager.default.createSymbolicLink(atPath: tree.appendingPathComponent("bin/sh").path, withDestinationPath: "/bin/busybox")
+    _ = try InitramfsPacker(sourceDateEpoch: 1_704_067_200).pack([.directory(tree)], to: ours, compression: .gzip)
+    #expect(try ArchiveDifference(first: ours, second: theirs).resized.keys.sorted() == ["bin/sh"])
 }
