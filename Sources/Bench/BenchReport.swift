@@ -98,11 +98,11 @@ public struct BoardBenchReport: Sendable, Equatable, Encodable {
 public struct SeveralBoardsReport: Sendable, Equatable, Encodable {
     public struct BoardBuild: Sendable, Equatable, Encodable {
         public var board: String
-        public var measurement: Measurement
+        public var measurement: StepMeasurement
         /// The stages that ran: a later board may reuse what an earlier one built (the same BusyBox).
         public var note: String
 
-        public init(board: String, measurement: Measurement, note: String) {
+        public init(board: String, measurement: StepMeasurement, note: String) {
             self.board = board
             self.measurement = measurement
             self.note = note
@@ -112,10 +112,10 @@ public struct SeveralBoardsReport: Sendable, Equatable, Encodable {
     public var boards: [String]
     public var jobs: Int
     public var oneAfterAnother: [BoardBuild]
-    public var atOnce: Measurement
+    public var atOnce: StepMeasurement
     public var conditions: String
 
-    public init(boards: [String], jobs: Int, oneAfterAnother: [BoardBuild], atOnce: Measurement, conditions: String) {
+    public init(boards: [String], jobs: Int, oneAfterAnother: [BoardBuild], atOnce: StepMeasurement, conditions: String) {
         self.boards = boards
         self.jobs = jobs
         self.oneAfterAnother = oneAfterAnother
@@ -123,7 +123,7 @@ public struct SeveralBoardsReport: Sendable, Equatable, Encodable {
         self.conditions = conditions
     }
 
-    public var oneAfterAnotherTotal: Measurement { Measurement.sum(oneAfterAnother.map(\.measurement)) }
+    public var oneAfterAnotherTotal: StepMeasurement { StepMeasurement.sum(oneAfterAnother.map(\.measurement)) }
 
     /// The at-once wall time against what its CPU seconds allow on these cores; the target is at most 1.1.
     public var atOnceOverCPUBound: Double? {

@@ -93,7 +93,7 @@ public struct BoardBench: Sendable {
 
         if !skipCold {
             try? FileManager.default.removeItem(at: coldFolder)
-            let (result, cold) = try await Measurement.of(cores: cores) { try await coldBuild(Self.cold(in: coldFolder)) }
+            let (result, cold) = try await StepMeasurement.of(cores: cores) { try await coldBuild(Self.cold(in: coldFolder)) }
             try? FileManager.default.removeItem(at: coldFolder)
             rows += Self.coldRows(cold, note: Self.longestStages(result))
         }
@@ -150,7 +150,7 @@ public struct BoardBench: Sendable {
         let busyboxSource = try await environment.preparedSource("busybox", board.board.busybox.resolvedSource, patches: board.busyboxPatches)
         let hand = HandBuild(environment: environment, folder: folder, kernelSource: kernelSource, busyboxSource: busyboxSource)
         if !skipCold {
-            let (_, cold) = try await Measurement.of(cores: cores) { try await hand.cold() }
+            let (_, cold) = try await StepMeasurement.of(cores: cores) { try await hand.cold() }
             for row in Self.coldRows(cold, note: "") {
                 setByHand(row.step, row.bspgen)
             }
@@ -213,7 +213,7 @@ public struct BoardBench: Sendable {
     }
 
     /// The cold build's wall time, CPU seconds and utilisation, as rows with `measurement` in bspgen's column.
-    static func coldRows(_ measurement: Measurement, note: String) -> [BenchRow] {
+    static func coldRows(_ measurement: StepMeasurement, note: String) -> [BenchRow] {
         [BenchRow(step: "cold build (s)", bspgen: measurement.wallSeconds, note: note),
          BenchRow(step: "cold build CPU (s)", bspgen: measurement.cpuSeconds,
                   note: String(format: "user + system of every process; bspgen's own %.1f s", measurement.ownCPUSeconds)),

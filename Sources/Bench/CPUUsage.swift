@@ -49,7 +49,7 @@ public struct CPUTime: Sendable, Equatable {
 }
 
 /// The wall time and CPU time of one measured step, and how much of the machine it used.
-public struct Measurement: Sendable, Equatable, Codable {
+public struct StepMeasurement: Sendable, Equatable, Codable {
     public var wallSeconds: Double
     /// CPU seconds of the processes the step started.
     public var childCPUSeconds: Double
@@ -106,7 +106,7 @@ public struct Measurement: Sendable, Equatable, Codable {
 
     /// Runs `body` and measures it. Steps measured this way must not overlap: CPU time is the whole process's.
     public static func of<T>(cores: Int = ProcessInfo.processInfo.activeProcessorCount,
-                             _ body: () async throws -> T) async rethrows -> (T, Measurement) {
+                             _ body: () async throws -> T) async rethrows -> (T, StepMeasurement) {
         let samples = LoadSamples()
         let sampler = Task {
             while !Task.isCancelled {
@@ -127,22 +127,22 @@ public struct Measurement: Sendable, Equatable, Codable {
         let used = CPUTime.now() - cpu
         sampler.cancel()
         let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        return (value, Measurement(wallSeconds: seconds, childCPUSeconds: used.children, ownCPUSeconds: used.own, cores: cores,
+        return (value, StepMeasurement(wallSeconds: seconds, childCPUSeconds: used.children, ownCPUSeconds: used.own, cores: cores,
                                    meanLoad: await samples.mean))
     }
 
     /// Several steps one after another, as one; the mean load weighted by each step's wall time.
-    public static func sum(_ parts: [Measurement]) -> Measurement {
+    public static func sum(_ parts: [StepMeasurement]) -> StepMeasurement {
         let wall = parts.map(\.wallSeconds).reduce(0, +)
         let loaded = parts.filter { $0.meanLoad != nil }
         let loadedWall = loaded.map(\.wallSeconds).reduce(0, +)
         let meanLoad = loadedWall > 0 ? loaded.map { ($0.meanLoad ?? 0) * $0.wallSeconds }.reduce(0, +) / loadedWall : nil
-        return Measurement(wallSeconds: wall, childCPUSeconds: parts.map(\.childCPUSeconds).reduce(0, +),
+        return StepMeasurement(wallSeconds: wall, childCPUSeconds: parts.map(\.childCPUSeconds).reduce(0, +),
                            ownCPUSeconds: parts.map(\.ownCPUSeconds).reduce(0, +), cores: parts.first?.cores ?? 1, meanLoad: meanLoad)
     }
 }
 
-/// The load averages `Measurement.of` reads while its step runs.
+/// The load averages `StepMeasurement.of` reads while its step runs.
 private actor LoadSamples {
     private var values: [Double] = []
     func add(_ value: Double) { values.append(value) }

@@ -33,11 +33,11 @@ public struct SeveralBoardsBench: Sendable {
         try? FileManager.default.removeItem(at: folder)
         var sequence: [SeveralBoardsReport.BoardBuild] = []
         for board in boards {
-            let (result, measurement) = try await Measurement.of(cores: cores) { try await buildOne(board, BoardBench.cold(in: folder)) }
+            let (result, measurement) = try await StepMeasurement.of(cores: cores) { try await buildOne(board, BoardBench.cold(in: folder)) }
             sequence.append(SeveralBoardsReport.BoardBuild(board: board, measurement: measurement, note: Self.note(result)))
         }
         try? FileManager.default.removeItem(at: folder)
-        let (_, atOnce) = try await Measurement.of(cores: cores) { try await buildAll(boards, BoardBench.cold(in: folder)) }
+        let (_, atOnce) = try await StepMeasurement.of(cores: cores) { try await buildAll(boards, BoardBench.cold(in: folder)) }
         return SeveralBoardsReport(boards: boards, jobs: jobs, oneAfterAnother: sequence, atOnce: atOnce,
                                    conditions: BenchConditions.coldBuild + ", one cache for the whole run")
     }

@@ -20,18 +20,18 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
 }
 
 @Test func utilisationIsCPUOverCoresTimesWall() throws {
-    let measurement = Measurement(wallSeconds: 100, childCPUSeconds: 140, ownCPUSeconds: 10, cores: 2)
+    let measurement = StepMeasurement(wallSeconds: 100, childCPUSeconds: 140, ownCPUSeconds: 10, cores: 2)
     #expect(measurement.cpuSeconds == 150)
     #expect(close(measurement.utilisation, 0.75))
     #expect(measurement.cpuBoundSeconds == 75)
-    #expect(Measurement(wallSeconds: 0, childCPUSeconds: 1, cores: 2).utilisation == nil)
+    #expect(StepMeasurement(wallSeconds: 0, childCPUSeconds: 1, cores: 2).utilisation == nil)
     // A machine reported with no cores counts as one, never a division by zero.
-    #expect(close(Measurement(wallSeconds: 10, childCPUSeconds: 5, cores: 0).utilisation, 0.5))
+    #expect(close(StepMeasurement(wallSeconds: 10, childCPUSeconds: 5, cores: 0).utilisation, 0.5))
 }
 
 @Test func measurementsOneAfterAnotherAddUp() {
-    let sum = Measurement.sum([Measurement(wallSeconds: 100, childCPUSeconds: 180, ownCPUSeconds: 2, cores: 2),
-                               Measurement(wallSeconds: 50, childCPUSeconds: 60, ownCPUSeconds: 1, cores: 2)])
+    let sum = StepMeasurement.sum([StepMeasurement(wallSeconds: 100, childCPUSeconds: 180, ownCPUSeconds: 2, cores: 2),
+                               StepMeasurement(wallSeconds: 50, childCPUSeconds: 60, ownCPUSeconds: 1, cores: 2)])
     #expect(sum.wallSeconds == 150)
     #expect(sum.cpuSeconds == 243)
     #expect(sum.cores == 2)
@@ -41,7 +41,7 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
 /// The CPU time of a process bspgen starts and waits for lands in the measurement's children: the bench's CPU
 /// figures rest on it.
 @Test func measurementCountsTheCPUTimeOfChildProcesses() async throws {
-    let (_, measurement) = try await Measurement.of(cores: 2) {
+    let (_, measurement) = try await StepMeasurement.of(cores: 2) {
         _ = try await ProcessRunner.checked(Command("sh", ["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"]))
     }
     #expect(measurement.childCPUSeconds > 0.05)
@@ -121,9 +121,9 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
 @Test func severalBoardsReportComparesAtOnceWithTheCPUBound() throws {
     let report = SeveralBoardsReport(
         boards: ["a", "b"], jobs: 2,
-        oneAfterAnother: [.init(board: "a", measurement: Measurement(wallSeconds: 300, childCPUSeconds: 500, cores: 2), note: ""),
-                          .init(board: "b", measurement: Measurement(wallSeconds: 200, childCPUSeconds: 300, cores: 2), note: "")],
-        atOnce: Measurement(wallSeconds: 440, childCPUSeconds: 800, cores: 2), conditions: "cold")
+        oneAfterAnother: [.init(board: "a", measurement: StepMeasurement(wallSeconds: 300, childCPUSeconds: 500, cores: 2), note: ""),
+                          .init(board: "b", measurement: StepMeasurement(wallSeconds: 200, childCPUSeconds: 300, cores: 2), note: "")],
+        atOnce: StepMeasurement(wallSeconds: 440, childCPUSeconds: 800, cores: 2), conditions: "cold")
     #expect(report.oneAfterAnotherTotal.wallSeconds == 500)
     #expect(close(report.oneAfterAnotherTotal.utilisation, 0.8))
     #expect(close(report.atOnceOverCPUBound, 1.1))
@@ -187,11 +187,11 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
 }
 
 @Test func summedLoadIsWeightedByWallTime() {
-    let sum = Measurement.sum([Measurement(wallSeconds: 300, childCPUSeconds: 1, cores: 2, meanLoad: 4),
-                               Measurement(wallSeconds: 100, childCPUSeconds: 1, cores: 2, meanLoad: 8),
-                               Measurement(wallSeconds: 100, childCPUSeconds: 1, cores: 2)])
+    let sum = StepMeasurement.sum([StepMeasurement(wallSeconds: 300, childCPUSeconds: 1, cores: 2, meanLoad: 4),
+                               StepMeasurement(wallSeconds: 100, childCPUSeconds: 1, cores: 2, meanLoad: 8),
+                               StepMeasurement(wallSeconds: 100, childCPUSeconds: 1, cores: 2)])
     #expect(close(sum.meanLoad, 5))
-    #expect(Measurement.sum([Measurement(wallSeconds: 1, childCPUSeconds: 1, cores: 2)]).meanLoad == nil)
+    #expect(StepMeasurement.sum([StepMeasurement(wallSeconds: 1, childCPUSeconds: 1, cores: 2)]).meanLoad == nil)
 }
 
 @Test func linksCompareByTargetNotByHowEachPackerCountsTheirSize() async throws {
