@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "BoardModel"]),
         .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Host", "Initramfs"]),
         // Corpus/: the bad-input corpus, run through the built binary by BadInputCorpusTests (see its README).
         .testTarget(name: "BSPGenCLITests", dependencies: ["BSPGenCLI", "BoardModel", "Pipeline", "Host"], exclude: ["Corpus"]),
     ],

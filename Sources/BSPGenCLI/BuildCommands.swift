@@ -7,6 +7,18 @@ import Host
 import Initramfs
 import UserInput
 
+/// `bspgen build BOARD...`: the boards under one `-j` budget (`BoardScheduler`), each result handed to `deliver` in
+/// the order named. `bench` measures several boards at once through here too, with `adjust` giving them a cold cache.
+func buildBoards(_ names: [String], options: BuildOptions, images: Bool = false,
+                 adjust: @escaping @Sendable (inout BuildEnvironment) -> Void = { _ in },
+                 deliver: (_ board: String, _ result: BoardBuildResult) async throws -> Void) async throws {
+    let scheduler = BoardScheduler(boards: names, totalJobs: options.jobs)
+    try await scheduler.run({ name, slot in
+        try await buildBoard(name, options: options, images: images, jobs: slot.jobs, jobserver: scheduler.jobserver,
+                             progressPrefix: slot.progressPrefix, adjust: adjust).1
+    }, deliver: deliver)
+}
+
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "build",
         abstract: "Build a board's BSP into out/BOARD/: kernel, device trees, initramfs, configs, run-qemu.sh, manifest.json.")
@@ -32,13 +44,9 @@ struct BuildCommand: AsyncParsableCommand {
         let names = try options.project.boardNames(boards, all: all)
         let options = self.options
         let images = self.images
-        let scheduler = BoardScheduler(boards: names, totalJobs: options.jobs)
-        try await scheduler.run({ name, slot in
-            try await buildBoard(name, options: options, images: images, jobs: slot.jobs, jobserver: scheduler.jobserver,
-                                 progressPrefix: slot.progressPrefix).1
-        }, deliver: { name, result in
+        try await buildBoards(names, options: options, images: images) { name, result in
             print(Self.report(name, result, explain: explain), terminator: "")
-        })
+        }
         guard checkReproducible else { return }
         for name in names {
             let reproducibility = ReproducibilityRun(board: name, workspace: options.workspaceOptions.workspace)

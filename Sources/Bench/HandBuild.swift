@@ -2,6 +2,7 @@ import BoardModel
 import Foundation
 import Host
 import Pipeline
+import QEMU
 
 /// The same build done by hand with a tutorial's commands (`make tinyconfig` + `merge_config.sh`, `make`, BusyBox
 /// `make`, `find | cpio -o -H newc | gzip`), in a folder of its own, for `bspgen bench` to compare against.
@@ -39,7 +40,17 @@ public struct HandBuild: Sendable {
     /// checks admit only plain words, and bash must not get a chance to read one as anything else.
     private var crossCompile: String { shellQuote("CROSS_COMPILE=" + environment.toolchain.crossCompile) }
     private var baseConfig: String { shellQuote(board.board.kernel.baseConfig) }
-    private var imageTarget: String { shellQuote(board.board.kernel.image.rawValue) }
+    /// The image and the board's dtbs, as bspgen's kernel stage builds them.
+    private var imageTarget: String {
+        ([board.board.kernel.image.rawValue] + (board.board.kernel.deviceTrees ?? [])).map(shellQuote).joined(separator: " ")
+    }
+    /// The first of the board's dtbs, which QEMU gets with `-dtb` when the board asks for one.
+    public var deviceTree: URL? {
+        board.board.kernel.deviceTrees?.first.map {
+            linux.appendingPathComponent("arch/\(board.architecture.kernelSourceFolder)/boot/dts/\($0)")
+        }
+    }
+    public var busyboxBinary: URL { rootfs.appendingPathComponent("bin/busybox") }
 
     /// Runs a shell script (bash, pipefail) with its output in `folder/by-hand.log`, and returns its wall time.
     @discardableResult
@@ -56,19 +67,30 @@ public struct HandBuild: Sendable {
         try FileManager.default.createDirectory(at: busybox, withIntermediateDirectories: true)
         let fragments = board.kernelFragments.map { shellQuote($0.path) }.joined(separator: " ")
         let busyboxFragments = board.busyboxFragments.map { shellQuote($0.path) }.joined(separator: " ")
-        return try await timed("""
+        let build = try await timed("""
             \(kernelMake) \(baseConfig)
             (cd \(shellQuote(linux.path)) && \(shellQuote(kernelSource.root.path + "/scripts/kconfig/merge_config.sh")) -m .config \(fragments))
             \(kernelMake) olddefconfig
             \(kernelMake) -j\(environment.jobs) \(imageTarget)
             \(busyboxMake) defconfig
-            cat \(busyboxFragments) >> \(shellQuote(busybox.path + "/.config"))
-            echo 'CONFIG_STATIC=y' >> \(shellQuote(busybox.path + "/.config"))
-            echo \(shellQuote("CONFIG_CROSS_COMPILER_PREFIX=\"\(environment.toolchain.crossCompile)\"")) >> \(shellQuote(busybox.path + "/.config"))
+            printf '%s\\n' 'CONFIG_STATIC=y' \(shellQuote("CONFIG_CROSS_COMPILER_PREFIX=\"\(environment.toolchain.crossCompile)\"")) > \(shellQuote(busybox.path + "/static.fragment"))
+            (cd \(shellQuote(busybox.path)) && \(shellQuote(kernelSource.root.path + "/scripts/kconfig/merge_config.sh")) -m .config \(busyboxFragments) static.fragment)
             \(busyboxMake) oldconfig < <(yes "")
             \(busyboxMake) -j\(environment.jobs)
             \(busyboxMake) \(shellQuote("CONFIG_PREFIX=" + rootfs.path)) install
-            """) + (try await pack())
+            """)
+        try checkBusyBox()
+        return build + (try await pack())
+    }
+
+    /// The by-hand BusyBox must be what bspgen's is (static, for the board's machine), or the sizes and the boot
+    /// compare different things: appending `CONFIG_STATIC=y` to BusyBox's `.config`, as some tutorials do, is
+    /// ignored by its Kconfig ("trying to reassign symbol STATIC"), which keeps the first value.
+    func checkBusyBox() throws {
+        if let mismatch = try ELFHeader(contentsOf: busyboxBinary).mismatch(for: board.architecture, toolchain: board.toolchain) {
+            throw BuildError.wrongBinary(path: busyboxBinary.path, message: "the by-hand BusyBox is " + mismatch
+                                         + "\n    log: \(folder.appendingPathComponent("by-hand.log").path)")
+        }
     }
 
     /// What a tutorial repeats after any change: make in both trees, then the initramfs again.
@@ -99,6 +121,22 @@ public struct HandBuild: Sendable {
             echo \(shellQuote("BSPGEN_BOARD=" + board.name)) > \(shellQuote(rootfs.path + "/etc/bspgen/board"))
             \(overlays)
             """) + (try await packOnly(gzipLevel: gzipLevel))
+    }
+
+    /// The tutorial's `qemu-system-… -kernel … -initrd … -append …` line with the by-hand kernel, dtb and initramfs:
+    /// the machine words, command line and console checks of bspgen's kernel boot `plan`, so the by-hand boot
+    /// must reach the same banner and pass the same checks. Returns the report and QEMU's wall time to poweroff.
+    public func boot(_ plan: BootPlan, log: URL) async throws -> (BootReport, Double) {
+        var plan = plan
+        func relative(_ url: URL) -> String { String(url.path.dropFirst(folder.path.count + 1)) }
+        plan.kernel = relative(kernelImage)
+        plan.initramfs = relative(initramfs)
+        plan.deviceTree = plan.deviceTree == nil ? nil : deviceTree.map(relative)
+        let commandLine = try await BoardTest.commandLine(for: plan, folder: folder)
+        let start = Date()
+        let report = try await QEMURunner.bootTest(commandLine, expectedMachine: plan.expectedMachine, log: log,
+                                                   options: BootTestOptions(extraChecks: plan.checks))
+        return (report, Date().timeIntervalSince(start))
     }
 
     /// `find . | cpio -o -H newc | gzip` on the prepared tree, alone.

@@ -95,7 +95,7 @@ public struct InitramfsSummary: Sendable, Equatable {
 
 public struct InitramfsPacker: Sendable {
     /// Changes whenever the same inputs would give other bytes (for stage keys).
-    public static let formatVersion = "newc-1 gzip-blocks-512k-6"
+    public static let formatVersion = "newc-1 gzip-blocks-512k-9"
 
     public var sourceDateEpoch: Int64
     /// The most file data an archive may hold; checked before anything is written.
