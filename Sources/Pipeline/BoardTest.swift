@@ -101,6 +101,8 @@ public struct BoardTest: Sendable {
                 report.refusals = try await verifiedBoot.refusals(boot, plan: plan, tampered: tampered, timeout: timeout)
             }
         }
+        // The page shows this test's verdicts and boot beside the build's.
+        try ReportStage.record(report, method: selection == .kernel ? "kernel" : selection.label, output: result.outputDirectory)
         return report
     }
 
