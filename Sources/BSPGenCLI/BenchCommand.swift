@@ -23,6 +23,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Skip the by-hand side.")
     var noByHand = false
 
+    @Flag(help: "Print JSON: per board and step, bspgen's figure, the by-hand one and the note (seconds, or bytes for sizes).")
+    var json = false
+
+    struct Measurement: Encodable {
+        var board: String
+        var step: String
+        var bspgen: Double?
+        var byHand: Double?
+        var unit: String
+        var note: String
+    }
+
     func run() async throws {
         let names = try options.project.boardNames(boards, default: .bench)
         let workspace = options.workspaceOptions.workspace
@@ -32,15 +44,21 @@ struct BenchCommand: AsyncParsableCommand {
         var benchOptions = options
         benchOptions.project.boardsDirectory = scratch.boardsCopy.path
 
-        print("board            step                        bspgen     by hand   ratio  note")
+        var measurements: [Measurement] = []
+        if !json { print("board            step                        bspgen     by hand   ratio  note") }
         for name in names {
             let bench = BoardBench(byHandFolder: scratch.byHand(name), skipCold: noCold, skipByHand: noByHand) { [benchOptions] in
                 try await buildBoard(name, options: benchOptions)
             }
-            for row in try await bench.run() { print(format(name, row)) }
+            for row in try await bench.run() {
+                measurements.append(Measurement(board: name, step: row.step, bspgen: row.bspgen, byHand: row.byHand,
+                                                unit: row.integers ? "bytes" : "seconds", note: row.note))
+                if !json { print(format(name, row)) }
+            }
             // Back to the board's own files: the next build of it must not see the bench's edits.
             _ = try await buildBoard(name, options: options)
         }
+        if json { try printJSON(measurements) }
     }
 
     func format(_ board: String, _ row: BenchRow) -> String {
