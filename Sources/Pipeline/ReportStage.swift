@@ -232,10 +232,10 @@ struct ReportStage {
         guard var report = read(output) else { return }
         report.verdicts = test.artifactChecks.map { Verdict(name: $0.name, passed: $0.passed, detail: $0.detail) }
         if let boot = test.boot {
-            report.verdicts += boot.checks.map { Verdict(name: "boot \(method): \($0.name)", passed: $0.passed, detail: $0.obtained ?? "no answer") }
             report.record(BootRun(method: method, passed: boot.passed, accelerator: boot.accelerator.rawValue, totalSeconds: boot.totalSeconds,
                                   milestones: boot.milestones.map { Milestone(name: $0.name, seconds: $0.seconds) }.sorted { $0.seconds < $1.seconds },
-                                  failure: boot.failure?.description))
+                                  failure: boot.failure?.description,
+                                  checks: boot.checks.map { Verdict(name: $0.name, passed: $0.passed, detail: $0.obtained ?? "no answer") }))
         }
         report.verdicts += test.refusals.map { Verdict(name: "refuses \($0.name)", passed: $0.passed, detail: $0.failure ?? "refused") }
         try save(report, to: output)

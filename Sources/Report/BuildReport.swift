@@ -26,9 +26,15 @@ public struct BuildReport: Codable, Sendable, Equatable {
     public var diskImages: [SizeBreakdown] = []
     public var config: [ConfigOption] = []
     public var artifacts: [ArtifactEntry] = []
-    /// One per boot method, the latest run of each.
+    /// One per boot method, the latest run of each, with its console checks.
     public var boots: [BootRun] = []
+    /// The last `bspgen test`'s checks of the artifacts (and the boots a signing board's U-Boot must refuse).
     public var verdicts: [Verdict] = []
+
+    /// Every verdict on the page: the artifacts', then each boot's checks.
+    public var allVerdicts: [Verdict] {
+        verdicts + boots.flatMap { boot in boot.checks.map { Verdict(name: "boot \(boot.method): \($0.name)", passed: $0.passed, detail: $0.detail) } }
+    }
     /// SBOM components, `name version`, for `bspgen diff`.
     public var components: [Component] = []
 
@@ -268,14 +274,18 @@ public struct BootRun: Codable, Sendable, Equatable {
     public var totalSeconds: Double
     public var milestones: [Milestone]
     public var failure: String?
+    /// The console checks of this boot (banner, `uname -m`, /proc/cmdline, the board's own).
+    public var checks: [Verdict]
 
-    public init(method: String, passed: Bool, accelerator: String, totalSeconds: Double, milestones: [Milestone], failure: String? = nil) {
+    public init(method: String, passed: Bool, accelerator: String, totalSeconds: Double, milestones: [Milestone], failure: String? = nil,
+                checks: [Verdict] = []) {
         self.method = method
         self.passed = passed
         self.accelerator = accelerator
         self.totalSeconds = totalSeconds
         self.milestones = milestones
         self.failure = failure
+        self.checks = checks
     }
 }
 

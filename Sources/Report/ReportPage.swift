@@ -8,7 +8,7 @@ public enum ReportPage {
         body += timeline(report.stages, buildSeconds: report.buildSeconds)
         body += sizes(report)
         body += boots(report)
-        body += verdicts(report.verdicts)
+        body += verdicts(report.allVerdicts)
         body += artifacts(report.artifacts)
         body += config(report.config)
         return document(title: "\(report.board): bspgen build report", body: body)
@@ -47,11 +47,12 @@ public enum ReportPage {
         var chips = ["<span class=\"chip\">\(HTML.escape(report.arch))</span>",
                      "<span class=\"chip\">built in \(HTML.seconds(report.buildSeconds))</span>",
                      "<span class=\"chip\">\(ran) of \(report.stages.count) stages ran</span>"]
-        if !report.verdicts.isEmpty {
-            let failed = report.verdicts.filter { !$0.passed }.count
+        let verdicts = report.allVerdicts
+        if !verdicts.isEmpty {
+            let failed = verdicts.filter { !$0.passed }.count
             chips.append(failed == 0
-                ? "<span class=\"chip ok\">\(report.verdicts.count) checks passed</span>"
-                : "<span class=\"chip bad\">\(failed) of \(report.verdicts.count) checks failed</span>")
+                ? "<span class=\"chip ok\">\(verdicts.count) checks passed</span>"
+                : "<span class=\"chip bad\">\(failed) of \(verdicts.count) checks failed</span>")
         }
         for boot in report.boots {
             chips.append("<span class=\"chip \(boot.passed ? "ok" : "bad")\">boot \(HTML.escape(boot.method)): \(boot.passed ? "passed" : "FAILED")</span>")

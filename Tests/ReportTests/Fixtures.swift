@@ -35,9 +35,8 @@ func sampleReport(board: String = "qemu-test") -> BuildReport {
     report.record(BootRun(method: "kernel", passed: true, accelerator: "tcg", totalSeconds: 3.4, milestones: [
         Milestone(name: "first console output", seconds: 0.31), Milestone(name: "kernel started", seconds: 0.31),
         Milestone(name: "initramfs unpacked", seconds: 1.02), Milestone(name: "/init started", seconds: 1.5), Milestone(name: "banner", seconds: 1.91),
-    ]))
-    report.verdicts = [Verdict(name: "kernel image", passed: true, detail: "arm64 Image header"),
-                       Verdict(name: "boot kernel: uname -m", passed: true, detail: "aarch64")]
+    ], checks: [Verdict(name: "uname -m", passed: true, detail: "aarch64")]))
+    report.verdicts = [Verdict(name: "kernel image", passed: true, detail: "arm64 Image header")]
     report.components = [Component(name: "busybox", version: "1.35.0"), Component(name: "linux", version: "6.1.192")]
     return report
 }

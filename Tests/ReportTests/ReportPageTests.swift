@@ -73,10 +73,15 @@ import Testing
 
     @Test func aTestRunReplacesThatMethodsBootOnly() {
         var report = sampleReport()
-        report.record(BootRun(method: "uboot", passed: false, accelerator: "tcg", totalSeconds: 9, milestones: [], failure: "timed out"))
+        report.record(BootRun(method: "uboot", passed: false, accelerator: "tcg", totalSeconds: 9, milestones: [], failure: "timed out",
+                              checks: [Verdict(name: "banner", passed: false, detail: "no answer")]))
+        // The kernel boot's checks stay beside the new method's.
+        #expect(report.allVerdicts.map(\.name) == ["kernel image", "boot kernel: uname -m", "boot uboot: banner"])
+        #expect(report.allVerdicts.map(\.passed) == [true, true, false])
         report.record(BootRun(method: "kernel", passed: false, accelerator: "tcg", totalSeconds: 5, milestones: []))
         #expect(report.boots.map(\.method) == ["kernel", "uboot"])
         #expect(report.boots.map(\.passed) == [false, false])
+        #expect(report.allVerdicts.map(\.name) == ["kernel image", "boot uboot: banner"])
         let page = ReportPage.html(report)
         #expect(page.contains("boot uboot: FAILED"))
         #expect(page.contains("timed out"))
