@@ -75,6 +75,7 @@ enum PageStyle {
         th,td{text-align:left;padding:3px 8px 3px 0;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
         th{font-weight:600}
         td.n,th.n{text-align:right;white-space:nowrap}
+        td.k,th.k{white-space:nowrap;overflow-wrap:normal}
         td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.75rem;word-break:break-all}
         details{margin:.4rem 0} summary{cursor:pointer;color:var(--muted);font-size:.85rem}
         @media (max-width:640px){

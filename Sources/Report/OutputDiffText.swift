@@ -101,6 +101,6 @@ extension OutputDiff {
             let mark = change.before == nil ? "added" : change.after == nil ? "removed" : "changed"
             return [mark, HTML.escape(change.name), change.before.map(String.init) ?? "–", change.after.map(String.init) ?? "–",
                     "<span class=\"\(change.delta > 0 ? "bad" : "ok")\">\(change.delta > 0 ? "+" : "")\(change.delta)</span>"]
-        }, numeric: [2, 3, 4])
+        }, numeric: [2, 3, 4], keep: [0])
     }
 }

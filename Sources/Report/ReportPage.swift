@@ -106,7 +106,7 @@ public enum ReportPage {
             \(table(["stage", "ran", "from", "seconds", "why"], stages.map { stage in
                 [HTML.escape(stage.name), stage.ran ? "ran" : "skipped", HTML.seconds(stage.started), HTML.seconds(stage.seconds),
                  HTML.escape((stage.reasons + (stage.detail.map { [$0] } ?? [])).joined(separator: "; "))]
-            }, numeric: [2, 3], collapsed: "Stages as a table"))
+            }, numeric: [2, 3], keep: [1], collapsed: "Stages as a table"))
             </section>
 
             """
@@ -187,7 +187,7 @@ public enum ReportPage {
         return "<section id=\"verdicts\">\n<h2>Test verdicts</h2>\n"
             + table(["check", "verdict", "detail"], verdicts.map {
                 [HTML.escape($0.name), $0.passed ? "<span class=\"ok\">passed</span>" : "<span class=\"bad\">FAILED</span>", HTML.escape($0.detail)]
-            }) + "</section>\n"
+            }, keep: [1]) + "</section>\n"
     }
 
     static func artifacts(_ artifacts: [ArtifactEntry]) -> String {
@@ -243,9 +243,11 @@ public enum ReportPage {
 
     /// A table of cells that are already HTML; `numeric` columns align right; `hash` is the sha256 column;
     /// `collapsed` puts it in a `<details>` with that summary.
-    static func table(_ headings: [String], _ rows: [[String]], numeric: Set<Int> = [], hash: Int? = nil, collapsed: String? = nil) -> String {
+    /// `keep` columns are short words (a verdict) that must not be broken.
+    static func table(_ headings: [String], _ rows: [[String]], numeric: Set<Int> = [], hash: Int? = nil, keep: Set<Int> = [],
+                      collapsed: String? = nil) -> String {
         func cellClass(_ column: Int) -> String {
-            numeric.contains(column) ? " class=\"n\"" : column == hash ? " class=\"hash\"" : ""
+            numeric.contains(column) ? " class=\"n\"" : column == hash ? " class=\"hash\"" : keep.contains(column) ? " class=\"k\"" : ""
         }
         let head = headings.enumerated().map { "<th\(cellClass($0.offset))>\($0.element)</th>" }.joined()
         let body = rows.map { row in
