@@ -24,10 +24,12 @@ struct ReportStage {
     let environment: BuildEnvironment
     var board: ResolvedBoard { environment.board }
 
-    /// The kernel's objects and their sizes, measured once per vmlinux (a stage of its own, keyed by vmlinux).
-    func kernelSizes(_ configuration: KernelConfiguration, _ kernel: KernelArtifacts) async throws -> KernelSizes {
+    /// The kernel's objects and their sizes, measured once per vmlinux (a stage of its own, keyed by vmlinux); nil
+    /// for a kernel build that leaves no vmlinux (the tests' stand-in kernel), which the page then says.
+    func kernelSizes(_ configuration: KernelConfiguration, _ kernel: KernelArtifacts) async throws -> KernelSizes? {
         let root = configuration.buildDirectory
         let vmlinux = root.appendingPathComponent("vmlinux")
+        guard FileManager.default.fileExists(atPath: vmlinux.path) else { return nil }
         let result = environment.buildDirectory.appendingPathComponent("report/kernel-sizes.json")
         var key = StageKey()
         key.add("stage", "kernel-sizes-1")

@@ -90,7 +90,9 @@ public enum ReportPage {
                 """
         }
         let ticks = axisTicks(end).map { tick in
-            "<span style=\"left:\(HTML.number(tick / end * 100))%\">\(HTML.number(tick)) s</span>"
+            // The end is the build's own length: as many decimals as the round ticks before it need.
+            let label = tick == end ? String(format: end >= 10 ? "%.0f" : end >= 1 ? "%.1f" : "%.2f", end) : HTML.number(tick)
+            return "<span style=\"left:\(HTML.number(tick / end * 100))%\">\(label) s</span>"
         }.joined()
         let skippedReasons = stages.filter { !$0.ran }.map { "\(HTML.escape($0.name)): \(HTML.escape($0.reasons.joined(separator: "; ")))" }
         return """

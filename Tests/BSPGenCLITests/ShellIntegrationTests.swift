@@ -67,4 +67,23 @@ private func shell(_ script: String) throws -> (status: Int32, output: String) {
         let page = try String(contentsOf: folder.appendingPathComponent("diff.html"), encoding: .utf8)
         #expect(page.contains("No differences."))
     }
+
+    /// `--json` prints one JSON document on standard output and nothing else there, on commands that need no build.
+    @Test func jsonOutputIsJSON() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build bspgen first (swift build)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-json-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tree/etc"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("x\n".utf8).write(to: folder.appendingPathComponent("tree/etc/motd"))
+        let commands: [(arguments: String, key: String)] = [
+            ("list --json", "name"), ("validate --json", "valid"), ("doctor qemu-arm64-virt --json", "checks"),
+            ("cpio --dir '\(folder.path)/tree' -o '\(folder.path)/a.cpio' --compress none --json", "entries"),
+        ]
+        for command in commands {
+            let result = try shell("'\(Self.binary)' \(command.arguments)")
+            let value = try? JSONSerialization.jsonObject(with: Data(result.output.utf8))
+            let object = (value as? [String: Any]) ?? ((value as? [[String: Any]])?.first)
+            #expect(object?[command.key] != nil, "\(command.arguments): \(result.output.prefix(200))")
+        }
+    }
 }
