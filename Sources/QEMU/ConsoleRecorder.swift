@@ -152,8 +152,14 @@ public enum BootMilestone: String, CaseIterable, Sendable {
     case banner = "banner"
 
     /// The milestones `line` marks; `first` says it is the console's first line.
-    static func matches(_ line: String, first: Bool) -> [BootMilestone] {
-        var found: [BootMilestone] = first && !line.trimmingCharacters(in: .whitespaces).isEmpty ? [.consoleOutput] : []
+    static func matches(_ raw: String, first: Bool) -> [BootMilestone] {
+        var found: [BootMilestone] = first && !raw.trimmingCharacters(in: .whitespaces).isEmpty ? [.consoleOutput] : []
+        // A kernel with CONFIG_PRINTK_TIME puts `[    0.512345] ` before its messages.
+        var line = Substring(raw)
+        if line.hasPrefix("["), let close = line.firstIndex(of: "]"),
+           line[line.index(after: line.startIndex)..<close].allSatisfy({ $0 == " " || $0 == "." || $0.isNumber }) {
+            line = line[line.index(after: close)...].drop { $0 == " " }
+        }
         if line.hasPrefix("U-Boot 20") || line.hasPrefix("U-Boot SPL 20") || line.hasPrefix("OpenSBI v") || line.contains("Welcome to GRUB") {
             found.append(.bootLoader)
         }
