@@ -78,6 +78,7 @@ enum PageStyle {
         td.k,th.k{white-space:nowrap;overflow-wrap:normal}
         td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.75rem;word-break:break-all}
         details{margin:.4rem 0} summary{cursor:pointer;color:var(--muted);font-size:.85rem}
+        pre{white-space:pre-wrap;overflow-wrap:anywhere}
         @media (max-width:640px){
           main{padding:10px}
           .timeline{grid-template-columns:minmax(0,1fr);row-gap:0}
