@@ -26,8 +26,9 @@ packages=(
   opensbi
   # a virtual environment for the SBOM validators bspgen test runs (below)
   python3-venv
-  # the browser the tests open every board's report.html in (scripts/check-report.py, headless)
-  chromium
+  # the browser the tests open every board's report.html in (scripts/check-report.py, headless), and the font the
+  # page falls back on, named so that screenshots look the same on every machine
+  chromium fonts-dejavu-core
 )
 
 missing=()
