@@ -48,14 +48,6 @@ set +e
 # Every bar of the timeline, every size bar adding up, nothing wider than the window; screenshots kept.
 scripts/check-report.py --artifacts .build/report-check out/*/report.html
 report_status=$?
-# The check itself must be able to fail: a page whose kernel bar does not add up to its total is refused.
-broken=.build/report-check/broken/report.html
-mkdir -p "$(dirname "$broken")"
-sed '0,/data-total="/s/data-total="/data-total="1/' out/qemu-arm64-virt/report.html > "$broken"
-if scripts/check-report.py --artifacts .build/report-check/broken "$broken" >/dev/null 2>&1; then
-  echo "FAILED: the report check passed a page whose size bar does not add up" >&2
-  report_status=1
-fi
 # bspgen diff on two real builds (two aarch64 boards on the same kernel): its config section is what the kernel's own
 # scripts/diffconfig prints, and it names the kernel's size change.
 diffconfig=$(find "${BSPGEN_CACHE:-$HOME/.cache/bspgen}/sources" -maxdepth 4 -path '*/scripts/diffconfig' -print -quit)
