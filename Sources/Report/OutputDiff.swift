@@ -62,7 +62,14 @@ public struct OutputSnapshot: Sendable, Equatable {
         let reportPath = folder.appendingPathComponent(BuildReport.dataFileName).path
         if FileManager.default.fileExists(atPath: reportPath) {
             do {
-                snapshot.report = try BuildReport.decode(Data(try UserFile.read(reportPath, limit: UserFile.Limit.text)))
+                let report = try BuildReport.decode(Data(try UserFile.read(reportPath, limit: UserFile.Limit.text)))
+                guard report.format == BuildReport.currentFormat else {
+                    throw OutputDiffError(path: reportPath, reason: "a report of format \(report.format), this bspgen reads format "
+                                          + "\(BuildReport.currentFormat); build the board again to rewrite it")
+                }
+                snapshot.report = report
+            } catch let error as OutputDiffError {
+                throw error
             } catch let error as UserFileError {
                 throw OutputDiffError(path: reportPath, reason: error.reason)
             } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// `bspgen diff`'s text and HTML forms (`--json` is the `OutputDiff` value itself).
 extension OutputDiff {
@@ -6,8 +7,11 @@ extension OutputDiff {
     static let shownObjects = 30
     static let shownFiles = 40
 
+    /// Names and values come from the two folders' files: shown escaped, so a crafted manifest cannot act on the terminal.
+    static func shown(_ text: String) -> String { UserText.escaped(text, limit: 400) }
+
     public var text: String {
-        var lines = ["bspgen diff \(before) \(after)"]
+        var lines = ["bspgen diff \(Self.shown(before)) \(Self.shown(after))"]
         if isEmpty { return (lines + ["no differences"]).joined(separator: "\n") + "\n" }
         let counts = (added: artifacts.filter { $0.before == nil }.count, removed: artifacts.filter { $0.after == nil }.count)
         lines.append("")
@@ -16,7 +20,7 @@ extension OutputDiff {
         if let config {
             lines.append("")
             lines.append("kernel config (as scripts/diffconfig): \(config.isEmpty ? "no change" : "\(config.count) options")")
-            lines += config.map { "  " + $0.line }
+            lines += config.map { "  " + Self.shown($0.line) }
         }
         if let kernelTotal, let kernelSubsystems, let kernelObjects {
             lines.append("")
@@ -33,7 +37,7 @@ extension OutputDiff {
         }
         if let initramfsFiles, let initramfsTotal {
             lines.append("")
-            lines.append("initramfs: \(initramfsTotal.name) \(ByteCount.text(initramfsTotal.before ?? 0)) -> "
+            lines.append("initramfs: \(Self.shown(initramfsTotal.name)) \(ByteCount.text(initramfsTotal.before ?? 0)) -> "
                          + "\(ByteCount.text(initramfsTotal.after ?? 0)) (\(ByteCount.delta(initramfsTotal.delta))); \(initramfsFiles.count) files differ in size or presence")
             lines += changeTable(Array(initramfsFiles.prefix(Self.shownFiles)), indent: "  ")
             if initramfsFiles.count > Self.shownFiles { lines.append("  … and \(initramfsFiles.count - Self.shownFiles) more (--json lists all)") }
@@ -41,7 +45,7 @@ extension OutputDiff {
         if let components, !components.isEmpty {
             lines.append("")
             lines.append("SBOM components:")
-            lines += components.map { "  \($0.name): \($0.before ?? "(none)") -> \($0.after ?? "(none)")" }
+            lines += components.map { Self.shown("  \($0.name): \($0.before ?? "(none)") -> \($0.after ?? "(none)")") }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -59,10 +63,11 @@ extension OutputDiff {
 
     /// `+ name  before -> after  (delta)`, `+` added, `-` removed, `~` changed; columns padded to the widest.
     func changeTable(_ changes: [Change], indent: String) -> [String] {
-        let width = min(changes.map(\.name.count).max() ?? 0, 60)
+        let width = min(changes.map { Self.shown($0.name).count }.max() ?? 0, 60)
         return changes.map { change in
             let mark = change.before == nil ? "+" : change.after == nil ? "-" : "~"
-            let name = change.name.count < width ? change.name + String(repeating: " ", count: width - change.name.count) : change.name
+            let shown = Self.shown(change.name)
+            let name = shown.count < width ? shown + String(repeating: " ", count: width - shown.count) : shown
             let sizes = "\(change.before.map(String.init) ?? "-") -> \(change.after.map(String.init) ?? "-")"
             return "\(indent)\(mark) \(name)  \(sizes)  (\(change.delta >= 0 ? "+" : "")\(change.delta))"
         }

@@ -61,6 +61,9 @@ import Testing
         #expect(text.contains("add/remove: 2/0 grow/shrink: 1/0 up/down: 8600/0 (8600)"))
         #expect(text.contains("artifacts: 1 changed, 1 added, 0 removed"))
         #expect(text.contains("linux: 6.1.192 -> 6.1.193"))
+        var crafted = diff
+        crafted.artifacts[0].name = "Image\u{1B}[2J"
+        #expect(!crafted.text.contains("\u{1B}") && crafted.text.contains("Image\\e[2J"))
         let json = String(decoding: try JSONEncoder().encode(diff), as: UTF8.self)
         #expect(json.contains(#""delta":8600"#))
         let page = diff.html
@@ -108,6 +111,16 @@ import Testing
         }
         try Data("{}".utf8).write(to: before.appendingPathComponent("report.json"))
         try Data(#"{"board": "b", "artifacts": []}"#.utf8).write(to: before.appendingPathComponent("manifest.json"))
+        var future = sampleReport()
+        future.format = BuildReport.currentFormat + 1
+        try future.encoded().write(to: before.appendingPathComponent("report.json"))
+        do {
+            _ = try OutputSnapshot.load(before.path)
+            Issue.record("a report of a newer format was accepted")
+        } catch {
+            #expect(error.description.contains("a report of format \(BuildReport.currentFormat + 1)"))
+        }
+        try Data("{}".utf8).write(to: before.appendingPathComponent("report.json"))
         do {
             _ = try OutputSnapshot.load(before.path)
             Issue.record("a report of another format was accepted")
