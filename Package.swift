@@ -51,7 +51,7 @@ let package = Package(
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),
         // libFuzzer harness for the parsers of untrusted input (scripts/fuzz.sh); a corpus replayer otherwise.
-        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree", "Kconfig", "DiskImage"]),
+        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree", "Kconfig", "DiskImage", "Report"]),
 
         .testTarget(name: "UserInputTests", dependencies: ["UserInput"]),
         .testTarget(name: "BoardModelTests", dependencies: ["BoardModel"]),

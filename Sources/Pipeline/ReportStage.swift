@@ -219,8 +219,11 @@ struct ReportStage {
         }
     }
 
+    /// The report in `output`, when it is one this bspgen wrote (an edited or older one is written anew).
     static func read(_ output: URL) -> BuildReport? {
-        FileManager.default.contents(atPath: output.appendingPathComponent(BuildReport.dataFileName).path).flatMap { try? BuildReport.decode($0) }
+        FileManager.default.contents(atPath: output.appendingPathComponent(BuildReport.dataFileName).path)
+            .flatMap { try? BuildReport.decode($0) }
+            .flatMap { $0.format == BuildReport.currentFormat && $0.problems.isEmpty ? $0 : nil }
     }
 
     static func save(_ report: BuildReport, to output: URL) throws {

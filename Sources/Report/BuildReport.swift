@@ -56,6 +56,52 @@ public struct BuildReport: Codable, Sendable, Equatable {
         return try encoder.encode(self) + Data("\n".utf8)
     }
 
+    /// Sizes beyond this (256 TiB) or below zero, and times beyond a year, are not a build's: a report that has them
+    /// was not written by bspgen, and sums of them could overflow.
+    public static let largestSize = 1 << 48
+    public static let longestSeconds = 365.0 * 24 * 3600
+
+    /// What makes this report unusable, as `field: problem`; empty for every report bspgen writes.
+    public var problems: [String] {
+        var problems: [String] = []
+        func size(_ value: Int, _ field: String) {
+            if !(0...Self.largestSize).contains(value) { problems.append("\(field): \(value) is not a size") }
+        }
+        func seconds(_ value: Double, _ field: String) {
+            if !(value.isFinite && (0...Self.longestSeconds).contains(value)) { problems.append("\(field): \(value) is not a time in seconds") }
+        }
+        seconds(buildSeconds, "buildSeconds")
+        for stage in stages {
+            seconds(stage.started, "stages.\(stage.name).started")
+            seconds(stage.seconds, "stages.\(stage.name).seconds")
+        }
+        if let kernel {
+            for (field, value) in [("imageSize", kernel.imageSize), ("vmlinuxText", kernel.vmlinuxText), ("vmlinuxData", kernel.vmlinuxData),
+                                   ("vmlinuxBSS", kernel.vmlinuxBSS)] {
+                size(value, "kernel.\(field)")
+            }
+            for object in kernel.objects { size(object.bytes, "kernel.objects.\(object.name)") }
+            if kernel.objects.count > 1_000_000 { problems.append("kernel.objects: \(kernel.objects.count) objects") }
+        }
+        if let initramfs {
+            size(initramfs.compressedSize, "initramfs.compressedSize")
+            size(initramfs.archiveSize, "initramfs.archiveSize")
+            size(initramfs.otherEntries, "initramfs.otherEntries")
+            for file in initramfs.files { size(file.bytes, "initramfs.files.\(file.path)") }
+            if initramfs.files.count > 1_000_000 { problems.append("initramfs.files: \(initramfs.files.count) files") }
+        }
+        for image in diskImages {
+            size(image.total, "diskImages.\(image.title).total")
+            for part in image.parts { size(part.bytes, "diskImages.\(image.title).\(part.name)") }
+        }
+        for artifact in artifacts { size(artifact.size, "artifacts.\(artifact.path)") }
+        for boot in boots {
+            seconds(boot.totalSeconds, "boots.\(boot.method).totalSeconds")
+            for milestone in boot.milestones { seconds(milestone.seconds, "boots.\(boot.method).\(milestone.name)") }
+        }
+        return problems
+    }
+
     /// Adds or replaces the run of `boot.method`, keeping the others (each method is tested by its own command).
     public mutating func record(_ boot: BootRun) {
         boots.removeAll { $0.method == boot.method }
@@ -314,7 +360,7 @@ public struct Component: Codable, Sendable, Equatable {
 /// Sizes as people read them: bytes below 10 KiB, then KiB and MiB with one decimal.
 public enum ByteCount {
     public static func text(_ bytes: Int) -> String {
-        let magnitude = abs(bytes)
+        let magnitude = bytes.magnitude
         if magnitude < 10 * 1024 { return "\(bytes) B" }
         if magnitude < 10 * 1024 * 1024 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
         return String(format: "%.1f MiB", Double(bytes) / (1024 * 1024))

@@ -44,6 +44,9 @@ public struct OutputSnapshot: Sendable, Equatable {
         } catch {
             throw OutputDiffError(path: manifestPath, reason: "not a bspgen manifest: \(Self.reason(error))")
         }
+        if let artifact = facts.artifacts.first(where: { !(0...BuildReport.largestSize).contains($0.size) }) {
+            throw OutputDiffError(path: manifestPath, reason: "artifact '\(artifact.path)': \(artifact.size) is not a file size")
+        }
         var snapshot = OutputSnapshot(name: path, board: facts.board, artifacts: facts.artifacts)
         let configPath = folder.appendingPathComponent("linux.config").path
         if FileManager.default.fileExists(atPath: configPath) {
@@ -66,6 +69,11 @@ public struct OutputSnapshot: Sendable, Equatable {
                 guard report.format == BuildReport.currentFormat else {
                     throw OutputDiffError(path: reportPath, reason: "a report of format \(report.format), this bspgen reads format "
                                           + "\(BuildReport.currentFormat); build the board again to rewrite it")
+                }
+                if let problem = report.problems.first {
+                    throw OutputDiffError(path: reportPath, reason: "not a report bspgen wrote: \(problem)"
+                                          + (report.problems.count > 1 ? " (and \(report.problems.count - 1) more)" : "")
+                                          + "; build the board again to rewrite it")
                 }
                 snapshot.report = report
             } catch let error as OutputDiffError {

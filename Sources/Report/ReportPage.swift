@@ -159,7 +159,8 @@ public enum ReportPage {
             var parts: [SizeBreakdown.Part] = []
             // Milliseconds, so that the phases add up exactly to the last milestone.
             for milestone in boot.milestones {
-                let now = max(Int((milestone.seconds * 1000).rounded()), previous)
+                let milliseconds = (min(max(milestone.seconds, 0), BuildReport.longestSeconds) * 1000).rounded()
+                let now = max(Int(milliseconds.isFinite ? milliseconds : 0), previous)
                 parts.append(SizeBreakdown.Part(name: "to \(milestone.name)", bytes: now - previous))
                 previous = now
             }

@@ -120,6 +120,20 @@ import Testing
         } catch {
             #expect(error.description.contains("a report of format \(BuildReport.currentFormat + 1)"))
         }
+        // Sizes no build has, which sums would overflow: refused, not added up.
+        var huge = sampleReport()
+        huge.kernel?.objects[0].bytes = Int.max
+        try huge.encoded().write(to: before.appendingPathComponent("report.json"))
+        do {
+            _ = try OutputSnapshot.load(before.path)
+            Issue.record("a report with an impossible size was accepted")
+        } catch {
+            #expect(error.description.contains("kernel.objects.kernel/sched/core.o: \(Int.max) is not a size"))
+        }
+        try Data(#"{"board": "b", "artifacts": [{"path": "Image", "size": -1, "sha256": "aa"}]}"#.utf8)
+            .write(to: before.appendingPathComponent("manifest.json"))
+        #expect(throws: OutputDiffError.self) { try OutputSnapshot.load(before.path) }
+        try Data(#"{"board": "b", "artifacts": []}"#.utf8).write(to: before.appendingPathComponent("manifest.json"))
         try Data("{}".utf8).write(to: before.appendingPathComponent("report.json"))
         do {
             _ = try OutputSnapshot.load(before.path)

@@ -58,6 +58,16 @@ import Testing
         #expect(page.components(separatedBy: "<script>").count == 2)
     }
 
+    @Test func aReportBspgenWroteHasNoProblems() {
+        #expect(sampleReport().problems.isEmpty)
+        var report = sampleReport()
+        report.stages[0].seconds = -1
+        report.boots[0].milestones[0].seconds = .infinity
+        #expect(report.problems == ["stages.kernel config.seconds: -1.0 is not a time in seconds",
+                                    "boots.kernel.first console output: inf is not a time in seconds"])
+        #expect(ByteCount.text(Int.min).hasSuffix("MiB"))
+    }
+
     @Test func samePageForTheSameReport() throws {
         #expect(ReportPage.html(sampleReport()) == ReportPage.html(sampleReport()))
         let decoded = try BuildReport.decode(try sampleReport().encoded())
