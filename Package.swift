@@ -39,17 +39,19 @@ let package = Package(
         // Optimized in debug builds too (CI runs the debug binary): a kernel's Kbuild records are ~80 MB of text.
         .target(name: "SBOM", dependencies: ["BoardModel", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: [.unsafeFlags(["-O"])]),
-        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "UserInput", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "SBOM", "CZlib"]),
+        // report.html and `bspgen diff`: the page (inline CSS and SVG) and the comparison, from values; pure, no tools.
+        .target(name: "Report", dependencies: ["Kconfig", "UserInput"]),
+        .target(name: "Pipeline", dependencies: ["BoardModel", "Host", "UserInput", "Kconfig", "Initramfs", "DeviceTree", "DiskImage", "QEMU", "SBOM", "Report", "CZlib"]),
         .target(name: "QEMU", dependencies: ["BoardModel", "Host"]),
         // `bspgen bench`: bspgen's rebuild times beside the same steps by hand; measures, never part of a build.
         .target(name: "Bench", dependencies: ["BoardModel", "Host", "Initramfs", "Pipeline", "QEMU"]),
         .target(name: "BSPGenCLI", dependencies: [
-            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU", "Bench", "UserInput",
+            "BoardModel", "Host", "Kconfig", "DeviceTree", "Initramfs", "DiskImage", "Pipeline", "QEMU", "Bench", "Report", "UserInput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bspgen", dependencies: ["BSPGenCLI"]),
         // libFuzzer harness for the parsers of untrusted input (scripts/fuzz.sh); a corpus replayer otherwise.
-        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree", "Kconfig", "DiskImage"]),
+        .executableTarget(name: "bspgen-fuzz", dependencies: ["BoardModel", "Initramfs", "DeviceTree", "Kconfig", "DiskImage", "Report"]),
 
         .testTarget(name: "UserInputTests", dependencies: ["UserInput"]),
         .testTarget(name: "BoardModelTests", dependencies: ["BoardModel"]),
@@ -58,8 +60,9 @@ let package = Package(
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree"]),
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "BoardModel", "Host", "Kconfig", "Initramfs", "DiskImage", "Report"]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "BoardModel"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "QEMUTests", dependencies: ["QEMU", "BoardModel", "Host"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Host", "Initramfs"]),
         // Corpus/: the bad-input corpus, run through the built binary by BadInputCorpusTests (see its README).

@@ -21,7 +21,7 @@ if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
   shift
 fi
 targets=("$@")
-all_targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb cpio-archive partition-table kconfig-fragment kconfig-language)
+all_targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb cpio-archive partition-table kconfig-fragment kconfig-language report-json)
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
 scratch=.build-fuzz
@@ -38,6 +38,7 @@ seed_files() {
     cpio-list) ls boards/common/*.list ;;
     dtb) ls Tests/DeviceTreeTests/Corpus/*.dtb 2>/dev/null || true ;;
     kconfig-fragment) find boards -name '*.fragment' -o -name '*.config' | sort ;;
+    report-json) ls out/*/report.json 2>/dev/null || true ;;
     *) ;;
   esac
 }
@@ -47,6 +48,24 @@ make_seeds() {
   local target=$1 corpus=$2 work
   work=$(mktemp -d)
   case "$target" in
+    report-json)
+      # A small report as bspgen writes one (the boards' own, when built, are seeds too).
+      cat > "$corpus/seed.json" <<'EOF'
+{"format":1,"board":"b","arch":"aarch64","manifestSHA256":"ab","buildSeconds":2.5,
+ "stages":[{"name":"kernel image","ran":true,"reasons":["config changed"],"started":0.1,"seconds":2},
+           {"name":"busybox","ran":false,"reasons":["inputs unchanged"],"started":0.2,"seconds":0}],
+ "kernel":{"image":"Image","imageSize":3000,"vmlinuxText":2000,"vmlinuxData":800,"vmlinuxBSS":200,
+           "objects":[{"name":"fs/ext4/inode.o","bytes":400},{"name":"drivers/tty/tty_io.o","bytes":300},{"name":"init/main.o","bytes":20}]},
+ "initramfs":{"file":"initramfs.cpio.gz","compressedSize":600,"archiveSize":1536,"otherEntries":3,
+              "files":[{"path":"/bin/busybox","bytes":1000,"kind":"busybox tree"},{"path":"/init","bytes":50,"kind":"init and board info"}]},
+ "diskImages":[{"title":"sdcard.img by partition","note":"mbr","total":4096,"parts":[{"name":"boot","bytes":2048},{"name":"rootfs","bytes":1024,"detail":"image"}]}],
+ "config":[{"symbol":"PRINTK","requested":"y","obtained":"y","origin":"linux.fragment:1","optional":false,"satisfied":true}],
+ "artifacts":[{"path":"Image","size":3000,"sha256":"0f"}],
+ "boots":[{"method":"kernel","passed":true,"accelerator":"tcg","totalSeconds":3,"checks":[{"name":"uname -m","passed":true,"detail":"aarch64"}],
+           "milestones":[{"name":"kernel started","seconds":0.3},{"name":"banner","seconds":1.9}]}],
+ "verdicts":[{"name":"manifest","passed":true,"detail":"ok"}],"components":[{"name":"linux","version":"6.1"}]}
+EOF
+      ;;
     dtb)
       printf '/dts-v1/;\n/ { compatible = "bspgen,fuzz"; #address-cells = <1>; #size-cells = <1>;\n  chosen { bootargs = "console=ttyS0"; };\n  memory@0 { device_type = "memory"; reg = <0 0x1000>; }; };\n' \
         | dtc -q -I dts -O dtb -o "$corpus/seed.dtb" - ;;

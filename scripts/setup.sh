@@ -26,6 +26,9 @@ packages=(
   opensbi
   # a virtual environment for the SBOM validators bspgen test runs (below)
   python3-venv
+  # the browser the tests open every board's report.html in (scripts/check-report.py, headless), and the font the
+  # page falls back on, named so that screenshots look the same on every machine
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -59,3 +62,19 @@ fi
 command -v swift >/dev/null || { echo "setup: Swift 6.2 or newer is needed (https://www.swift.org/install/linux/)" >&2; exit 1; }
 
 swift build -c "${BSPGEN_CONFIGURATION:-debug}" --product bspgen 2>&1 | tail -n 3
+
+# Shell completions (bash, zsh, fish) and the man page bspgen(1), generated from the command definitions: as root
+# for every user under /usr/local/share, otherwise under ~/.local/share. Each file is written beside its name and
+# renamed, so a shell never reads half of one.
+bspgen=".build/${BSPGEN_CONFIGURATION:-debug}/bspgen"
+if [ "$(id -u)" -eq 0 ]; then share=/usr/local/share; else share="${XDG_DATA_HOME:-$HOME/.local/share}"; fi
+install_generated() { # FILE COMMAND...
+  local file=$1; shift
+  mkdir -p "$(dirname "$file")"
+  "$@" > "$file.tmp-$$" && mv -f "$file.tmp-$$" "$file" || { rm -f "$file.tmp-$$"; echo "setup: could not write $file" >&2; return 1; }
+}
+install_generated "$share/bash-completion/completions/bspgen" "$bspgen" --generate-completion-script bash
+install_generated "$share/zsh/site-functions/_bspgen" "$bspgen" --generate-completion-script zsh
+install_generated "$share/fish/vendor_completions.d/bspgen.fish" "$bspgen" --generate-completion-script fish
+install_generated "$share/man/man1/bspgen.1" sh -c '"$1" --experimental-dump-help | python3 scripts/man-page.py' sh "$bspgen"
+echo "setup: completions and the man page in $share (bash-completion, zsh/site-functions, fish/vendor_completions.d, man/man1)"

@@ -2,7 +2,8 @@
 # The whole test suite: host set-up (apt packages, Swift build), every unit and integration test (swift test),
 # a bounded libFuzzer run over the parsers of untrusted input (scripts/fuzz.sh),
 # then real builds of every board (bspgen test --all): QEMU boards boot headless, the others have their
-# artifacts checked. Build results are cached in
+# artifacts checked; then every board's report.html in headless chromium (scripts/check-report.py) and bspgen diff
+# against the kernel's scripts/diffconfig. Build results are cached in
 # ${BSPGEN_CACHE:-~/.cache/bspgen}, so a second run is fast; each stage prints its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,5 +53,24 @@ printf '%s\n' "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-
 set -e
 echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
 
-[ "$swift_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$boot_status" -eq 0 ] || status=1
+echo "== report pages: every board's out/BOARD/report.html in headless chromium, 1280 and 390 px wide"
+report_start=$SECONDS
+set +e
+# Every bar of the timeline, every size bar adding up, nothing wider than the window; screenshots kept.
+scripts/check-report.py --artifacts .build/report-check out/*/report.html
+report_status=$?
+# bspgen diff on two real builds (two aarch64 boards on the same kernel): its config section is what the kernel's own
+# scripts/diffconfig prints, and it names the kernel's size change.
+diffconfig=$(find "${BSPGEN_CACHE:-$HOME/.cache/bspgen}/sources" -maxdepth 4 -path '*/scripts/diffconfig' -print -quit)
+.build/debug/bspgen diff out/qemu-arm64-virt out/raspberrypi3b > .build/report-check/diff.txt || report_status=1
+sed -n '/^kernel config/,/^$/p' .build/report-check/diff.txt | sed '1d;/^$/d;s/^ *//' > .build/report-check/diff-config.txt
+python3 "$diffconfig" out/qemu-arm64-virt/linux.config out/raspberrypi3b/linux.config | sed 's/^ *//' > .build/report-check/diffconfig.txt
+if ! cmp -s .build/report-check/diff-config.txt .build/report-check/diffconfig.txt || ! grep -q '^kernel size' .build/report-check/diff.txt; then
+  echo "FAILED: bspgen diff's kernel config differs from scripts/diffconfig (.build/report-check/diff*.txt)" >&2
+  report_status=1
+fi
+set -e
+echo "== report pages and diff: exit status $report_status after $((SECONDS - report_start)) s"
+
+[ "$swift_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$boot_status" -eq 0 ] && [ "$report_status" -eq 0 ] || status=1
 exit "$status"

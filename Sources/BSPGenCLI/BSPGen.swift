@@ -16,7 +16,7 @@ public struct BSPGen: AsyncParsableCommand {
         version: bspgenVersion,
         subcommands: [ListCommand.self, ShowCommand.self, ValidateCommand.self, DoctorCommand.self,
                       ConfigCommand.self, MenuconfigCommand.self, KernelCommand.self, InitramfsCommand.self, CpioCommand.self,
-                      BuildCommand.self, ImageCommand.self, LegalInfoCommand.self, FlashCommand.self, BootCommand.self, TestCommand.self, BenchCommand.self, DTCommand.self, CacheCommand.self]
+                      BuildCommand.self, ImageCommand.self, LegalInfoCommand.self, FlashCommand.self, BootCommand.self, TestCommand.self, DiffCommand.self, BenchCommand.self, DTCommand.self, CacheCommand.self]
     )
     public init() {}
 

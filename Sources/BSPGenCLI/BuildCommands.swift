@@ -40,22 +40,48 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "After each board, print every stage: run or skipped, why (which input changed), its time and ccache's hit rate.")
     var explain = false
 
+    @Flag(help: "Print JSON: per board its output folder, report page, artifacts and stages (and the reproducibility check's result).")
+    var json = false
+
+    /// One board's build as `--json` prints it.
+    struct BuiltBoard: Encodable {
+        var board: String
+        var output: String
+        var report: String
+        var artifacts: [ManifestArtifact]
+        var stages: [StageReport]
+        /// With --check-reproducible: the files found byte-identical.
+        var reproducibleFiles: [String]?
+    }
+
     func run() async throws {
         let names = try options.project.boardNames(boards, all: all)
         let options = self.options
         let images = self.images
+        var built: [BuiltBoard] = []
         try await buildBoards(names, options: options, images: images) { name, result in
-            print(Self.report(name, result, explain: explain), terminator: "")
-        }
-        guard checkReproducible else { return }
-        for name in names {
-            let reproducibility = ReproducibilityRun(board: name, workspace: options.workspaceOptions.workspace)
-            print("\(name): building again from scratch in \(reproducibility.scratch.path) to compare")
-            let check = try await reproducibility.run { isolate in
-                try await buildBoard(name, options: options, images: images, adjust: isolate).1
+            if json {
+                built.append(BuiltBoard(board: name, output: result.outputDirectory.path, report: result.outputDirectory.appendingPathComponent("report.html").path,
+                                        artifacts: result.manifest.artifacts, stages: result.stages))
+            } else {
+                print(Self.report(name, result, explain: explain), terminator: "")
             }
-            print("\(name): reproducible: \(check.identical.count) files byte-identical (\(check.identical.joined(separator: ", ")))")
         }
+        if checkReproducible {
+            for (index, name) in names.enumerated() {
+                let reproducibility = ReproducibilityRun(board: name, workspace: options.workspaceOptions.workspace)
+                if !json { print("\(name): building again from scratch in \(reproducibility.scratch.path) to compare") }
+                let check = try await reproducibility.run { isolate in
+                    try await buildBoard(name, options: options, images: images, adjust: isolate).1
+                }
+                if json, index < built.count {
+                    built[index].reproducibleFiles = check.identical
+                } else {
+                    print("\(name): reproducible: \(check.identical.count) files byte-identical (\(check.identical.joined(separator: ", ")))")
+                }
+            }
+        }
+        if json { try printJSON(built) }
     }
 
     static func report(_ name: String, _ result: BoardBuildResult, explain: Bool) -> String {
@@ -97,7 +123,33 @@ struct ImageCommand: AsyncParsableCommand {
     @Flag(help: "Every board that has disk images.")
     var all = false
 
+    @Flag(help: "Print JSON: each image with its table, size and partitions, and the image checks.")
+    var json = false
+
+    struct ImageResult: Encodable {
+        struct Part: Encodable {
+            var label: String
+            var offset: Int
+            var size: Int
+            var content: String
+        }
+        var board: String
+        var image: String
+        var table: String
+        var size: Int
+        var partitions: [Part]
+    }
+
+    struct BoardImages: Encodable {
+        var board: String
+        var images: [ImageResult]
+        var rootFilesystem: String?
+        var checks: [ArtifactCheck]
+    }
+
     func run() async throws {
+        var results: [BoardImages] = []
+        defer { if json { try? printJSON(results) } }
         let catalog = options.project.catalog()
         let names = all ? catalog.boardNames.filter { !(catalog.boards[$0]?.board.diskImages ?? []).isEmpty } : boards
         guard !names.isEmpty else { throw ValidationError("name a board, or use --all") }
@@ -107,9 +159,16 @@ struct ImageCommand: AsyncParsableCommand {
             if images.isEmpty && environment.board.board.rootfs == nil {
                 throw CommandFailure(message: "\(name) describes no disk_images and no rootfs; see README 'Disk images'")
             }
+            var boardImages = BoardImages(board: name, images: [], checks: [])
             for spec in images {
                 let url = result.outputDirectory.appendingPathComponent(spec.name)
                 let table = try PartitionTable.read(from: url)
+                boardImages.images.append(ImageResult(board: name, image: url.path, table: table.format.rawValue, size: table.totalSize, partitions:
+                    zip(table.partitions, spec.partitions).map { partition, described in
+                        .init(label: described.label, offset: partition.offset, size: partition.size,
+                              content: described.image ?? described.filesystem?.rawValue ?? "")
+                    }))
+                if json { continue }
                 print("\(url.path): \(table.format.rawValue), \(table.totalSize >> 20) MiB")
                 for (partition, partitionSpec) in zip(table.partitions, spec.partitions) {
                     let content = partitionSpec.image ?? partitionSpec.filesystem?.rawValue ?? ""
@@ -118,13 +177,16 @@ struct ImageCommand: AsyncParsableCommand {
                 }
             }
             if environment.board.board.rootfs != nil {
-                print("\(result.outputDirectory.appendingPathComponent(RootFilesystemSpec.imageName).path): ext4 root file system")
+                boardImages.rootFilesystem = result.outputDirectory.appendingPathComponent(RootFilesystemSpec.imageName).path
+                if !json { print("\(result.outputDirectory.appendingPathComponent(RootFilesystemSpec.imageName).path): ext4 root file system") }
             }
             // The same image checks as bspgen test: tables, labels, image partitions, every FAT file read back.
             let checker = ArtifactChecker(board: environment.board, folder: result.outputDirectory)
             let checks = checker.run().filter { $0.name.hasPrefix("disk image") || $0.name.hasPrefix("root file system") }
                 + (await checker.checkImageContents())
-            for check in checks { print("  \(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)") }
+            boardImages.checks = checks
+            results.append(boardImages)
+            if !json { for check in checks { print("  \(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)") } }
             if checks.contains(where: { !$0.passed }) { throw CommandFailure(message: "\(name): an image check failed") }
         }
     }
@@ -139,10 +201,17 @@ struct InitramfsCommand: AsyncParsableCommand {
     @Argument(help: "Board name.")
     var board: String
 
+    @Flag(help: "Print JSON: the archive's path and size.")
+    var json = false
+
     func run() async throws {
         let environment = try await options.environment(board)
         let build = BoardBuild(environment: environment)
         try await environment.withBoardLock { try await build.initramfs() }
+        if json {
+            let size = (try? FileManager.default.attributesOfItem(atPath: build.initramfsDestination.path)[.size] as? NSNumber)?.intValue
+            return try printJSON(["board": board, "initramfs": build.initramfsDestination.path, "size": size.map(String.init) ?? ""])
+        }
         print("initramfs: \(build.initramfsDestination.path)")
         print("`bspgen build \(board)` puts it into \(environment.workspace.output(board).path) with the other artifacts")
     }
@@ -168,6 +237,17 @@ struct CpioCommand: ParsableCommand {
     @Option(name: .customLong("source-date-epoch"), help: "Timestamp for entries (default: $SOURCE_DATE_EPOCH, else 2024-01-01).")
     var sourceDateEpoch: Int64?
 
+    @Flag(help: "Print JSON: the archive, its entries and sizes.")
+    var json = false
+
+    struct Packed: Encodable {
+        var archive: String
+        var entries: Int
+        var uncompressedSize: UInt64
+        var compressedSize: UInt64
+        var compression: String
+    }
+
     func run() throws {
         guard let compression = InitramfsCompression(rawValue: compress) else {
             throw ValidationError("--compress \(compress): expected one of \(InitramfsCompression.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -182,6 +262,10 @@ struct CpioCommand: ParsableCommand {
         let sources = directories.map { InitramfsSource.directory(URL(fileURLWithPath: $0)) } + lists.map { InitramfsSource.list(URL(fileURLWithPath: $0)) }
         let epoch = sourceDateEpoch ?? BuildEnvironment.sourceDateEpochFromEnvironment()
         let summary = try InitramfsPacker(sourceDateEpoch: epoch).pack(sources, to: URL(fileURLWithPath: output), compression: compression)
+        if json {
+            return try printJSON(Packed(archive: output, entries: summary.entryCount, uncompressedSize: summary.uncompressedSize,
+                                        compressedSize: summary.compressedSize, compression: compression.rawValue))
+        }
         print("\(output): \(summary.entryCount) entries, \(summary.uncompressedSize) bytes, \(summary.compressedSize) bytes \(compression.rawValue)")
     }
 }

@@ -54,6 +54,9 @@ struct ConfigCommand: AsyncParsableCommand {
     @Option(name: .customLong("fragment"), help: "An extra fragment for this run only (repeatable), applied after the board's.")
     var fragments: [String] = []
 
+    @Flag(help: "Print JSON: the config's and defconfig's paths, the fragment lines that overrode earlier ones and the optional options dropped.")
+    var json = false
+
     func run() async throws {
         // Every extra fragment is read and parsed before anything else: a FIFO, a device or a bad line is an error
         // now, not after the kernel source is unpacked.
@@ -65,6 +68,10 @@ struct ConfigCommand: AsyncParsableCommand {
         let environment = try await options.environment(board)
         let configuration = try await environment.withBoardLock {
             try await KernelBuilder(environment: environment).configure(extraFragments: extra, force: !extra.isEmpty)
+        }
+        if json {
+            return try printJSON(["board": .init(board), "config": .init(configuration.config.path), "defconfig": .init(configuration.defconfig.path),
+                                  "overrides": .init(configuration.overrides), "warnings": .init(configuration.warnings)] as [String: JSONValue])
         }
         for override in configuration.overrides { print("note: \(override)") }
         // Left in the build folder: out/BOARD is written whole by the build, with a manifest of every file in it.
@@ -83,10 +90,17 @@ struct KernelCommand: AsyncParsableCommand {
     @Argument(help: "Board name.")
     var board: String
 
+    @Flag(help: "Print JSON: the kernel image's and device trees' paths.")
+    var json = false
+
     func run() async throws {
         let environment = try await options.environment(board)
         let builder = KernelBuilder(environment: environment)
         let artifacts = try await environment.withBoardLock { try await builder.build(try await builder.configure()) }
+        if json {
+            return try printJSON(["board": .init(board), "image": .init(artifacts.image.path), "deviceTrees": .init(artifacts.deviceTrees.map(\.path))]
+                                 as [String: JSONValue])
+        }
         print("kernel image: \(artifacts.image.path)")
         for dtb in artifacts.deviceTrees { print("device tree: \(dtb.path)") }
     }

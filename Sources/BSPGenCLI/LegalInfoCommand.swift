@@ -17,12 +17,19 @@ struct LegalInfoCommand: AsyncParsableCommand {
     @Argument(help: "Board name (default: default_board in bspgen.yaml).")
     var board: String?
 
+    @Flag(help: "Print JSON: the folder, its size and manifest.csv's rows.")
+    var json = false
+
     func run() async throws {
         let name = try options.project.boardNames(board.map { [$0] } ?? [], all: false).first ?? ""
         let start = Date()
         let (environment, result) = try await buildBoard(name, options: options)
         let legalStart = Date()
         let legal = try await LegalInfo(environment: environment).run(result)
+        if json {
+            return try printJSON(["board": .init(name), "folder": .init(legal.folder.path), "bytes": .init(String(legal.bytes)),
+                                  "components": .init(legal.rows.map { $0.joined(separator: "\t") })] as [String: JSONValue])
+        }
         print("\(name): \(legal.folder.path) (\(legal.bytes / 1_048_576) MiB, legal-info \(String(format: "%.1f", Date().timeIntervalSince(legalStart))) s, "
               + "with the build \(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
         for row in legal.rows {

@@ -51,3 +51,20 @@ func printJSON(_ value: some Encodable) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// A small JSON value for commands whose `--json` is a few named strings and lists.
+enum JSONValue: Encodable {
+    case string(String)
+    case strings([String])
+
+    init(_ text: String) { self = .string(text) }
+    init(_ texts: [String]) { self = .strings(texts) }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let text): try container.encode(text)
+        case .strings(let texts): try container.encode(texts)
+        }
+    }
+}

@@ -16,6 +16,16 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: "Board or toolchain YAML files (default: all of them).")
     var files: [String] = []
 
+    @Flag(help: "Print JSON: whether every file is valid, and each problem (the exit status is still 1 when there are problems).")
+    var json = false
+
+    struct Result: Encodable {
+        var valid: Bool
+        var boards: Int
+        var toolchains: Int
+        var problems: [String]
+    }
+
     func run() throws {
         let only = files.isEmpty ? nil : files.map { URL(fileURLWithPath: $0) }
         for file in only ?? [] where !FileManager.default.fileExists(atPath: file.path) {
@@ -30,6 +40,12 @@ struct ValidateCommand: ParsableCommand {
         // Boards share data files (boards/common/...): a problem in one is told once.
         var seen = Set<Diagnostic>()
         problems = problems.filter { seen.insert($0).inserted }
+        if json {
+            try printJSON(Result(valid: problems.isEmpty, boards: catalog.boards.count, toolchains: catalog.toolchains.count,
+                                 problems: problems.map(\.description)))
+            if !problems.isEmpty { throw CommandFailure(message: "") }
+            return
+        }
         if !problems.isEmpty { throw DiagnosticList(problems) }
         print("ok: \(files.isEmpty ? "every file" : files.count == 1 ? "1 file" : "\(files.count) files") valid (\(catalog.boards.count) board(s), \(catalog.toolchains.count) toolchain(s))")
     }

@@ -156,6 +156,9 @@ public struct BoardBuild: Sendable {
         let (outputDirectory, manifest) = try await outputStage(files: files + sbom, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
                                                                 configuration: configuration, busybox: busybox, bootloader: bootloader,
                                                                 firmware: firmware.packages, signing: verifiedBoot.flatMap(manifestSigning))
+        try await ReportStage(environment: environment).write(ReportInputs(
+            configuration: configuration, kernel: kernel, initramfs: initramfs, initramfsSources: try initramfsSources(busybox: busybox, modules: modules),
+            output: outputDirectory, manifest: manifest))
         try environment.cacheUses.write(to: environment.buildDirectory)
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
                                 guestChecks: deviceTrees.guestChecks + (modules?.guestChecks ?? []), stages: environment.journal.reports, verifiedBoot: verifiedBoot)

@@ -104,6 +104,13 @@ public struct BoardTest: Sendable {
                 }
             }
         }
+        // The page shows this test's verdicts and boot beside the build's; a page that cannot be written (a full disk)
+        // is said, and does not hide the verdicts.
+        do {
+            try ReportStage.record(report, method: selection == .kernel ? "kernel" : selection.label, output: result.outputDirectory)
+        } catch {
+            environment.progress.warning("\(board.name): report.html not updated with the test's verdicts: \(error)")
+        }
         return report
     }
 

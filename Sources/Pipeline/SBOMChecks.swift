@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Host
 import SBOM
 
@@ -96,7 +97,8 @@ extension ArtifactChecker {
         return object
     }
 
-    /// Paths of the regular files under `folder`, relative to it, sorted; `legal-info/` (made on request) left out.
+    /// Paths of the regular files under `folder`, relative to it, sorted; `legal-info/` (made on request) and the
+    /// report (`report.html`, `report.json`: host timings, rewritten by every build and test) left out.
     static func outputFiles(_ folder: URL) throws -> [String] {
         let root = folder.standardizedFileURL.resolvingSymlinksInPath().path + "/"
         guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
@@ -108,6 +110,7 @@ extension ArtifactChecker {
             guard path.hasPrefix(root) else { continue }
             let name = String(path.dropFirst(root.count))
             if name == "legal-info" { walker.skipDescendants(); continue }
+            if BuildReport.fileNames.contains(name) { continue }
             if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true { names.append(name) }
         }
         return names.sorted()

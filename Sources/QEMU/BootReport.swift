@@ -83,4 +83,11 @@ public struct BootReport: Sendable, Encodable {
     public let lastConsoleLines: [String]
     /// The whole console output.
     public let log: String
+    /// When each milestone's line appeared, in seconds since QEMU started, in the order seen.
+    public var milestones: [BootMilestoneTime] = []
+}
+
+public struct BootMilestoneTime: Sendable, Equatable, Encodable {
+    public var name: String
+    public var seconds: Double
 }

@@ -46,6 +46,7 @@ final class ConsoleRecorder: @unchecked Sendable {
     private var consoleTail: [String] = []
     private var errorTail: [String] = []
     private var firstFatal: (pattern: FatalConsolePattern, line: String)?
+    private var seenMilestones: [(milestone: BootMilestone, at: ContinuousClock.Instant)] = []
 
     init(log url: URL) throws(QEMUError) {
         do {
@@ -64,6 +65,8 @@ final class ConsoleRecorder: @unchecked Sendable {
     var lastConsoleLines: [String] { lock.withLock { consoleTail } }
     var lastErrorLines: [String] { lock.withLock { errorTail } }
     var fatal: (pattern: FatalConsolePattern, line: String)? { lock.withLock { firstFatal } }
+    /// The first time each milestone's line appeared, in the order they appeared.
+    var milestones: [(milestone: BootMilestone, at: ContinuousClock.Instant)] { lock.withLock { seenMilestones } }
 
     /// bspgen's own remarks in the log; written even past the cap, since they say what happened.
     func note(_ text: String) { lock.withLock { try? log.write(contentsOf: Data("\n[bspgen] \(text)\n".utf8)) } }
@@ -91,8 +94,12 @@ final class ConsoleRecorder: @unchecked Sendable {
 
     private func consoleLine(_ line: String) {
         if firstFatal == nil, let pattern = FatalConsolePattern.match(line) { firstFatal = (pattern, line) }
+        let now = ContinuousClock.now
+        for milestone in BootMilestone.matches(line, first: seenMilestones.isEmpty) where !seenMilestones.contains(where: { $0.milestone == milestone }) {
+            seenMilestones.append((milestone, now))
+        }
         append(line, to: &consoleTail, keeping: Self.tailLines)
-        continuation.yield(.line(line, at: .now))
+        continuation.yield(.line(line, at: now))
     }
 
     /// QEMU's own messages: kept apart, and logged as whole lines so that they do not cut console lines.
@@ -130,6 +137,38 @@ final class ConsoleRecorder: @unchecked Sendable {
     private func append(_ line: String, to tail: inout [String], keeping count: Int) {
         tail.append(line)
         if tail.count > count { tail.removeFirst(tail.count - count) }
+    }
+}
+
+/// A moment of a boot that its console shows, for the report's boot timeline: the lines Linux, U-Boot, OpenSBI
+/// and bspgen's /init print at these points whatever the board (the kernel's at its default log level).
+public enum BootMilestone: String, CaseIterable, Sendable {
+    case consoleOutput = "first console output"
+    case bootLoader = "boot loader"
+    case kernel = "kernel started"
+    case initramfsUnpacking = "initramfs unpacking"
+    case initramfsUnpacked = "initramfs unpacked"
+    case initStarted = "/init started"
+    case banner = "banner"
+
+    /// The milestones `line` marks; `first` says it is the console's first line.
+    static func matches(_ raw: String, first: Bool) -> [BootMilestone] {
+        var found: [BootMilestone] = first && !raw.trimmingCharacters(in: .whitespaces).isEmpty ? [.consoleOutput] : []
+        // A kernel with CONFIG_PRINTK_TIME puts `[    0.512345] ` before its messages.
+        var line = Substring(raw)
+        if line.hasPrefix("["), let close = line.firstIndex(of: "]"),
+           line[line.index(after: line.startIndex)..<close].allSatisfy({ $0 == " " || $0 == "." || $0.isNumber }) {
+            line = line[line.index(after: close)...].drop { $0 == " " }
+        }
+        if line.hasPrefix("U-Boot 20") || line.hasPrefix("U-Boot SPL 20") || line.hasPrefix("OpenSBI v") || line.contains("Welcome to GRUB") {
+            found.append(.bootLoader)
+        }
+        if line.hasPrefix("Booting Linux on") || line.hasPrefix("Linux version ") { found.append(.kernel) }
+        if line.hasPrefix("Unpacking initramfs") || line.hasPrefix("Trying to unpack rootfs image") { found.append(.initramfsUnpacking) }
+        if line.hasPrefix("Freeing initrd memory") { found.append(.initramfsUnpacked) }
+        if line.hasPrefix("Run /init as init process") { found.append(.initStarted) }
+        if line.hasPrefix("=== bspgen: board "), line.contains(" is up") { found.append(.banner) }
+        return found
     }
 }
 

@@ -95,7 +95,8 @@ public enum QEMURunner {
                           secondsToBanner: outcome.bannerTime.map { ($0 - start).inSeconds },
                           totalSeconds: (ContinuousClock.now - start).inSeconds, checks: checks,
                           exitStatus: status.statusText, lastConsoleLines: failure == nil ? [] : recorder.lastConsoleLines,
-                          log: log.path)
+                          log: log.path,
+                          milestones: recorder.milestones.map { BootMilestoneTime(name: $0.milestone.rawValue, seconds: ($0.at - start).inSeconds) })
     }
 
     /// Boots on the user's terminal; Ctrl-A X quits.

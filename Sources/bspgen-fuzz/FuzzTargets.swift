@@ -4,6 +4,7 @@ import DiskImage
 import Foundation
 import Initramfs
 import Kconfig
+import Report
 
 /// The parsers that read what users and other tools hand bspgen. Each must turn any input into a value or a
 /// typed error: never a crash, never a hang.
@@ -26,6 +27,8 @@ enum FuzzTarget: String, CaseIterable {
     case kconfigFragment = "kconfig-fragment"
     /// A Kconfig file (the language of the kernel's `Kconfig`) through the index and its questions.
     case kconfigLanguage = "kconfig-language"
+    /// A `report.json` (what `bspgen diff` reads of an output folder) through its checks, the page and the diff.
+    case reportJSON = "report-json"
 
     /// A scratch folder per process: boards/ for board files, and the archive the list target writes.
     static let scratch: URL = {
@@ -94,6 +97,16 @@ enum FuzzTarget: String, CaseIterable {
             }
             _ = index.architectures(enabledIn: config)
             _ = index.definitions.keys.min().map { index.suggestions(for: $0 + "X") }
+        case .reportJSON:
+            // As `bspgen diff` takes a report: decoded, then used only when its checks find nothing.
+            guard let report = try? BuildReport.decode(input), report.problems.isEmpty else { return }
+            _ = ReportPage.html(report)
+            var other = report
+            if let objects = other.kernel?.objects { other.kernel?.objects = Array(objects.dropLast()) }
+            if let files = other.initramfs?.files { other.initramfs?.files = Array(files.dropFirst()) }
+            let diff = OutputDiff(OutputSnapshot(name: "a", board: report.board, artifacts: report.artifacts, report: report),
+                                  OutputSnapshot(name: "b", board: other.board, artifacts: other.artifacts, report: other))
+            _ = (diff.text, diff.html, try? JSONEncoder().encode(diff))
         }
     }
 }

@@ -207,7 +207,8 @@ func temporaryNames(under folder: URL) -> [String] {
     }
 }
 
-/// out/fake is either absent or complete: every file its manifest lists, with that size and sha256, and nothing else.
+/// out/fake is either absent or complete: every file its manifest lists, with that size and sha256, and nothing else
+/// but the report (`report.html`, `report.json`), which is written after the folder and may be missing after a kill.
 func expectCompleteOrAbsent(_ project: FakeBoardProject, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let folder = project.board
     guard FileManager.default.fileExists(atPath: folder.path) else { return }
@@ -227,7 +228,7 @@ func expectComplete(_ project: FakeBoardProject, sourceLocation: SourceLocation 
     let present = Set((FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []).filter { path in
         var isFolder: ObjCBool = false
         return FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path, isDirectory: &isFolder) && !isFolder.boolValue
-    })
+    }).subtracting(["report.html", "report.json"])
     #expect(present == Set(manifest.artifacts.map(\.path) + ["manifest.json"]), "files of out/fake: \(present.sorted())",
             sourceLocation: sourceLocation)
     for artifact in manifest.artifacts {
@@ -278,6 +279,9 @@ private func expectCleanFailure(_ result: (status: Int32?, output: String), ment
         let first = try project.run()
         #expect(first.status == 0, "\(first.output)")
         try expectComplete(project)
+        // Every build writes its report beside the output, outside the manifest.
+        let page = try String(contentsOf: project.board.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(page.contains("<h1>fake</h1>") && page.contains("Kernel sizes were not measured"))
         let before = try FileManager.default.contentsOfDirectory(atPath: project.board.path).sorted()
         let manifest = try Data(contentsOf: project.board.appendingPathComponent("manifest.json"))
 

@@ -23,4 +23,21 @@ import Testing
         ])
         #expect(try ReproducibilityCheck(first: a, second: a).differences.isEmpty)
     }
+
+    /// The report holds host timings: two builds' reports differ, and that is not a reproducibility failure.
+    @Test func leavesTheReportOut() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-repro-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (a, b) = (root.appendingPathComponent("a"), root.appendingPathComponent("b"))
+        for folder in [a, b] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try Data("same".utf8).write(to: a.appendingPathComponent("Image"))
+        try Data("same".utf8).write(to: b.appendingPathComponent("Image"))
+        try Data("built in 1.0 s".utf8).write(to: a.appendingPathComponent("report.html"))
+        try Data("built in 2.0 s".utf8).write(to: b.appendingPathComponent("report.html"))
+        try Data("{}".utf8).write(to: a.appendingPathComponent("report.json"))
+        let check = try ReproducibilityCheck(first: a, second: b)
+        #expect(check.differences.isEmpty)
+        #expect(check.identical == ["Image"])
+        #expect(try ArtifactChecker.outputFiles(a) == ["Image"])
+    }
 }

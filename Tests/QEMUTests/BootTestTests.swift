@@ -27,6 +27,29 @@ import Testing
         #expect((json?["checks"] as? [Any])?.count == 3)
     }
 
+    /// The report's boot timeline: each milestone at the time its line came, in order, printk timestamps or not.
+    @Test func milestonesAreTimedAsTheirLinesArrive() async throws {
+        let console = #"""
+            printf 'U-Boot 2023.01 (Jan 01 2024 - 00:00:00 +0000)\r\n'
+            sleep 0.3
+            printf '[    0.000000] Linux version 6.1.0 (gcc 12.2.0)\r\n'
+            printf 'Unpacking initramfs...\r\n'
+            sleep 0.3
+            printf '[    0.300001] Freeing initrd memory: 1416K\r\n'
+            printf 'Run /init as init process\r\n'
+            """#
+        let fake = try FakeQEMU([console, FakeQEMU.banner(), FakeQEMU.shell()].joined(separator: "\n"))
+        let report = try await fake.bootTest()
+        #expect(report.passed)
+        #expect(report.milestones.map(\.name) == ["first console output", "boot loader", "kernel started", "initramfs unpacking",
+                                                  "initramfs unpacked", "/init started", "banner"])
+        let at = Dictionary(report.milestones.map { ($0.name, $0.seconds) }, uniquingKeysWith: { first, _ in first })
+        #expect((at["kernel started"] ?? 0) - (at["boot loader"] ?? 0) >= 0.25)
+        #expect((at["initramfs unpacked"] ?? 0) - (at["initramfs unpacking"] ?? 0) >= 0.25)
+        #expect(report.milestones.map(\.seconds) == report.milestones.map(\.seconds).sorted())
+        #expect((at["banner"] ?? 0) <= (report.secondsToBanner ?? 0) + 0.05)
+    }
+
     @Test func aCommandSentBeforeTheShellReadsIsSentAgain() async throws {
         let fake = try FakeQEMU([FakeQEMU.banner(), FakeQEMU.shell(skipFirstLine: true)].joined(separator: "\n"))
         let report = try await fake.bootTest()
