@@ -5,6 +5,7 @@ import DiskImage
 import Foundation
 import Host
 import Initramfs
+import Kconfig
 import UserInput
 
 struct BuildCommand: AsyncParsableCommand {
@@ -28,13 +29,25 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "After each board, print every stage: run or skipped, why (which input changed), its time and ccache's hit rate.")
     var explain = false
 
+    @Option(name: .customLong("kernel-fragment"), help: ArgumentHelp(
+        "An extra kernel fragment for this build only (repeatable), merged after the board's: out/BOARD/ (config, image, SBOMs) is built with it.",
+        valueName: "FILE"))
+    var kernelFragments: [String] = []
+
     func run() async throws {
         let names = try options.project.boardNames(boards, all: all)
         let options = self.options
         let images = self.images
+        // Read and parsed before anything is built, as `config --fragment` does: a bad line is an error now.
+        let extra = try kernelFragments.map { path in
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            _ = try KconfigFile.load(url, name: path)
+            return url
+        }
+        let withFragments: @Sendable (inout BuildEnvironment) -> Void = { $0.board.kernelFragments += extra }
         let scheduler = BoardScheduler(boards: names, totalJobs: options.jobs)
         try await scheduler.run({ name, slot in
-            try await buildBoard(name, options: options, images: images, jobs: slot.jobs, progressPrefix: slot.progressPrefix).1
+            try await buildBoard(name, options: options, images: images, jobs: slot.jobs, progressPrefix: slot.progressPrefix, adjust: withFragments).1
         }, deliver: { name, result in
             print(Self.report(name, result, explain: explain), terminator: "")
         })
@@ -43,7 +56,7 @@ struct BuildCommand: AsyncParsableCommand {
             let reproducibility = ReproducibilityRun(board: name, workspace: options.workspaceOptions.workspace)
             print("\(name): building again from scratch in \(reproducibility.scratch.path) to compare")
             let check = try await reproducibility.run { isolate in
-                try await buildBoard(name, options: options, images: images, adjust: isolate).1
+                try await buildBoard(name, options: options, images: images, adjust: { withFragments(&$0); isolate(&$0) }).1
             }
             print("\(name): reproducible: \(check.identical.count) files byte-identical (\(check.identical.joined(separator: ", ")))")
         }
