@@ -80,6 +80,10 @@ public struct LegalInfo: Sendable {
                     bytes += try copy(copyright, into: licenses, as: "debian-copyright")
                 }
                 for patch in sbom.patches[id] ?? [] { bytes += try copy(patch, into: directory.appendingPathComponent("patches", isDirectory: true)) }
+            } else if id.hasPrefix("module-"), let folder = board.externalModules.first(where: { "module-" + $0.lastPathComponent == id }) {
+                // An out-of-tree module's source is the board's folder itself.
+                bytes += try copy(folder, into: sources)
+                archive = "folder \(folder.lastPathComponent) (copied)"
             } else if id.hasPrefix("deb-") {
                 let package = String(id.dropFirst(4))
                 if let spec = (board.board.firmware ?? []).first(where: { $0.package == package }),
