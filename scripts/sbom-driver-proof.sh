@@ -37,16 +37,26 @@ list() { grep -v '^#' "$work/$1/$board/licences/linux-files.tsv" | LC_ALL=C sort
 
 echo "== sbom driver proof: $board, $fragment turns on $driver/"
 build before
+# The fragment must turn something on that the board does not have already.
+while read -r line; do
+  case $line in CONFIG_*=y|CONFIG_*=m)
+    grep -qx "$line" "$work/before/$board/linux.config" && { echo "sbom driver proof: FAIL: $board already has $line; choose another driver" >&2; exit 1; } ;;
+  esac
+done <"$fragment"
 build with --kernel-fragment "$fragment"
 LC_ALL=C comm -13 <(list before) <(list with) >"$work/added"
 LC_ALL=C comm -23 <(list before) <(list with) >"$work/removed"
 [ -s "$work/removed" ] && fail "the driver's fragment removed files from the list: $(cut -f1 "$work/removed" | head -5 | tr '\n' ' ')"
 
-# What Kbuild compiled in the driver's folder, from its own records (source_ lines), as paths in the source tree.
+# What Kbuild archived for the driver's folder in this build (the members of its thin built-in.a: objects of earlier
+# builds stay in the folder, not in the archive), each object's source from its record's source_ line.
 srctree=$(readlink -f "$linux/source")
-for record in "$linux/$driver"/.*.o.cmd; do
-  sed -n "s|^source_[^ ]* := ||p" "$record"
-done | while read -r source; do
+ar t "$linux/$driver/built-in.a" | while read -r object; do
+  # A thin archive's members: as ar prints them, absolute, or relative to the archive's folder.
+  case $object in /*) ;; *) object=$linux/$driver/$object ;; esac
+  cat "$(dirname "$object")/.$(basename "$object").cmd"
+done >"$work/records"
+sed -n "s|^source_[^ ]* := ||p" "$work/records" | while read -r source; do
   source=$(readlink -f "$source")
   echo "${source#"$srctree"/}"
 done | LC_ALL=C sort -u >"$work/expected"
@@ -74,7 +84,7 @@ while IFS=$'\t' read -r path origin role licence written sha256; do
     with_identifier=$((with_identifier + 1))
   fi
   if [ "$role" = read ]; then
-    grep -qF "/$path " "$linux/$driver"/.*.o.cmd || fail "$path was added as read, but no record of $driver/ names it"
+    grep -qF "/$path " "$work/records" || fail "$path was added as read, but no record of $driver/'s objects names it"
   fi
 done <"$work/added"
 [ "$with_identifier" -gt 0 ] || fail "none of the added files carries an SPDX-License-Identifier"
