@@ -2,8 +2,9 @@
 # The whole test suite: host set-up (apt packages, Swift build), every unit and integration test (swift test),
 # a bounded libFuzzer run over the parsers of untrusted input (scripts/fuzz.sh),
 # then real builds of every board (bspgen test --all): QEMU boards boot headless, the others have their
-# artifacts checked; then every board's report.html in headless chromium (scripts/check-report.py) and bspgen diff
-# against the kernel's scripts/diffconfig. Build results are cached in
+# artifacts checked; then the SBOM's proof that the kernel file list follows the build (scripts/sbom-driver-proof.sh),
+# every board's report.html in headless chromium (scripts/check-report.py) and bspgen diff against the kernel's
+# scripts/diffconfig. Build results are cached in
 # ${BSPGEN_CACHE:-~/.cache/bspgen}, so a second run is fast; each stage prints its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,14 @@ printf '%s\n' "qemu-x86_64 --boot disk" "qemu-x86_64 --rootfs ext4" "qemu-arm64-
 set -e
 echo "== bspgen test: exit status $boot_status after $((SECONDS - start)) s"
 
+# The SBOM's kernel file list comes from this build: one driver on adds its files, off gives the first output back
+# (qemu-x86_64's kept build folder, two incremental kernel builds: about 75 s).
+set +e
+scripts/sbom-driver-proof.sh qemu-x86_64
+sbom_status=$?
+set -e
+
+
 echo "== report pages: every board's out/BOARD/report.html in headless chromium, 1280 and 390 px wide"
 report_start=$SECONDS
 set +e
@@ -72,5 +81,6 @@ fi
 set -e
 echo "== report pages and diff: exit status $report_status after $((SECONDS - report_start)) s"
 
-[ "$swift_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$boot_status" -eq 0 ] && [ "$report_status" -eq 0 ] || status=1
+
+[ "$swift_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$boot_status" -eq 0 ] && [ "$sbom_status" -eq 0 ] && [ "$report_status" -eq 0 ] || status=1
 exit "$status"

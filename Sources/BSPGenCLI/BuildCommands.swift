@@ -5,6 +5,7 @@ import DiskImage
 import Foundation
 import Host
 import Initramfs
+import Kconfig
 import UserInput
 
 /// `bspgen build BOARD...`: the boards under one `-j` budget (`BoardScheduler`), each result handed to `deliver` in
@@ -40,6 +41,11 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "After each board, print every stage: run or skipped, why (which input changed), its time and ccache's hit rate.")
     var explain = false
 
+    @Option(name: .customLong("kernel-fragment"), help: ArgumentHelp(
+        "An extra kernel fragment for this build only (repeatable), merged after the board's: out/BOARD/ (config, image, SBOMs) is built with it.",
+        valueName: "FILE"))
+    var kernelFragments: [String] = []
+
     @Flag(help: "Print JSON: per board its output folder, report page, artifacts and stages (and the reproducibility check's result).")
     var json = false
 
@@ -58,8 +64,15 @@ struct BuildCommand: AsyncParsableCommand {
         let names = try options.project.boardNames(boards, all: all)
         let options = self.options
         let images = self.images
+        // Read and parsed before anything is built, as `config --fragment` does: a bad line is an error now.
+        let extra = try kernelFragments.map { path in
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            _ = try KconfigFile.load(url, name: path)
+            return url
+        }
+        let withFragments: @Sendable (inout BuildEnvironment) -> Void = { $0.extraKernelFragments = extra }
         var built: [BuiltBoard] = []
-        try await buildBoards(names, options: options, images: images) { name, result in
+        try await buildBoards(names, options: options, images: images, adjust: withFragments) { name, result in
             if json {
                 built.append(BuiltBoard(board: name, output: result.outputDirectory.path, report: result.outputDirectory.appendingPathComponent("report.html").path,
                                         artifacts: result.manifest.artifacts, stages: result.stages))
@@ -72,7 +85,7 @@ struct BuildCommand: AsyncParsableCommand {
                 let reproducibility = ReproducibilityRun(board: name, workspace: options.workspaceOptions.workspace)
                 if !json { print("\(name): building again from scratch in \(reproducibility.scratch.path) to compare") }
                 let check = try await reproducibility.run { isolate in
-                    try await buildBoard(name, options: options, images: images, adjust: isolate).1
+                    try await buildBoard(name, options: options, images: images, adjust: { withFragments(&$0); isolate(&$0) }).1
                 }
                 if json, index < built.count {
                     built[index].reproducibleFiles = check.identical

@@ -9,7 +9,8 @@ struct LegalInfoCommand: AsyncParsableCommand {
             Builds the board if needed, then copies per component of its SBOM the source archive that was built (the \
             tarball, or the Debian .dsc with the files it lists), the patches applied, the licence texts of its tree \
             (COPYING, LICENSES/, ...) and Debian's copyright file; manifest.csv lists component, version, licence, \
-            source archive and sha256. A later build that rewrites out/BOARD/ leaves legal-info/ out.
+            source archive, sha256 and the Debian source package (with those its Built-Using field names). \
+            --host-sources also fetches the host libraries' Debian sources. A later build that rewrites out/BOARD/ leaves legal-info/ out.
             """)
 
     @OptionGroup var options: BuildOptions
@@ -20,12 +21,15 @@ struct LegalInfoCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON: the folder, its size and manifest.csv's rows.")
     var json = false
 
+    @Flag(help: "Also fetch the Debian source packages of the host libraries linked into the board (glibc, libgcc) and those their Built-Using names, with apt-get source (glibc 20 MB, gcc-12 89 MB; kept in the cache).")
+    var hostSources = false
+
     func run() async throws {
         let name = try options.project.boardNames(board.map { [$0] } ?? [], all: false).first ?? ""
         let start = Date()
         let (environment, result) = try await buildBoard(name, options: options)
         let legalStart = Date()
-        let legal = try await LegalInfo(environment: environment).run(result)
+        let legal = try await LegalInfo(environment: environment, hostSources: hostSources).run(result)
         if json {
             return try printJSON(["board": .init(name), "folder": .init(legal.folder.path), "bytes": .init(String(legal.bytes)),
                                   "components": .init(legal.rows.map { $0.joined(separator: "\t") })] as [String: JSONValue])

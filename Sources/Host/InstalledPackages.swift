@@ -47,6 +47,20 @@ public enum InstalledPackages {
     }
 
     /// What dpkg records for each of `names` that is installed.
+    /// The source packages a binary package says it was built from beyond its own (`Built-Using`): a cross C
+    /// library is built from `cross-toolchain-base` using glibc's source. `name (= version)` entries.
+    public static func builtUsing(_ package: String) async throws -> [(name: String, version: String)] {
+        let result = try await ProcessRunner.capture(Command("dpkg-query", ["-W", "-f", "${Built-Using}", package], environment: ["LC_ALL": "C"]))
+        return parseBuiltUsing(result.succeeded ? result.output : "")
+    }
+
+    public static func parseBuiltUsing(_ text: String) -> [(name: String, version: String)] {
+        text.split(separator: ",").compactMap { entry in
+            let words = entry.split(whereSeparator: { $0.isWhitespace || $0 == "(" || $0 == ")" || $0 == "=" }).map(String.init)
+            return words.count == 2 ? (words[0], words[1]) : nil
+        }
+    }
+
     public static func describe(_ names: [String]) async throws -> [String: InstalledPackage] {
         guard !names.isEmpty else { return [:] }
         let format = "${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Status}\n"

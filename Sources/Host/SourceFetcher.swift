@@ -199,6 +199,42 @@ public struct SourceFetcher: Sendable {
                           sha256: try cachedSHA256(of: dsc), archive: dsc)
     }
 
+    /// A Debian source package as it is in the archive, not unpacked: its `.dsc` and every file the `.dsc` lists,
+    /// `apt-get source --download-only NAME=VERSION` through the private `deb-src` configuration, into
+    /// `downloads/debian-source/NAME_VERSION/` (kept: a second legal-info copies from there). For legal-info's
+    /// sources of the host packages linked into the board (the C library, GCC's runtime).
+    public func debianSourcePackage(_ name: String, version: String, log: URL) async throws -> [URL] {
+        let directory = workspace.downloads.appendingPathComponent("debian-source/\(name)_\(version)", isDirectory: true)
+        return try await FileLock.withLock(workspace.lock("source-debian-\(name)")) {
+            if dscFiles(in: directory).isEmpty {
+                let options = try privateAptOptions()
+                let temporary = try AtomicFile.temporaryDirectory(beside: directory)
+                do {
+                    try await ProcessRunner.logged(Command("apt-get", options + ["update"]), log: log)
+                    // --only-source: `gcc-12=V` is otherwise read as the binary package gcc-12, and apt takes its candidate's source.
+                    try await ProcessRunner.logged(Command("apt-get", options + ["source", "--download-only", "--only-source", "\(name)=\(version)"],
+                                                           workingDirectory: temporary), log: log)
+                } catch {
+                    try? FileManager.default.removeItem(at: temporary)
+                    throw HostError.source(description: "Debian source package \(name) \(version)",
+                                           message: "apt-get source failed: not in the archives apt reaches (a version a point release "
+                                               + "superseded is only on snapshot.debian.org); see \(log.path)")
+                }
+                try AtomicFile.replace(directory, with: temporary)
+            }
+            // The .dsc's name carries the version without its epoch: the very version asked for, not another.
+            let expected = "\(name)_\(version.split(separator: ":", maxSplits: 1).last.map(String.init) ?? version).dsc"
+            guard let dsc = dscFiles(in: directory).first(where: { $0.lastPathComponent == expected }) else {
+                throw HostError.source(description: "Debian source package \(name) \(version)",
+                                       message: "apt-get source left no \(expected) in \(directory.path)")
+            }
+            // The .dsc first, then the files it lists.
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+                .map { directory.appendingPathComponent($0) }
+            return [dsc] + files.filter { $0 != dsc }
+        }
+    }
+
     private func dscFiles(in directory: URL) -> [URL] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".dsc") }.sorted()
             .map { directory.appendingPathComponent($0) }

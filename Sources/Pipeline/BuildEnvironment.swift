@@ -15,6 +15,11 @@ public struct BuildEnvironment: Sendable {
     public var compilers: CompilerOptions
     /// What each stage did and why, for `--explain`.
     public let journal = StageJournal()
+    /// Kernel fragments for this build only (`build --kernel-fragment`), merged after the board's. They are not part
+    /// of the kernel folder's identity, so the build with them, and the next one without, rebuild incrementally.
+    public var extraKernelFragments: [URL] = []
+    /// The board's kernel fragments, then this build's extra ones.
+    public var kernelFragments: [URL] { board.kernelFragments + extraKernelFragments }
     /// The cache's shared folders this build uses (see `CacheInventory`).
     public let cacheUses = CacheUses()
     /// Shared by every make of the build (and of the other boards built at once): `jobs` tokens in all.

@@ -90,7 +90,7 @@ public struct KernelBuilder: Sendable {
         let progress = environment.progress
         let source = try await environment.preparedSource("kernel", board.board.kernel.resolvedSource, patches: board.kernelPatches)
 
-        let fragmentURLs = board.kernelFragments + extraFragments
+        let fragmentURLs = environment.kernelFragments + extraFragments
         var key = StageKey()
         key.add("stage", "kernel-config-2")
         key.add(source: source)

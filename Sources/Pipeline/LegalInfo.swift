@@ -6,7 +6,7 @@ import SBOM
 /// What `bspgen legal-info` wrote.
 public struct LegalInfoResult: Sendable {
     public var folder: URL
-    /// One row per component: id, version, licence, source archive, sha256.
+    /// One row per component: id, version, licence, source archive, sha256, Debian source package.
     public var rows: [[String]]
     public var bytes: Int64
 }
@@ -18,8 +18,15 @@ public struct LegalInfoResult: Sendable {
 /// rewrites `out/BOARD/` leaves it out, as it is made on request.
 public struct LegalInfo: Sendable {
     public let environment: BuildEnvironment
+    /// Also fetch the Debian source packages of the host packages linked into the board (the C library and GCC's
+    /// runtime in static BusyBox and U-Boot, and the sources their `Built-Using` names): glibc's is 20 MB, gcc-12's
+    /// 89 MB, so only when asked.
+    public var hostSources: Bool
 
-    public init(environment: BuildEnvironment) { self.environment = environment }
+    public init(environment: BuildEnvironment, hostSources: Bool = false) {
+        self.environment = environment
+        self.hostSources = hostSources
+    }
 
     var board: ResolvedBoard { environment.board }
 
@@ -60,6 +67,7 @@ public struct LegalInfo: Sendable {
             let licenses = directory.appendingPathComponent("licences", isDirectory: true)
             var archive = component.sourceArchive ?? ""
             var sha256 = component.sha256 ?? ""
+            var debianSource = component.debianSource ?? ""
             if let tree = trees[id] {
                 // The exact archive the tree was unpacked from; a Debian source package with every file its .dsc lists.
                 if let file = tree.archive {
@@ -80,6 +88,10 @@ public struct LegalInfo: Sendable {
                     bytes += try copy(copyright, into: licenses, as: "debian-copyright")
                 }
                 for patch in sbom.patches[id] ?? [] { bytes += try copy(patch, into: directory.appendingPathComponent("patches", isDirectory: true)) }
+            } else if id.hasPrefix("module-"), let folder = board.externalModules.first(where: { "module-" + $0.lastPathComponent == id }) {
+                // An out-of-tree module's source is the board's folder itself.
+                bytes += try copy(folder, into: sources)
+                archive = "folder \(folder.lastPathComponent) (copied)"
             } else if id.hasPrefix("deb-") {
                 let package = String(id.dropFirst(4))
                 if let spec = (board.board.firmware ?? []).first(where: { $0.package == package }),
@@ -89,15 +101,41 @@ public struct LegalInfo: Sendable {
                     bytes += try copy(output.appendingPathComponent(spec.licenseName), into: licenses, as: "debian-copyright")
                 } else {
                     // A host package (the C library linked into BusyBox, the compiler): its copyright file; its source is
-                    // the Debian source package named, which apt-get source fetches.
+                    // the Debian source package named, and those its Built-Using field names (a cross C library is
+                    // built from cross-toolchain-base using glibc's source), which apt-get source fetches when asked.
                     let copyright = URL(fileURLWithPath: "/usr/share/doc/\(package)/copyright")
                     if FileManager.default.fileExists(atPath: copyright.path) { bytes += try copy(copyright, into: licenses, as: "debian-copyright") }
-                    archive = component.debianSource.map { "Debian source package \($0) (not copied: apt-get source)" } ?? archive
+                    var sourcePackages: [(name: String, version: String)] = []
+                    if let words = component.debianSource?.split(separator: " "), words.count == 2 { sourcePackages.append((String(words[0]), String(words[1]))) }
+                    let builtUsing = try await InstalledPackages.builtUsing(package)
+                    sourcePackages += builtUsing
+                    if !builtUsing.isEmpty {
+                        debianSource += " (built using " + builtUsing.map { "\($0.name) \($0.version)" }.joined(separator: ", ") + ")"
+                    }
+                    if hostSources, component.kind == "library" {
+                        var fetched: [String] = []
+                        var missing: [String] = []
+                        for source in sourcePackages {
+                            do {
+                                let files = try await fetcher.debianSourcePackage(source.name, version: source.version, log: environment.log("legal-info"))
+                                for file in files { bytes += try copy(file, into: sources) }
+                                // The first package's .dsc: it names every other file of the package with its sha256.
+                                if fetched.isEmpty, let dsc = files.first { sha256 = try Checksum.sha256(of: dsc) }
+                                fetched += files.map(\.lastPathComponent)
+                            } catch let error as HostError {
+                                missing.append("\(source.name) \(source.version)")
+                                environment.progress.note("warning: \(id): \(error)")
+                            }
+                        }
+                        archive = fetched.joined(separator: " ") + (missing.isEmpty ? "" : " (not fetched, apt-get source failed: \(missing.joined(separator: ", ")))")
+                    } else {
+                        archive = "Debian source package (not copied: bspgen legal-info --host-sources)"
+                    }
                 }
             }
-            rows.append([id, component.version, component.license ?? "NOASSERTION", archive, sha256])
+            rows.append([id, component.version, component.license ?? "NOASSERTION", archive, sha256, debianSource])
         }
-        let csv = "component,version,licence,source archive,sha256\n" + rows.map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        let csv = "component,version,licence,source archive,sha256,debian source package\n" + rows.map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
         try AtomicFile.write(csv, to: folder.appendingPathComponent("manifest.csv"))
         return (rows, bytes)
     }

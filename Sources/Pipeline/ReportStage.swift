@@ -159,7 +159,7 @@ struct ReportStage {
 
     /// Every option the board's fragments ask for, with what the final `.config` has.
     func configOptions(_ configuration: KernelConfiguration) throws -> [ConfigOption] {
-        let fragments = try board.kernelFragments.map { try KconfigFile.load($0, name: $0.lastPathComponent) }
+        let fragments = try environment.kernelFragments.map { try KconfigFile.load($0, name: $0.lastPathComponent) }
         let requested = KconfigMerge(base: KconfigFile(name: "base"), fragments: fragments).requested
         let obtained = try KconfigFile.load(configuration.config)
         let problems = Set(KconfigCheck.check(requested: requested, obtained: obtained, index: nil).map(\.symbol))

@@ -19,6 +19,8 @@ struct SBOMFindings {
     var document: SBOMDocument
     /// Per-file licence lists by component id (`linux`, `busybox`, `u-boot`).
     var fileLists: [String: FileLicenseList]
+    /// The files of each kernel module, when the kernel has modules.
+    var moduleLists: ModuleFileLists?
 }
 
 /// `sbom.spdx.json`, `sbom.cdx.json` and `licences/<component>-files.tsv`: made in the board's build folder and
@@ -38,6 +40,7 @@ struct SBOMStage {
     static let spdxName = "sbom.spdx.json"
     static let cycloneDXName = "sbom.cdx.json"
     static func fileListName(_ component: String) -> String { "licences/\(component)-files.tsv" }
+    static let moduleListName = "licences/linux-modules-files.tsv"
 
     /// `components.yaml` beside `bspgen.yaml` (beside the boards folder).
     var factsFile: URL {
@@ -64,7 +67,7 @@ struct SBOMStage {
         let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
 
         var key = StageKey()
-        key.add("stage", "sbom-6")  // bump when what the documents say changes
+        key.add("stage", "sbom-7")  // bump when what the documents say changes
         key.add("bspgen", bspgenLibraryVersion)
         key.add("epoch", String(environment.sourceDateEpoch))
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
@@ -79,6 +82,7 @@ struct SBOMStage {
         }
         var names = [Self.spdxName, Self.cycloneDXName, Self.fileListName("linux"), Self.fileListName("busybox")]
         if inputs.bootloader != nil { names.append(Self.fileListName("u-boot")) }
+        if hasModules(inputs) { names.append(Self.moduleListName) }
         let outputs = names.map { folder.appendingPathComponent($0) }
         var stage = Stage("sbom", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-sbom.json"), outputs: outputs)
         stage.skipNote = "artifacts and sources unchanged"
@@ -109,6 +113,9 @@ struct SBOMStage {
             for (component, list) in findings.fileLists {
                 try AtomicFile.write(list.tsv, to: temporary.appendingPathComponent(Self.fileListName(component)))
             }
+            if let modules = findings.moduleLists {
+                try AtomicFile.write(modules.tsv, to: temporary.appendingPathComponent(Self.moduleListName))
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error
@@ -128,6 +135,7 @@ struct SBOMStage {
         // are artifacts the documents describe too.
         let kernelList = try await kernelFiles(inputs.configuration, inputs.kernel)
         fileLists["linux"] = kernelList
+        let moduleLists = hasModules(inputs) ? try await moduleFiles(inputs.configuration) : nil
         let busyboxBuild = inputs.busybox.stagingTree.deletingLastPathComponent().appendingPathComponent("build", isDirectory: true)
         let (busyboxList, busyboxOutside) = try await linkedFiles(buildRoot: busyboxBuild, roots: ["busybox_unstripped"], source: inputs.busybox.source)
         fileLists["busybox"] = busyboxList
@@ -141,7 +149,10 @@ struct SBOMStage {
         let artifacts = built + fileLists.map { component, list in
             let digest = FileDigest.of(Data(list.tsv.utf8))
             return SBOMArtifact(path: Self.fileListName(component), size: digest.size, sha256: digest.sha256, sha1: digest.sha1)
-        }
+        } + (moduleLists.map { lists in
+            let digest = FileDigest.of(Data(lists.tsv.utf8))
+            return [SBOMArtifact(path: Self.moduleListName, size: digest.size, sha256: digest.sha256, sha1: digest.sha1)]
+        } ?? [])
         let artifactIDs = Set(artifacts.map(\.id))
         func artifact(_ name: String) -> String? { artifactIDs.contains("file-" + name) ? "file-" + name : nil }
 
@@ -149,9 +160,38 @@ struct SBOMStage {
         var kernel = try await sourceComponent(id: "linux", upstream: "linux", tree: inputs.configuration.source, spec: board.board.kernel.resolvedSource,
                                                kind: .operatingSystem, list: kernelList, listName: Self.fileListName("linux"), facts: facts)
         kernel.summary = "the board's kernel (\(names.kernel))"
+        if let moduleLists {
+            // The modules are the kernel as shipped too: their files count in its licence.
+            let upstream = facts.upstream(named: "linux")
+            let all = FileLicenseList(entries: kernelList.ownEntries + moduleLists.kernelEntries)
+            kernel.concludedLicense = all.concluded(fileDefault: upstream?.defaultLicense)
+            kernel.fileLicenseIdentifiers = all.identifiers
+            let inTree = moduleLists.modules.filter { $0.name.hasPrefix("kernel/") }.count
+            kernel.licenseComment = (kernel.licenseComment ?? "") + " The \(inTree) in-tree modules' files count too: "
+                + "\(Set(moduleLists.kernelEntries.filter(\.compiled).map(\.path)).count) compiled into them, each module's list in \(Self.moduleListName)."
+        }
         components.append(kernel)
-        for name in [names.kernel, "linux.config", "linux.defconfig"] + (board.board.deviceTree?.resolvedOrigin == .qemu ? [] : names.deviceTrees) {
+        for name in [names.kernel, "linux.config", "linux.defconfig", KernelModulesBuilder.archiveName]
+            + (board.board.deviceTree?.resolvedOrigin == .qemu ? [] : names.deviceTrees) {
             if let id = artifact(name) { relationships.append(SBOMRelationship(id, .generatedFrom, "linux")) }
+        }
+        // Out-of-tree modules: components of their own, built from the board's folders against this kernel.
+        for module in moduleLists?.modules.filter({ !$0.name.hasPrefix("kernel/") }) ?? [] {
+            let own = FileLicenseList(entries: module.files.entries.filter { if case .external = $0.origin { true } else { false } })
+            guard case .external(let folder)? = own.entries.first?.origin else { continue }
+            let id = "module-\(folder)"
+            guard !components.contains(where: { $0.id == id }) else { continue }
+            let digest = Checksum.sha256(own.entries.map { "\($0.path) \($0.sha256 ?? "")" }.joined(separator: "\n"))
+            var component = SBOMComponent(id: id, name: folder, version: String(digest.prefix(16)), kind: .library)
+            component.supplier = facts.supplier
+            component.purl = PackageURL.generic(folder, version: component.version)
+            component.concludedLicense = own.concluded(fileDefault: nil)
+            component.fileLicenseIdentifiers = own.identifiers
+            component.licenseComment = "Concluded from the \(own.entries.count) files of the module's folder that Kbuild's records show it was built from "
+                + "(\(own.compiledCount) compiled), \(own.withIdentifierCount) of them with an SPDX-License-Identifier. Every file: \(Self.moduleListName)."
+            component.summary = "out-of-tree kernel module (kernel.external_modules), installed as \(module.name)"
+            components.append(component)
+            if let id = artifact(KernelModulesBuilder.archiveName) { relationships.append(SBOMRelationship(id, .generatedFrom, component.id)) }
         }
 
         // BusyBox, and what its static link took from the host (the C library, GCC's runtime).
@@ -253,7 +293,7 @@ struct SBOMStage {
                                     bsp: bsp, components: components, artifacts: artifacts, relationships: relationships,
                                     created: environment.sourceDateEpoch, toolName: "bspgen", toolVersion: bspgenLibraryVersion)
         document.licenseTexts = licenseTexts
-        return SBOMFindings(document: document, fileLists: fileLists)
+        return SBOMFindings(document: document, fileLists: fileLists, moduleLists: moduleLists)
     }
 
     /// A version for the BSP as a whole: its artifacts' digest, so that two different builds never share one.
@@ -329,6 +369,46 @@ struct SBOMStage {
         let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
         let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
         return FileLicenseList(result, sourceRoot: configuration.source.root, buildRoot: root, owners: owners)
+    }
+
+    /// Whether the kernel built modules: its archive is among the outputs.
+    func hasModules(_ inputs: SBOMInputs) -> Bool { inputs.files.contains { $0.0 == KernelModulesBuilder.archiveName } }
+
+    /// Each module's files, from the `.ko` down: the in-tree modules of `modules.order`, and each external module
+    /// from the copy of its folder that Kbuild built in (its own files told apart from what Kbuild generated there).
+    func moduleFiles(_ configuration: KernelConfiguration) async throws -> ModuleFileLists {
+        let root = configuration.buildDirectory.standardizedFileURL
+        var walks: [(name: String, result: KbuildWalk.Result, buildRoot: URL, external: URL?)] = []
+        for module in Self.moduleOrder(root) {
+            walks.append(("kernel/" + module, KbuildWalk(buildRoot: root).walk([module]), root, nil))
+        }
+        for folder in board.externalModules {
+            let copy = environment.buildDirectory.appendingPathComponent("modules/external/\(folder.lastPathComponent)", isDirectory: true).standardizedFileURL
+            for module in Self.moduleOrder(copy) {
+                walks.append(("extra/" + (module as NSString).lastPathComponent, KbuildWalk(buildRoot: copy).walk([module]), copy, folder))
+            }
+        }
+        let hostFiles = Set(walks.flatMap { walk in
+            walk.result.compiled.union(walk.result.read).filter { !$0.hasPrefix(walk.buildRoot.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
+        })
+        let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
+        return ModuleFileLists(walks.map { walk in
+            var list = FileLicenseList(walk.result, sourceRoot: configuration.source.root, buildRoot: walk.buildRoot, owners: owners)
+            if let original = walk.external { list = list.attributing(copy: walk.buildRoot, original: original, name: original.lastPathComponent) }
+            return ModuleFileLists.Module(name: walk.name, files: list)
+        })
+    }
+
+    /// The modules a Kbuild folder made, from its `modules.order` (`.ko` names from Linux 6.1 on, `.o` before; the
+    /// kernel's own `kernel/` folder holds modules too, so no prefix is taken off), as paths relative to the folder.
+    static func moduleOrder(_ folder: URL) -> [String] {
+        guard let text = try? String(contentsOf: folder.appendingPathComponent("modules.order"), encoding: .utf8) else { return [] }
+        let prefix = folder.standardizedFileURL.path + "/"
+        return text.split(separator: "\n").map { line in
+            var path = String(line).trimmingCharacters(in: .whitespaces)
+            if path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
+            return path.hasSuffix(".o") ? String(path.dropLast(2)) + ".ko" : path
+        }.filter { !$0.isEmpty }
     }
 
     func vmlinuxInputs(_ root: URL) async throws -> LinkInputs {

@@ -40,12 +40,15 @@ public struct FileLicenseList: Sendable, Equatable {
         case generated
         /// From the host, e.g. the toolchain's headers: the package that installed it, when dpkg knows.
         case host(package: String?)
+        /// In the folder of an out-of-tree kernel module (`kernel.external_modules`), named by the folder.
+        case external(folder: String)
 
         public var text: String {
             switch self {
             case .source: "source"
             case .generated: "generated"
             case .host(let package): "host:" + (package ?? "unknown")
+            case .external(let folder): "external:" + folder
             }
         }
     }
@@ -120,14 +123,70 @@ public struct FileLicenseList: Sendable, Equatable {
         return counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
     }
 
+    static let columns = "path\torigin\trole\tlicence\tspdx-license-identifier\tsha256"
+
     /// Tab-separated, one file a line, with a header; sorted, so the same build gives the same bytes.
     public var tsv: String {
-        var text = "# path\torigin\trole\tlicence\tspdx-license-identifier\tsha256\n"
-        for entry in entries {
-            let written = entry.license.written.map { $0.replacingOccurrences(of: "\t", with: " ") } ?? "-"
-            text += [entry.path, entry.origin.text, entry.compiled ? "compiled" : "read", entry.license.listed, written, entry.sha256 ?? "-"]
-                .joined(separator: "\t") + "\n"
+        "# " + Self.columns + "\n" + entries.map { Self.line($0) + "\n" }.joined()
+    }
+
+    static func line(_ entry: Entry) -> String {
+        let written = entry.license.written.map { $0.replacingOccurrences(of: "\t", with: " ") } ?? "-"
+        return [entry.path, entry.origin.text, entry.compiled ? "compiled" : "read", entry.license.listed, written, entry.sha256 ?? "-"]
+            .joined(separator: "\t")
+    }
+
+    /// Files of `folder` (an out-of-tree module's copy in the build folder, where Kbuild also writes) that are the
+    /// module's own sources, i.e. exist with the same content in `original` (the board's folder): their origin
+    /// becomes `external(name)` with their sha256; the rest stay generated.
+    public func attributing(copy folder: URL, original: URL, name: String) -> FileLicenseList {
+        let prefix = folder.standardizedFileURL.path + "/"
+        return FileLicenseList(entries: entries.map { entry in
+            guard entry.origin == .generated else { return entry }
+            let url = folder.appendingPathComponent(entry.path)
+            guard url.standardizedFileURL.path.hasPrefix(prefix) else { return entry }
+            let relative = String(url.standardizedFileURL.path.dropFirst(prefix.count))
+            let mine = original.appendingPathComponent(relative)
+            guard let digest = try? FileDigest.of(mine), digest == (try? FileDigest.of(url)) else { return entry }
+            var owned = entry
+            owned.origin = .external(folder: name)
+            owned.path = relative
+            owned.sha256 = digest.sha256
+            return owned
+        }.sorted { ($0.origin.text, $0.path) < ($1.origin.text, $1.path) })
+    }
+}
+
+/// The files compiled into each loadable kernel module (`.ko`), from Kbuild's records of the module's link down
+/// (`@name.mod` lists its objects), each module's list with the licences its files carry:
+/// `licences/linux-modules-files.tsv`, one line per module and file.
+public struct ModuleFileLists: Sendable, Equatable {
+    public struct Module: Sendable, Equatable {
+        /// Where the module is installed under `lib/modules/RELEASE/`: `kernel/fs/ext4/ext4.ko`, `extra/hello.ko`.
+        public var name: String
+        public var files: FileLicenseList
+        public init(name: String, files: FileLicenseList) {
+            self.name = name
+            self.files = files
         }
-        return text
+    }
+
+    public var modules: [Module]
+
+    public init(_ modules: [Module]) { self.modules = modules.sorted { $0.name < $1.name } }
+
+    /// The in-tree modules' own files (the kernel tree's and generated), for the kernel's concluded licence.
+    public var kernelEntries: [FileLicenseList.Entry] {
+        modules.flatMap { $0.files.ownEntries.filter { if case .external = $0.origin { false } else { true } } }
+    }
+
+    /// Distinct files compiled into some module, counted once however many modules share them.
+    public var compiledFiles: Set<String> {
+        Set(modules.flatMap { $0.files.ownEntries.filter(\.compiled).map { "\($0.origin.text) \($0.path)" } })
+    }
+
+    public var tsv: String {
+        "# module\t" + FileLicenseList.columns + "\n"
+            + modules.flatMap { module in module.files.entries.map { module.name + "\t" + FileLicenseList.line($0) + "\n" } }.joined()
     }
 }

@@ -165,6 +165,16 @@ public struct KbuildWalk: Sendable {
                     if text != "-T" { skipNext = true }
                     continue
                 }
+                // `@file`: the command's arguments are in the file, one a word; a module's objects are in `name.mod`
+                // (`ld -r -o ext4.o @ext4.mod`).
+                if text.hasPrefix("@"), text.count > 1 {
+                    let list = walk.absolutePath(String(text.dropFirst()))
+                    if let data = FileManager.default.contents(atPath: list) {
+                        found += String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
+                            .filter { FileManager.default.fileExists(atPath: walk.absolutePath($0)) }
+                    }
+                    continue
+                }
                 if text.hasPrefix("-") || text.utf8.contains(0x24) || text.utf8.contains(0x3D) { continue }
                 // A script run by an interpreter (`sh checkundef.sh`, `perl x.pl`) is a tool of the build, not its input.
                 if [".sh", ".pl", ".py", ".awk"].contains(where: { text.hasSuffix($0) }) { continue }

@@ -241,3 +241,12 @@ private extension String {
         #expect(fields["Package"] == "opensbi" && fields["Version"] == "1.1-2")
     }
 }
+
+@Suite struct BuiltUsingTests {
+    @Test func builtUsingEntriesAreSourcePackagesWithExactVersions() {
+        let parsed = InstalledPackages.parseBuiltUsing("binutils (= 2.40-2), linux (= 6.1.4-1), gcc-12 (= 12.2.0-14), glibc (= 2.36-8)\n")
+        #expect(parsed.map { "\($0.name) \($0.version)" } == ["binutils 2.40-2", "linux 6.1.4-1", "gcc-12 12.2.0-14", "glibc 2.36-8"])
+        #expect(InstalledPackages.parseBuiltUsing("").isEmpty)
+        #expect(InstalledPackages.parseBuiltUsing("odd entry without version").isEmpty)
+    }
+}

@@ -93,3 +93,16 @@ import Testing
         #expect(ToolchainABI.problems(plain, obtained: try KconfigFile.parse(text: "", name: ".config"), index: nil, architecture: "arm") == [])
     }
 }
+
+@Suite struct ModuleOrderTests {
+    @Test func modulesOrderGivesEachModuleRelativeToItsFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-order-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Linux 6.1 names .ko files, older kernels .o files; the tree's kernel/ folder is a folder; an external module's are absolute.
+        try "fs/ext4/ext4.ko\nlib/crc16.o\nkernel/kheaders.ko\n\(folder.standardizedFileURL.path)/hello.ko\n".write(to: folder.appendingPathComponent("modules.order"),
+                                                                                                    atomically: true, encoding: .utf8)
+        #expect(SBOMStage.moduleOrder(folder) == ["fs/ext4/ext4.ko", "lib/crc16.ko", "kernel/kheaders.ko", "hello.ko"])
+        #expect(SBOMStage.moduleOrder(folder.appendingPathComponent("none")) == [])
+    }
+}

@@ -41,3 +41,33 @@ import Testing
         #expect(try ArtifactChecker.outputFiles(a) == ["Image"])
     }
 }
+
+/// `--check-reproducible` compares the SBOMs and the licence lists too; legal-info, made on request, is left out.
+@Suite struct ReproducibilityOfSBOMTests {
+    @Test func theDocumentsAndListsInSubfoldersAreCompared() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-repro-sbom-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (a, b) = (root.appendingPathComponent("a"), root.appendingPathComponent("b"))
+        func write(_ folder: URL, _ name: String, _ text: String) throws {
+            let url = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        for folder in [a, b] {
+            try write(folder, "sbom.cdx.json", "{\"same\": 1}")
+            try write(folder, "legal-info/manifest.csv", folder == a ? "one" : "other")
+        }
+        try write(a, "sbom.spdx.json", "{\"created\": \"2024-01-01T00:00:00Z\"}")
+        try write(b, "sbom.spdx.json", "{\"created\": \"2024-01-02T00:00:00Z\"}")
+        try write(a, "licences/linux-files.tsv", "init/main.c\tsource\n")
+        try write(b, "licences/linux-files.tsv", "init/main.c\tsource\n")
+        try write(a, "licences/linux-modules-files.tsv", "kernel/fs/x.ko\n")
+
+        let check = try ReproducibilityCheck(first: a, second: b)
+        #expect(check.identical == ["licences/linux-files.tsv", "sbom.cdx.json"])
+        #expect(check.differences.map(\.description) == [
+            "licences/linux-modules-files.tsv exists only in \(a.path)",
+            "sbom.spdx.json differs from byte 22 on (sizes 35 and 35)",
+        ])
+    }
+}

@@ -155,3 +155,85 @@ import Testing
         #expect(list.compiledCount == 4)
     }
 }
+
+/// Loadable modules: `name.ko` ← `name.o` (`ld -r @name.mod`, the objects listed in a file) and `name.mod.o`; an
+/// out-of-tree module built in a copy of its folder, where Kbuild also writes its generated files.
+@Suite struct ModuleWalkTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kbuild-modules-\(UUID().uuidString)", isDirectory: true)
+
+    func write(_ path: String, in folder: URL, _ text: String = "x") throws {
+        let url = folder.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    func compiled(_ target: String, from source: String, in build: URL, deps: [String] = []) throws {
+        try write(target, in: build)
+        try write(KbuildRecord.recordPath(of: target), in: build, "cmd_\(target) := gcc -c -o \(target) \(source)\n\nsource_\(target) := \(source)\n\n"
+                  + "deps_\(target) := \\\n" + deps.map { "  \($0) \\\n" }.joined() + "\n")
+    }
+
+    @Test func aModuleIsWalkedThroughItsObjectListFile() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let build = root.appendingPathComponent("build"), source = root.appendingPathComponent("src")
+        let src = source.path
+        for file in ["fs/x/a.c", "fs/x/b.c", "fs/x/unused.c", "include/x.h"] { try write(file, in: source, "// SPDX-License-Identifier: GPL-2.0\n") }
+        try compiled("fs/x/a.o", from: "\(src)/fs/x/a.c", in: build, deps: ["\(src)/include/x.h"])
+        try compiled("fs/x/b.o", from: "\(src)/fs/x/b.c", in: build)
+        try compiled("fs/x/unused.o", from: "\(src)/fs/x/unused.c", in: build)
+        try write("fs/x/x.mod.c", in: build, "generated")
+        try compiled("fs/x/x.mod.o", from: "fs/x/x.mod.c", in: build)
+        try write("fs/x/x.mod", in: build, "fs/x/a.o\nfs/x/b.o\n")
+        try write("fs/x/x.o", in: build)
+        try write(KbuildRecord.recordPath(of: "fs/x/x.o"), in: build, "cmd_fs/x/x.o := ld -r -o fs/x/x.o @fs/x/x.mod\n")
+        try write("fs/x/x.ko", in: build)
+        try write(KbuildRecord.recordPath(of: "fs/x/x.ko"), in: build,
+                  "cmd_fs/x/x.ko := ld -r -T scripts/module.lds -o fs/x/x.ko fs/x/x.o fs/x/x.mod.o;  true\n")
+
+        let result = KbuildWalk(buildRoot: build).walk(["fs/x/x.ko"])
+        let built = build.standardizedFileURL.path
+        #expect(result.compiled == ["\(src)/fs/x/a.c", "\(src)/fs/x/b.c", "\(built)/fs/x/x.mod.c"])
+        #expect(result.read == ["\(src)/include/x.h"])
+        #expect(!result.objects.contains("fs/x/unused.o"))
+
+        let list = FileLicenseList(result, sourceRoot: source, buildRoot: build)
+        let lists = ModuleFileLists([ModuleFileLists.Module(name: "kernel/fs/x/x.ko", files: list)])
+        #expect(lists.tsv.split(separator: "\n").first == "# module\tpath\torigin\trole\tlicence\tspdx-license-identifier\tsha256")
+        #expect(lists.tsv.contains("kernel/fs/x/x.ko\tfs/x/a.c\tsource\tcompiled\tGPL-2.0-only\tGPL-2.0\t"))
+        #expect(lists.tsv.contains("kernel/fs/x/x.ko\tfs/x/x.mod.c\tgenerated\tcompiled\tNOASSERTION\t-\t-\n"))
+        #expect(lists.compiledFiles.count == 3)
+        #expect(lists.kernelEntries.count == 4)
+    }
+
+    @Test func anExternalModulesOwnFilesAreToldFromWhatKbuildWroteBesideThem() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let original = root.appendingPathComponent("boards/hello"), copy = root.appendingPathComponent("build/modules/external/hello")
+        let source = root.appendingPathComponent("linux-src")
+        try write("include/linux/module.h", in: source, "/* SPDX-License-Identifier: GPL-2.0 */\n")
+        for folder in [original, copy] {
+            try write("hello.c", in: folder, "// SPDX-License-Identifier: MIT\n")
+            try write("Kbuild", in: folder, "obj-m += hello.o\n")
+        }
+        let absolute = copy.standardizedFileURL.path
+        try compiled("hello.o", from: "\(absolute)/hello.c", in: copy, deps: ["\(source.path)/include/linux/module.h"])
+        try write("hello.mod.c", in: copy, "generated")
+        try compiled("hello.mod.o", from: "\(absolute)/hello.mod.c", in: copy)
+        try write("hello.ko", in: copy)
+        try write(KbuildRecord.recordPath(of: "hello.ko"), in: copy,
+                  "cmd_\(absolute)/hello.ko := ld -r -T scripts/module.lds -o \(absolute)/hello.ko \(absolute)/hello.o \(absolute)/hello.mod.o\n")
+
+        let list = FileLicenseList(KbuildWalk(buildRoot: copy).walk(["hello.ko"]), sourceRoot: source, buildRoot: copy)
+            .attributing(copy: copy, original: original, name: "hello")
+        let byPath = Dictionary(uniqueKeysWithValues: list.entries.map { ($0.path, $0) })
+        #expect(byPath["hello.c"]?.origin == .external(folder: "hello"))
+        #expect(byPath["hello.c"]?.license.listed == "MIT")
+        #expect(byPath["hello.c"]?.sha256 == (try FileDigest.of(original.appendingPathComponent("hello.c"))).sha256)
+        #expect(byPath["hello.mod.c"]?.origin == .generated)
+        #expect(byPath["include/linux/module.h"]?.origin == .source)
+        // The module's own file changed after the copy was built: no longer its own source.
+        try write("hello.c", in: original, "// SPDX-License-Identifier: MIT\n// changed\n")
+        let changed = FileLicenseList(KbuildWalk(buildRoot: copy).walk(["hello.ko"]), sourceRoot: source, buildRoot: copy)
+            .attributing(copy: copy, original: original, name: "hello")
+        #expect(changed.entries.first { $0.path == "hello.c" }?.origin == .generated)
+    }
+}
