@@ -49,6 +49,8 @@ public struct KernelModulesBuilder: Sendable {
         try key.addFile("config", configuration.config)
         try key.addFile("kernel image", kernel.image)
         key.add("epoch", String(environment.sourceDateEpoch))
+        // The modules' objects (and the records the SBOM reads) are in the kernel's folder: another folder, another build.
+        key.add("kernel folder", linux.path)
         for module in board.externalModules {
             key.add("external module \(module.lastPathComponent)", try Self.folderDigest(module))
         }

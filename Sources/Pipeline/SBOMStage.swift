@@ -73,6 +73,8 @@ struct SBOMStage {
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
         for artifact in artifacts.sorted(by: { $0.path < $1.path }) { key.add("artifact \(artifact.path)", artifact.sha256) }
         key.add("kernel source", inputs.configuration.source.sha256 ?? inputs.configuration.source.root.path)
+        // The file lists come from Kbuild's records in the kernel's build folder.
+        key.add("kernel folder", inputs.configuration.buildDirectory.path)
         key.add("busybox source", inputs.busybox.source.sha256 ?? inputs.busybox.source.root.path)
         if let bootloader = inputs.bootloader { key.add("bootloader source", bootloader.source.sha256 ?? bootloader.source.root.path) }
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
