@@ -15,8 +15,13 @@ status=0
 
 echo "== swift test"
 set +e
-swift test 2>&1 | tee .build/swift-test.log
+# The fake-QEMU tests time a console conversation (a poweroff must end QEMU within 3 s, milestones 0.3 s apart):
+# they run after the rest, one at a time (about 40 s), since real builds, browser runs and each other would
+# otherwise keep both cores and Swift's threads busy.
+swift test --skip QEMUTests 2>&1 | tee .build/swift-test.log
 swift_status=${PIPESTATUS[0]}
+swift test --skip-build --filter QEMUTests --no-parallel 2>&1 | tee -a .build/swift-test.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || swift_status=1
 set -e
 echo "== swift test: exit status $swift_status after $((SECONDS - start)) s"
 

@@ -152,14 +152,18 @@ public struct BoardBuild: Sendable {
         let sbom = try await SBOMStage(environment: environment).build(SBOMInputs(
             files: files, extraFiles: runScripts, configuration: configuration, kernel: kernel, busybox: busybox, bootloader: bootloader,
             firmware: firmware))
+        // What the build keeps in the cache is written before the output folder, so that a full cache disk fails the
+        // build before out/BOARD changes: the kernel's sizes for the report, and the shared folders this build used.
+        let report = ReportStage(environment: environment)
+        let kernelSizes = try await report.kernelSizes(configuration, kernel)
+        try environment.cacheUses.write(to: environment.buildDirectory)
         // Images are large and made fresh by each build: a hard link costs no copy.
         let (outputDirectory, manifest) = try await outputStage(files: files + sbom, extraFiles: runScripts, linking: Set(imageFiles.map(\.name)),
                                                                 configuration: configuration, busybox: busybox, bootloader: bootloader,
                                                                 firmware: firmware.packages, signing: verifiedBoot.flatMap(manifestSigning))
-        try await ReportStage(environment: environment).write(ReportInputs(
-            configuration: configuration, kernel: kernel, initramfs: initramfs, initramfsSources: try initramfsSources(busybox: busybox, modules: modules),
+        try report.write(ReportInputs(
+            configuration: configuration, kernel: kernelSizes, initramfs: initramfs, initramfsSources: try initramfsSources(busybox: busybox, modules: modules),
             output: outputDirectory, manifest: manifest))
-        try environment.cacheUses.write(to: environment.buildDirectory)
         return BoardBuildResult(outputDirectory: outputDirectory, manifest: manifest, plan: plan,
                                 guestChecks: deviceTrees.guestChecks + (modules?.guestChecks ?? []), stages: environment.journal.reports, verifiedBoot: verifiedBoot)
     }

@@ -193,10 +193,11 @@ public struct BoardPlan: Sendable {
             }
         }
         let scripts = boots.filter { includeImages || !$0.needsImages }.map(\.runScript)
+        // Kept in the cache, so made before the output folder: a full cache disk fails before out/BOARD changes.
+        stages.append(PlannedStage(name: "kernel sizes", inputs: ["vmlinux", names.kernel], outputs: ["size of each object linked into vmlinux"]))
         stages.append(PlannedStage(name: "output folder", inputs: ["every artifact above"],
                                    outputs: ["manifest.json", "linux.config", "linux.defconfig"] + scripts))
         // The build's account, beside the output folder and outside its manifest (host timings).
-        stages.append(PlannedStage(name: "kernel sizes", inputs: ["vmlinux", names.kernel], outputs: ["size of each object linked into vmlinux"]))
         stages.append(PlannedStage(name: "report", inputs: ["this run's stages", "kernel sizes", "every artifact", "the last test's verdicts"],
                                    outputs: ["report.html", "report.json"]))
         return stages

@@ -9,7 +9,8 @@ import Report
 /// What the report stage reads of a finished build.
 struct ReportInputs {
     var configuration: KernelConfiguration
-    var kernel: KernelArtifacts
+    /// From `ReportStage.kernelSizes`, run before the output folder.
+    var kernel: KernelSizes?
     var initramfs: URL
     var initramfsSources: [(name: String, source: InitramfsSource)]
     var output: URL
@@ -187,36 +188,30 @@ struct ReportStage {
         return (document.components ?? []).filter { $0.type != "file" }.map { Component(name: $0.name, version: $0.version ?? "") }.sorted { ($0.name, $0.version) < ($1.name, $1.version) }
     }
 
-    /// The report of this build: a stage that runs every time (its timings are this run's), after the output folder.
-    func write(_ inputs: ReportInputs) async throws {
-        var key = StageKey()
-        key.add("stage", "report-1")
-        var stage = Stage("report", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-report.json"),
-                          outputs: BuildReport.fileNames.sorted().map { inputs.output.appendingPathComponent($0) })
-        stage.forced = "written by every build (its timings are this run's)"
-        let kernel = try await kernelSizes(inputs.configuration, inputs.kernel)
+    /// Written by every build (its timings are this run's), after the output folder and into it only: it keeps no
+    /// record in the cache, so a full cache disk cannot fail a build whose output is already in place.
+    func write(_ inputs: ReportInputs) throws {
+        let start = Date()
         let manifestData = try Data(contentsOf: inputs.output.appendingPathComponent("manifest.json"))
-        try await environment.run(stage) {
-            let journal = environment.journal
-            var report = BuildReport(
-                board: board.name, arch: board.board.arch, manifestSHA256: Checksum.sha256(manifestData),
-                buildSeconds: Date().timeIntervalSince(journal.origin),
-                stages: journal.reports.map { StageBar(name: $0.stage, ran: $0.ran, reasons: $0.reasons, started: $0.started, seconds: $0.seconds, detail: $0.detail) })
-            report.kernel = kernel
-            report.initramfs = try Self.initramfsSizes(archive: inputs.output.appendingPathComponent(inputs.initramfs.lastPathComponent),
-                                                       sources: inputs.initramfsSources, sourceDateEpoch: environment.sourceDateEpoch)
-            report.diskImages = diskImageSizes(inputs.output, manifest: inputs.manifest)
-            report.config = try configOptions(inputs.configuration)
-            report.artifacts = inputs.manifest.artifacts.map { ArtifactEntry(path: $0.path, size: $0.size, sha256: $0.sha256) }
-            report.components = Self.components(inputs.output)
-            // Boots and verdicts of the same artifacts (the output folder was not rewritten) stay on the page.
-            if let previous = Self.read(inputs.output), previous.manifestSHA256 == report.manifestSHA256 {
-                report.boots = previous.boots
-                report.verdicts = previous.verdicts
-            }
-            try Self.save(report, to: inputs.output)
-            return StageWork()
+        let journal = environment.journal
+        var report = BuildReport(
+            board: board.name, arch: board.board.arch, manifestSHA256: Checksum.sha256(manifestData),
+            buildSeconds: Date().timeIntervalSince(journal.origin),
+            stages: journal.reports.map { StageBar(name: $0.stage, ran: $0.ran, reasons: $0.reasons, started: $0.started, seconds: $0.seconds, detail: $0.detail) })
+        report.kernel = inputs.kernel
+        report.initramfs = try Self.initramfsSizes(archive: inputs.output.appendingPathComponent(inputs.initramfs.lastPathComponent),
+                                                   sources: inputs.initramfsSources, sourceDateEpoch: environment.sourceDateEpoch)
+        report.diskImages = diskImageSizes(inputs.output, manifest: inputs.manifest)
+        report.config = try configOptions(inputs.configuration)
+        report.artifacts = inputs.manifest.artifacts.map { ArtifactEntry(path: $0.path, size: $0.size, sha256: $0.sha256) }
+        report.components = Self.components(inputs.output)
+        // Boots and verdicts of the same artifacts (the output folder was not rewritten) stay on the page.
+        if let previous = Self.read(inputs.output), previous.manifestSHA256 == report.manifestSHA256 {
+            report.boots = previous.boots
+            report.verdicts = previous.verdicts
         }
+        try Self.save(report, to: inputs.output)
+        environment.note(external: "report", ranBecause: "written by every build (its timings are this run's)", since: start, detail: "")
     }
 
     /// The report in `output`, when it is one this bspgen wrote (an edited or older one is written anew).

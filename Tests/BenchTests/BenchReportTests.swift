@@ -45,8 +45,7 @@ private func close(_ value: Double?, _ expected: Double) -> Bool { value.map { a
         _ = try await ProcessRunner.checked(Command("sh", ["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"]))
     }
     #expect(measurement.childCPUSeconds > 0.05)
-    // One single-threaded child cannot use more CPU than the wall time it ran for (a little slack for clock ticks).
-    #expect(measurement.childCPUSeconds <= measurement.wallSeconds + 0.02)
+    // No upper bound: getrusage's children are the whole test process's, and other tests' processes end meanwhile.
     #expect(measurement.wallSeconds > 0)
     #if os(Linux)
     // The load is sampled from /proc/loadavg at the step's start at least.
