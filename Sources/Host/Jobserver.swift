@@ -45,16 +45,37 @@ public final class Jobserver: @unchecked Sendable {
     }
 
     /// Waits for a token; cancellation ends the wait.
+    ///
+    /// The makes wait in `pselect` on the pipe and read as soon as a token is written, so a waiter that only
+    /// looked now and then would almost never find one while makes are busy (a serial `conf` run waited minutes
+    /// behind BusyBox's compiles). bspgen waits the way they do, on a thread of its own (never one of Swift's
+    /// pool), and competes for each freed token as an equal.
     func acquire() async throws {
-        while true {
-            let taken = lock.withLock {
-                var token: UInt8 = 0
-                guard read(readEnd, &token, 1) == 1 else { return false }
-                held += 1
-                return true
+        if takeToken() { return }
+        let wait = TokenWait()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                Thread { [self] in
+                    var readable = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+                    while !takeToken() {
+                        if wait.isCancelled { return continuation.resume(throwing: CancellationError()) }
+                        // The timeout only bounds how late a cancellation is seen; a written token wakes the poll.
+                        _ = poll(&readable, 1, 50)
+                    }
+                    continuation.resume()
+                }.start()
             }
-            if taken { return }
-            try await Task.sleep(nanoseconds: 20_000_000)
+        } onCancel: {
+            wait.cancel()
+        }
+    }
+
+    private func takeToken() -> Bool {
+        lock.withLock {
+            var token: UInt8 = 0
+            guard read(readEnd, &token, 1) == 1 else { return false }
+            held += 1
+            return true
         }
     }
 
@@ -108,4 +129,13 @@ public final class Jobserver: @unchecked Sendable {
         wrapped.jobserver = nil
         return wrapped
     }
+}
+
+/// A cancellation flag shared between a waiting task and the thread that waits for its token.
+private final class TokenWait: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+
+    var isCancelled: Bool { lock.withLock { cancelled } }
+    func cancel() { lock.withLock { cancelled = true } }
 }

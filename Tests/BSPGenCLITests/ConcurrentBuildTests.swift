@@ -50,6 +50,38 @@ func peakConcurrency(_ journal: URL) throws -> Int {
         #expect(tokens == 3)
     }
 
+    /// A make with 40 jobs keeps both tokens of a jobserver of 2 busy and waits for each one freed. A second make
+    /// started meanwhile (a serial `conf` run) gets a token long before the first has finished: bspgen waits for
+    /// tokens as the makes do, instead of losing every freed token to them (it once waited for the whole build).
+    @Test func aMakeStartedWhileAnotherSaturatesTheJobsGetsATokenSoon() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let journal = folder.appendingPathComponent("journal")
+        for (name, jobs) in [("busy", 40), ("serial", 1)] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
+            try ("all: " + (1...jobs).map { "job\($0)" }.joined(separator: " ") + "\n"
+                 + "job%:\n\t@sleep 0.25; echo \"\(name) $$(date +%s%N)\" >> \(journal.path)\n")
+                .write(to: folder.appendingPathComponent("\(name)/Makefile"), atomically: true, encoding: .utf8)
+        }
+        let jobserver = try #require(Jobserver(tokens: 2))
+        func make(_ name: String) -> Command {
+            var command = Command("make", ["-C", folder.appendingPathComponent(name).path])
+            command.jobserver = jobserver
+            return command
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await ProcessRunner.logged(make("busy"), log: folder.appendingPathComponent("busy.log")) }
+            for _ in 0..<200 where ((try? String(contentsOf: journal, encoding: .utf8)) ?? "").isEmpty {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            group.addTask { try await ProcessRunner.logged(make("serial"), log: folder.appendingPathComponent("serial.log")) }
+            try await group.waitForAll()
+        }
+        let finished = try String(contentsOf: journal, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ")[0] }
+        let busyBefore = try #require(finished.firstIndex(of: "serial"), "\(finished)")
+        #expect(busyBefore < 20, "the second make waited for \(busyBefore) of the first one's 40 jobs")
+    }
+
     /// A make stopped while its jobs hold tokens (a cancelled build) cannot give them back: the jobserver has all
     /// its tokens again once no make runs.
     @Test func tokensOfAStoppedMakeComeBack() async throws {
