@@ -247,6 +247,9 @@ struct CpioCommand: ParsableCommand {
     @Option(help: "gzip, xz, zstd or none.")
     var compress: String = "gzip"
 
+    @Option(name: .customLong("xz-bcj"), help: "With --compress xz: a branch filter for machine code (\(XzBranchFilter.allCases.map(\.rawValue).joined(separator: ", "))), as xz --x86.")
+    var xzBCJ: String?
+
     @Option(name: .customLong("source-date-epoch"), help: "Timestamp for entries (default: $SOURCE_DATE_EPOCH, else 2024-01-01).")
     var sourceDateEpoch: Int64?
 
@@ -265,6 +268,13 @@ struct CpioCommand: ParsableCommand {
         guard let compression = InitramfsCompression(rawValue: compress) else {
             throw ValidationError("--compress \(compress): expected one of \(InitramfsCompression.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let filter = try xzBCJ.map { name in
+            guard let filter = XzBranchFilter(rawValue: name) else {
+                throw ValidationError("--xz-bcj \(name): expected one of \(XzBranchFilter.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard compression == .xz else { throw ValidationError("--xz-bcj is a filter of xz: add --compress xz") }
+            return filter
+        }
         guard !directories.isEmpty || !lists.isEmpty else { throw ValidationError("give at least one --dir or --list") }
         // Before any input is read: an output that cannot be written (or must not be replaced) is said first.
         do {
@@ -274,7 +284,9 @@ struct CpioCommand: ParsableCommand {
         }
         let sources = directories.map { InitramfsSource.directory(URL(fileURLWithPath: $0)) } + lists.map { InitramfsSource.list(URL(fileURLWithPath: $0)) }
         let epoch = sourceDateEpoch ?? BuildEnvironment.sourceDateEpochFromEnvironment()
-        let summary = try InitramfsPacker(sourceDateEpoch: epoch).pack(sources, to: URL(fileURLWithPath: output), compression: compression)
+        var packer = InitramfsPacker(sourceDateEpoch: epoch)
+        packer.xzBranchFilter = filter
+        let summary = try packer.pack(sources, to: URL(fileURLWithPath: output), compression: compression)
         if json {
             return try printJSON(Packed(archive: output, entries: summary.entryCount, uncompressedSize: summary.uncompressedSize,
                                         compressedSize: summary.compressedSize, compression: compression.rawValue))

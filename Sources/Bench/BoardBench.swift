@@ -139,7 +139,7 @@ public struct BoardBench: Sendable {
         let busybox = try await BusyBoxBuilder(environment: environment).build()
         let busyboxSize = Self.fileSize(busybox.binary)
         guard !skipByHand else {
-            rows += Self.sizeRows(kernel: (kernelSize, nil), initramfs: (initramfsSize, nil), busybox: (busyboxSize, nil))
+            rows += Self.sizeRows(kernel: (kernelSize, nil), initramfs: (initramfsSize, nil), busybox: (busyboxSize, nil), compressor: "")
             return BoardBenchReport(board: board.name, conditions: conditions, rows: rows)
         }
 
@@ -192,8 +192,8 @@ public struct BoardBench: Sendable {
         let handNine = folder.appendingPathComponent("hand9.cpio.gz")
         let handSix = folder.appendingPathComponent("hand6.cpio.gz")
         for _ in 0..<3 {
-            nine.append(try await hand.packOnly(gzipLevel: "-9", to: handNine))
-            six.append(try await hand.packOnly(gzipLevel: "-6", to: handSix))
+            nine.append(try await hand.packOnly(compressor: "gzip -9", to: handNine))
+            six.append(try await hand.packOnly(compressor: "gzip -6", to: handSix))
         }
         let oursBest = packSeconds.min() ?? 0
         rows.append(BenchRow(step: "pack vs | gzip -9 (s)", bspgen: oursBest, byHand: nine.min(), note: "same tree, best of 3"))
@@ -203,7 +203,7 @@ public struct BoardBench: Sendable {
                                 + (Self.fileSize(handSix).map { BenchTable.grouped(Int($0)) } ?? "-")))
         rows += Self.sizeRows(kernel: (kernelSize, skipCold ? nil : Self.fileSize(hand.kernelImage)),
                               initramfs: (initramfsSize, Self.fileSize(hand.initramfs)),
-                              busybox: (busyboxSize, Self.fileSize(hand.busyboxBinary)))
+                              busybox: (busyboxSize, Self.fileSize(hand.busyboxBinary)), compressor: hand.compressor)
         // What the two archives hold differently (bspgen's base list, board info, the kernel's modules).
         if let index = rows.firstIndex(where: { $0.step == "initramfs (bytes)" }) {
             let difference = try ArchiveDifference(first: output.appendingPathComponent(revertResult.names.initramfs), second: hand.initramfs)
@@ -227,11 +227,11 @@ public struct BoardBench: Sendable {
     }
 
     /// The artifacts' sizes, and the two the target adds up (kernel + initramfs).
-    static func sizeRows(kernel: (Double?, Double?), initramfs: (Double?, Double?), busybox: (Double?, Double?)) -> [BenchRow] {
+    static func sizeRows(kernel: (Double?, Double?), initramfs: (Double?, Double?), busybox: (Double?, Double?), compressor: String) -> [BenchRow] {
         func sum(_ first: Double?, _ second: Double?) -> Double? { first.flatMap { a in second.map { a + $0 } } }
         return [BenchRow(step: "kernel image (bytes)", unit: .bytes, bspgen: kernel.0, byHand: kernel.1),
                 BenchRow(step: "initramfs (bytes)", unit: .bytes, bspgen: initramfs.0, byHand: initramfs.1,
-                         note: "by hand: find | cpio | gzip -9 of BusyBox's install, /init and the overlays"),
+                         note: compressor.isEmpty ? "" : "by hand: find | cpio | \(compressor) of BusyBox's install, /init and the overlays"),
                 BenchRow(step: "busybox binary (bytes)", unit: .bytes, bspgen: busybox.0, byHand: busybox.1, note: "static, stripped"),
                 BenchRow(step: "kernel + initramfs (bytes)", unit: .bytes, bspgen: sum(kernel.0, initramfs.0), byHand: sum(kernel.1, initramfs.1))]
     }

@@ -28,7 +28,19 @@ public struct HandBuild: Sendable {
         let arch = board.architecture.kernelSourceFolder
         return linux.appendingPathComponent("arch/\(arch)/boot/\(board.board.kernel.image.rawValue)")
     }
-    public var initramfs: URL { folder.appendingPathComponent("initramfs.cpio.gz") }
+    public var initramfs: URL { folder.appendingPathComponent(ArtifactNames(board: board.board).initramfs) }
+
+    /// The tool a tutorial pipes cpio into for the board's compression, with the options bspgen's packer matches
+    /// (the kernel's own `usr/Makefile` choices: xz with a CRC32 check and a 1 MiB dictionary, zstd -19).
+    public var compressor: String {
+        let spec = board.board.initramfsSpec
+        switch spec.resolvedCompression {
+        case .gzip: return "gzip -9"
+        case .xz: return "xz --check=crc32" + (spec.xzBCJ.map { " --\($0.rawValue)" } ?? "") + " --lzma2=dict=1MiB"
+        case .zstd: return "zstd -q -19"
+        case .none: return "cat"
+        }
+    }
 
     private var kernelMake: String {
         "make -s -C \(shellQuote(kernelSource.root.path)) \(shellQuote("O=" + linux.path)) \(shellQuote("ARCH=" + board.toolchain.kernelArch)) \(crossCompile)"
@@ -112,15 +124,16 @@ public struct HandBuild: Sendable {
             """)
     }
 
-    /// The initramfs: /init and the board's overlays copied over the BusyBox tree, then `find | cpio | gzip -9`.
-    public func pack(gzipLevel: String = "-9") async throws -> Double {
+    /// The initramfs: /init and the board's overlays copied over the BusyBox tree, then `find | cpio |` the board's
+    /// compression.
+    public func pack() async throws -> Double {
         let overlays = board.overlays.map { "cp -a \(shellQuote($0.path + "/.")) \(shellQuote(rootfs.path + "/"))" }.joined(separator: "\n")
         return try await timed("""
             mkdir -p \(["dev", "proc", "sys", "etc/bspgen"].map { shellQuote(rootfs.path + "/" + $0) }.joined(separator: " "))
             cp \(shellQuote(board.initScript.path)) \(shellQuote(rootfs.path + "/init"))
             echo \(shellQuote("BSPGEN_BOARD=" + board.name)) > \(shellQuote(rootfs.path + "/etc/bspgen/board"))
             \(overlays)
-            """) + (try await packOnly(gzipLevel: gzipLevel))
+            """) + (try await packOnly(compressor: compressor))
     }
 
     /// The tutorial's `qemu-system-… -kernel … -initrd … -append …` line with the by-hand kernel, dtb and initramfs:
@@ -139,8 +152,8 @@ public struct HandBuild: Sendable {
         return (report, Date().timeIntervalSince(start))
     }
 
-    /// `find . | cpio -o -H newc | gzip` on the prepared tree, alone.
-    public func packOnly(gzipLevel: String = "-9", to destination: URL? = nil) async throws -> Double {
-        try await timed("cd \(shellQuote(rootfs.path)) && find . | cpio -o -H newc 2>/dev/null | gzip \(shellQuote(gzipLevel)) > \(shellQuote((destination ?? initramfs).path))")
+    /// `find . | cpio -o -H newc | gzip -9` (or `compressor`, a command of fixed words) on the prepared tree, alone.
+    public func packOnly(compressor: String, to destination: URL? = nil) async throws -> Double {
+        try await timed("cd \(shellQuote(rootfs.path)) && find . | cpio -o -H newc 2>/dev/null | \(compressor) > \(shellQuote((destination ?? initramfs).path))")
     }
 }

@@ -73,6 +73,7 @@ struct BoardChecks {
         let externalModules = checkKernelModules()
         if let deviceTree = board.deviceTree { checkDeviceTree(deviceTree) }
         let templates = checkBootFiles(board.bootFiles ?? [])
+        let kernelRequires = checkInitramfsCompression(spec)
         checkImages()
         checkSigning()
         checkBootFileReferences(templates: templates)
@@ -87,7 +88,31 @@ struct BoardChecks {
                              deviceTreeOverlays: deviceTreeOverlays, bootFileTemplates: templates, bootloaderFragments: bootloaderFragments,
                              kernelPatches: kernelPatches, busyboxPatches: busyboxPatches, bootloaderPatches: bootloaderPatches,
                              externalModules: externalModules,
-                             loadModuleLocations: (board.kernel.loadModules ?? []).indices.map { locations.location(of: "kernel.load_modules[\($0)]").description })
+                             loadModuleLocations: (board.kernel.loadModules ?? []).indices.map { locations.location(of: "kernel.load_modules[\($0)]").description },
+                             kernelRequires: kernelRequires)
+    }
+
+    /// A branch filter is part of xz; and the kernel must unpack what the board packs: the options it needs.
+    mutating func checkInitramfsCompression(_ spec: InitramfsSpec) -> [KernelRequirement] {
+        let compression = spec.resolvedCompression
+        if let filter = spec.xzBCJ, compression != .xz {
+            problem("initramfs.xz_bcj", "a branch filter \(DescriptionText.quoted(filter.rawValue)) is part of xz compression, but the initramfs is \(compression.rawValue)",
+                    hint: "set initramfs.compression: xz, or remove initramfs.xz_bcj")
+        }
+        func requirement(_ option: String, field: String, _ why: String) -> KernelRequirement {
+            let location = locations.location(of: field)
+            return KernelRequirement(option: option, why: why, file: location.file, line: location.line)
+        }
+        var required: [KernelRequirement] = []
+        if let option = compression.kernelOption {
+            required.append(requirement(option, field: "initramfs.compression",
+                                        "the initramfs is \(compression.rawValue)-compressed; without it the kernel cannot unpack it and finds no /init (or choose another initramfs.compression)"))
+        }
+        if let filter = spec.xzBCJ, compression == .xz {
+            required.append(requirement(filter.kernelOption, field: "initramfs.xz_bcj",
+                                        "the initramfs's xz stream uses the \(filter.rawValue) branch filter, which the kernel must decode (or remove initramfs.xz_bcj)"))
+        }
+        return required
     }
 
     /// Values that end up as words of make's or QEMU's command line: a leading '-' would be an option (make's

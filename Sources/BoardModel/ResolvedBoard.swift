@@ -26,6 +26,8 @@ public struct ResolvedBoard: Sendable, Encodable {
     public var externalModules: [URL] = []
     /// Where each `kernel.load_modules` entry is written, for errors found once the modules are built.
     public var loadModuleLocations: [String] = []
+    /// Kernel options the board's own choices need (its initramfs's compression), checked as a toolchain's are.
+    public var kernelRequires: [KernelRequirement] = []
 
     public var name: String { board.name }
     public var qemuBootable: Bool { board.qemu != nil }

@@ -12,11 +12,11 @@ protocol ByteSink: AnyObject {
 }
 
 extension InitramfsCompression {
-    func sink(writingTo output: OutputFile) throws -> any ByteSink {
+    func sink(writingTo output: OutputFile, xzBranchFilter: XzBranchFilter? = nil) throws -> any ByteSink {
         switch self {
         case .none: output
         case .gzip: ParallelGzipSink(output: output)
-        case .xz: CompressingSink(codec: try XzCodec(), output: output)
+        case .xz: CompressingSink(codec: try XzCodec(branchFilter: xzBranchFilter), output: output)
         case .zstd: CompressingSink(codec: try ZstdCodec(), output: output)
         }
     }
@@ -135,7 +135,8 @@ final class CompressingSink: ByteSink {
 }
 
 /// LZMA2 with a CRC32 check, as the kernel's `xz --check=crc32 --lzma2=dict=1MiB`: the kernel's
-/// decoder knows no other check, and the small dictionary keeps memory low while booting.
+/// decoder knows no other check, and the small dictionary keeps memory low while booting. A branch filter,
+/// when given, comes first (`xz --x86 …`).
 final class XzCodec: StreamCodec {
     // LZMA_FILTER_LZMA2 and LZMA_VLI_UNKNOWN, which Swift cannot import from their macros.
     private static let lzma2FilterID: lzma_vli = 0x21
@@ -143,7 +144,7 @@ final class XzCodec: StreamCodec {
 
     private let stream = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
 
-    init() throws {
+    init(branchFilter: XzBranchFilter? = nil) throws {
         stream.initialize(to: lzma_stream())
         var options = lzma_options_lzma()
         guard lzma_lzma_preset(&options, 6) == 0 else {
@@ -151,7 +152,7 @@ final class XzCodec: StreamCodec {
         }
         options.dict_size = 1 << 20
         let status = withUnsafeMutablePointer(to: &options) { options in
-            var filters = [
+            var filters = (branchFilter.map { [lzma_filter(id: $0.liblzmaID, options: nil)] } ?? []) + [
                 lzma_filter(id: Self.lzma2FilterID, options: options),
                 lzma_filter(id: Self.filterListEnd, options: nil),
             ]

@@ -41,6 +41,26 @@ public enum InitramfsCompression: String, CaseIterable, Sendable {
     case gzip, xz, zstd, none
 }
 
+/// An xz branch/call/jump filter (`xz --x86` and the like): machine code's relative branch targets turned
+/// absolute before LZMA2, so that repeated calls compress as repeats. The kernel unpacks it only when built
+/// with the matching `CONFIG_XZ_DEC_*`.
+public enum XzBranchFilter: String, CaseIterable, Sendable {
+    case x86, powerpc, ia64, arm, armthumb, arm64, sparc
+
+    /// liblzma's `LZMA_FILTER_*` numbers, which Swift cannot import from their macros.
+    var liblzmaID: UInt64 {
+        switch self {
+        case .x86: 0x04
+        case .powerpc: 0x05
+        case .ia64: 0x06
+        case .arm: 0x07
+        case .armthumb: 0x08
+        case .sparc: 0x09
+        case .arm64: 0x0A
+        }
+    }
+}
+
 /// One input of an initramfs: a host directory tree or a gen_init_cpio list.
 public struct InitramfsSource: Sendable, Equatable {
     enum Input: Sendable, Equatable {
@@ -100,6 +120,8 @@ public struct InitramfsPacker: Sendable {
     public var sourceDateEpoch: Int64
     /// The most file data an archive may hold; checked before anything is written.
     public var sizeLimit: UInt64
+    /// Applied before LZMA2 when the compression is xz.
+    public var xzBranchFilter: XzBranchFilter?
 
     public static let defaultSizeLimit: UInt64 = 1 << 30
 
@@ -153,7 +175,7 @@ public struct InitramfsPacker: Sendable {
         let temporary = TemporaryName.beside(destination, tag: String(UUID().uuidString.prefix(8)))
         do {
             let output = try OutputFile(creating: temporary.path, reportingAs: destination.path)
-            let sink = try compression.sink(writingTo: output)
+            let sink = try compression.sink(writingTo: output, xzBranchFilter: xzBranchFilter)
             var writer = NewcWriter(sink: sink, sourceDateEpoch: epoch)
             try writer.write(entries)
             try sink.finish()

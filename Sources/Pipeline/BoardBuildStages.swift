@@ -96,6 +96,7 @@ extension BoardBuild {
         key.add("stage", "initramfs-1")
         key.add("packer", InitramfsPacker.formatVersion)
         key.add("compression", compression.rawValue)
+        if let filter = board.board.initramfsSpec.xzBCJ { key.add("xz branch filter", filter.rawValue) }
         try await environment.run(Stage("initramfs", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-initramfs.json"),
                                         outputs: [destination])) {
             try pack(sources.map(\.source), compression: compression, to: destination)
@@ -130,7 +131,8 @@ extension BoardBuild {
     func pack(_ sources: [InitramfsSource], compression: InitramfsCompression, to destination: URL) throws {
         environment.progress.begin("initramfs", destination.lastPathComponent)
         // The guest holds the compressed archive and the unpacked tree at once: half its memory is the most it can take.
-        let packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: board.initramfsSizeLimit)
+        var packer = InitramfsPacker(sourceDateEpoch: environment.sourceDateEpoch, sizeLimit: board.initramfsSizeLimit)
+        packer.xzBranchFilter = board.board.initramfsSpec.xzBCJ.map(XzBranchFilter.init)
         let summary = try packer.pack(sources, to: destination, compression: compression)
         environment.progress.end("\(summary.entryCount) entries, \(summary.compressedSize / 1024) KiB \(compression.rawValue)")
     }

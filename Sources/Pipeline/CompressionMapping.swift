@@ -13,3 +13,18 @@ extension InitramfsCompression {
         }
     }
 }
+
+extension XzBranchFilter {
+    /// The packer's filter for a board's `initramfs.xz_bcj`.
+    public init(_ name: XzBCJName) {
+        switch name {
+        case .x86: self = .x86
+        case .powerpc: self = .powerpc
+        case .ia64: self = .ia64
+        case .arm: self = .arm
+        case .armthumb: self = .armthumb
+        case .arm64: self = .arm64
+        case .sparc: self = .sparc
+        }
+    }
+}

@@ -98,6 +98,7 @@ public struct KernelBuilder: Sendable {
         key.add("arch", board.toolchain.kernelArch)
         key.add("base", board.board.kernel.baseConfig)
         key.add("toolchain requires", key.encodable(board.toolchain.kernelRequires ?? []))
+        key.add("board requires", key.encodable(board.kernelRequires))
         for fragment in fragmentURLs { try key.addFile("fragment", fragment) }
 
         let config = linuxDirectory.appendingPathComponent(".config")
@@ -123,12 +124,12 @@ public struct KernelBuilder: Sendable {
 
             let obtained = try KconfigFile.load(config, name: config.path)
             var problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: nil, architecture: sourceArch)
-            var abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, fragments: merge.requested, index: nil, architecture: sourceArch)
+            var abiProblems = KernelRequirements.problems(board.toolchain, board: board, obtained: obtained, fragments: merge.requested, index: nil, architecture: sourceArch)
             if !problems.isEmpty || !abiProblems.isEmpty {
                 // Explaining needs the whole tree's Kconfig files: read them only when something went wrong.
                 let index = try KconfigIndex.scan(tree: source.root)
                 problems = KconfigCheck.check(requested: merge.requested, obtained: obtained, index: index, architecture: sourceArch)
-                abiProblems = ToolchainABI.problems(board.toolchain, obtained: obtained, fragments: merge.requested, index: index, architecture: sourceArch)
+                abiProblems = KernelRequirements.problems(board.toolchain, board: board, obtained: obtained, fragments: merge.requested, index: index, architecture: sourceArch)
             }
             let errors = problems.filter { !$0.isOptional }.map(\.description) + abiProblems
             if !errors.isEmpty {
@@ -188,23 +189,24 @@ extension KernelBuilder {
     }
 }
 
-/// The kernel options a toolchain's userspace cannot run without (`kernel_requires` in its file), checked
-/// against the board's final config: a hard-float BusyBox on a kernel without FP support dies at its first float
-/// instruction, which the config stage says before anything is compiled.
-enum ToolchainABI {
+/// The kernel options a board cannot run without, checked against its final config before anything is compiled:
+/// its toolchain's (`kernel_requires`: a hard-float BusyBox on a kernel without FP support dies at its first float
+/// instruction) and its own choices' (an xz initramfs needs `CONFIG_RD_XZ`, or the kernel finds no /init).
+enum KernelRequirements {
     /// `fragments`: what the board's fragments asked for, so that a line turning a required option off is named.
-    static func problems(_ toolchain: Toolchain, obtained: KconfigFile, fragments: [KconfigAssignment] = [], index: KconfigIndex?,
-                         architecture: String) -> [String] {
-        let requirements = toolchain.kernelRequires ?? []
-        let requested = requirements.map { requirement in
+    static func problems(_ toolchain: Toolchain, board: ResolvedBoard? = nil, obtained: KconfigFile, fragments: [KconfigAssignment] = [],
+                         index: KconfigIndex?, architecture: String) -> [String] {
+        let requirements = (toolchain.kernelRequires ?? []).map { ($0, "toolchain \(toolchain.name) needs it") }
+            + (board?.kernelRequires ?? []).map { ($0, "board \(board?.name ?? "") needs it") }
+        let requested = requirements.map { requirement, _ in
             KconfigAssignment(symbol: requirement.symbol, value: .tristate(requirement.resolvedValue == "y" ? .yes : requirement.resolvedValue == "m" ? .module : .no),
                               origin: KconfigOrigin(file: requirement.file ?? "toolchains/\(toolchain.name).yaml", line: requirement.line ?? 1))
         }
         return KconfigCheck.check(requested: requested, obtained: obtained, index: index, architecture: architecture).map { problem in
-            let why = requirements.first { $0.symbol == problem.symbol }?.why ?? ""
+            let (requirement, who) = requirements.first { $0.0.symbol == problem.symbol } ?? (nil, "")
             let culprit = fragments.last { $0.symbol == problem.symbol && !$0.value.isSame(as: problem.requested) }
             return problem.description + (culprit.map { "\n  \($0.origin) asks for \($0.value == .tristate(.no) ? "it off" : "CONFIG_\($0.symbol)=\($0.value)")" } ?? "")
-                + "\n  toolchain \(toolchain.name) needs it: \(why)"
+                + "\n  \(who): \(requirement?.why ?? "")"
                 + "\n  hint: add CONFIG_\(problem.symbol)=\(problem.requested) to a kernel fragment of the board"
         }
     }

@@ -57,6 +57,26 @@ import Testing
         #expect(kbuild.hint?.contains("obj-m += no_kbuild.o") == true)
     }
 
+    /// What the initramfs is packed with, the kernel must unpack: the options it needs come from the board, each
+    /// at the line that chose it; a branch filter without xz is refused at its field.
+    @Test func theInitramfsCompressionRequiresItsKernelOptions() throws {
+        let project = try FixtureProject(board: "module-board")
+        let xz = try project.load(Self.board(kernel: "") + "\ninitramfs:\n  compression: xz\n  xz_bcj: arm64\n")
+        #expect(xz.diagnostics.map(\.description) == [])
+        let requires = try #require(xz.boards["module-board"]?.kernelRequires)
+        #expect(requires.map(\.symbol) == ["RD_XZ", "XZ_DEC_ARM64"])
+        #expect(requires.map(\.line) == [13, 14])
+
+        let plain = try project.load(Self.board(kernel: ""))
+        #expect(plain.boards["module-board"]?.kernelRequires.map(\.symbol) == ["RD_GZIP"])
+
+        let mismatched = try project.load(Self.board(kernel: "") + "\ninitramfs:\n  compression: zstd\n  xz_bcj: x86\n")
+        let problem = try #require(mismatched.diagnostics.first)
+        #expect(mismatched.diagnostics.count == 1)
+        #expect(problem.field == "initramfs.xz_bcj" && problem.location.line == 14)
+        #expect(problem.hint == "set initramfs.compression: xz, or remove initramfs.xz_bcj")
+    }
+
     @Test func boardChecksAreRunAsConsoleChecks() throws {
         let project = try FixtureProject(board: "module-board")
         let yaml = Self.board(kernel: "") + """

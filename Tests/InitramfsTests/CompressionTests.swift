@@ -41,6 +41,27 @@ func compressedArchiveDecompressesToThePlainOne(_ compression: InitramfsCompress
     }
 }
 
+/// With a branch filter, xz's own tool names the filter, unpacks the archive to the plain one, and x86 machine code
+/// (this host's own /bin/bash) comes out smaller than without it.
+@Test func xzWithABranchFilterIsWhatXzX86WouldWrite() throws {
+    try withTemporaryDirectory { work in
+        let list = InitramfsSource.listText("file /bin/bash /bin/bash 0755 0 0", name: "bcj.list", baseDirectory: work)
+        let plain = try packedBytes([list], in: work, name: "plain.cpio")
+        let lzma2Only = try packedBytes([list], compression: .xz, in: work, name: "lzma2.cpio.xz")
+        var packer = InitramfsPacker(sourceDateEpoch: testEpoch)
+        packer.xzBranchFilter = .x86
+        let filtered = work.appendingPathComponent("x86.cpio.xz")
+        _ = try packer.pack([list], to: filtered, compression: .xz)
+
+        let info = try runChecked(["xz", "-lvv", filtered.path]).text
+        #expect(info.contains("--x86"), "\(info)")
+        #expect(info.contains("CRC32"))
+        #expect(try runChecked(["xz", "-dc", filtered.path]).output == plain)
+        #expect(try Data(contentsOf: filtered).count < lzma2Only.count)
+        #expect(try CpioArchiveReader.listing(of: filtered).map(\.name) == ["bin", "bin/bash"])
+    }
+}
+
 @Test func gzipHeaderHasNoTimestampOrName() throws {
     try withTemporaryDirectory { work in
         let list = InitramfsSource.listText("dir /dev 0755 0 0", name: "gzip.list", baseDirectory: work)

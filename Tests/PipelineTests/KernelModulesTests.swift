@@ -63,7 +63,7 @@ import Testing
     }
 }
 
-@Suite struct ToolchainABITests {
+@Suite struct KernelRequirementsTests {
     let toolchain = Toolchain(name: "arm-linux-gnueabihf", description: nil, arch: "arm", kernelArch: "arm", crossCompile: "arm-linux-gnueabihf-",
                               debianPackages: ["gcc-arm-linux-gnueabihf"], minGCCVersion: "10.1", unameMachine: "armv7l",
                               kernelRequires: [KernelRequirement(option: "CONFIG_VFP", value: nil, why: "hard-float code uses VFP instructions",
@@ -72,13 +72,13 @@ import Testing
 
     @Test func aConfigWithTheRequiredOptionsPasses() throws {
         let config = try KconfigFile.parse(text: "CONFIG_VFP=y\nCONFIG_AEABI=y\n", name: ".config")
-        #expect(ToolchainABI.problems(toolchain, obtained: config, index: nil, architecture: "arm") == [])
+        #expect(KernelRequirements.problems(toolchain, obtained: config, index: nil, architecture: "arm") == [])
     }
 
     @Test func aFragmentThatTurnsFPOffIsRefusedNamingTheToolchainAndWhy() throws {
         let config = try KconfigFile.parse(text: "# CONFIG_VFP is not set\nCONFIG_AEABI=y\n", name: ".config")
         let fragment = try KconfigFile.parse(text: "CONFIG_PRINTK=y\n# CONFIG_VFP is not set\n", name: "boards/b/soft.fragment")
-        let problems = ToolchainABI.problems(toolchain, obtained: config, fragments: fragment.assignments, index: nil, architecture: "arm")
+        let problems = KernelRequirements.problems(toolchain, obtained: config, fragments: fragment.assignments, index: nil, architecture: "arm")
         #expect(problems.count == 1)
         let problem = try #require(problems.first)
         #expect(problem.hasPrefix("toolchains/arm-linux-gnueabihf.yaml:14: CONFIG_VFP=y requested, got not set"))
@@ -87,10 +87,23 @@ import Testing
         #expect(problem.contains("hint: add CONFIG_VFP=y"))
     }
 
+    /// A board's own requirement (its initramfs's compression) is checked as the toolchain's are, and says so.
+    @Test func aBoardRequirementNamesTheBoardAndItsLine() throws {
+        let config = try KconfigFile.parse(text: "CONFIG_VFP=y\nCONFIG_AEABI=y\n# CONFIG_RD_XZ is not set\n", name: ".config")
+        var board = try Catalog(boardsDirectory: repositoryRoot.appendingPathComponent("boards"),
+                                toolchainsDirectory: repositoryRoot.appendingPathComponent("toolchains")).board(named: "vexpress-a9")
+        board.kernelRequires = [KernelRequirement(option: "RD_XZ", value: nil, why: "the initramfs is xz-compressed", file: "boards/b.yaml", line: 9)]
+        let problems = KernelRequirements.problems(toolchain, board: board, obtained: config, index: nil, architecture: "arm")
+        #expect(problems.count == 1)
+        let problem = try #require(problems.first)
+        #expect(problem.hasPrefix("boards/b.yaml:9: CONFIG_RD_XZ=y requested, got not set"), "\(problem)")
+        #expect(problem.contains("board vexpress-a9 needs it: the initramfs is xz-compressed"))
+    }
+
     @Test func aToolchainWithoutRequirementsChecksNothing() throws {
         var plain = toolchain
         plain.kernelRequires = nil
-        #expect(ToolchainABI.problems(plain, obtained: try KconfigFile.parse(text: "", name: ".config"), index: nil, architecture: "arm") == [])
+        #expect(KernelRequirements.problems(plain, obtained: try KconfigFile.parse(text: "", name: ".config"), index: nil, architecture: "arm") == [])
     }
 }
 
