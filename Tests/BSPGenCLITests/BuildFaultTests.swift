@@ -73,7 +73,7 @@ struct FakeBoardProject {
             let prerequisites = ["bzImage", "busybox"].contains(name) ? compiles : ""
             return "\(name):\(prerequisites)\n" + (name == blocked ? block : "") + recipe + (name == "tinyconfig" || name == "defconfig" ? compileRule : "")
         }
-        try (rule("tinyconfig", "\techo 'CONFIG_PRINTK=y' > $(O)/.config\n")
+        try (rule("tinyconfig", "\tprintf 'CONFIG_PRINTK=y\\nCONFIG_RD_GZIP=y\\n' > $(O)/.config\n")
             + rule("olddefconfig", "\ttrue\n")
             + rule("savedefconfig", "\tcp $(O)/.config $(O)/defconfig\n")
             + rule("bzImage", "\tmkdir -p $(O)/arch/x86/boot $(O)/init && echo image > $(O)/arch/x86/boot/bzImage\n"

@@ -11,7 +11,7 @@ private let fakeKernelMakefile = """
     tinyconfig:
     \t@sleep 1
     \t@echo $@ >> $(O)/calls.log
-    \t@printf 'CONFIG_BASE=y\\n' > $(O)/.config
+    \t@printf 'CONFIG_BASE=y\\nCONFIG_RD_GZIP=y\\n' > $(O)/.config
     olddefconfig:
     \t@echo $@ >> $(O)/calls.log
     savedefconfig:
