@@ -196,7 +196,7 @@ public struct BoardPlan: Sendable {
         // The walk of the builds is keyed by the builds alone: a changed initramfs or image remakes only the SBOMs.
         let built = ["kernel image", ".config"] + ((board.kernel.deviceTrees ?? []).isEmpty ? [] : ["dtbs"])
             + ["kernel modules", "busybox"] + (board.bootloader == nil ? [] : ["bootloader"])
-        stages.append(PlannedStage(name: "file lists", inputs: built + ["sources", "patches", "toolchain", "size and mtime of every file read"],
+        stages.append(PlannedStage(name: "file lists", inputs: built + ["sources", "patches", "toolchain", "size, mtime and inode of every file read"],
                                    outputs: ["each component's files with their licences"]))
         stages.append(PlannedStage(name: "sbom", inputs: ["file lists", "every artifact above", "components.yaml", "toolchain packages"],
                                    outputs: [SBOMStage.spdxName, SBOMStage.cycloneDXName, "licences/*-files.tsv"]))

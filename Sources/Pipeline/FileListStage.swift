@@ -22,7 +22,7 @@ struct ComponentFileLists: Codable, Equatable {
 /// remakes the SBOM documents from these lists without walking again.
 ///
 /// A header can change without any binary changing (a comment): the key would not see it. So the stage keeps the
-/// size and mtime of every file the walk reached (sources, headers, objects, maps: `file-lists/stamps.tsv`) and,
+/// size, mtime and inode of every file the walk reached (sources, headers, objects, maps: `file-lists/stamps.tsv`) and,
 /// when its key is unchanged, runs again if any of them differs: a `stat` each, milliseconds for thousands.
 struct FileListStage {
     let environment: BuildEnvironment
@@ -111,7 +111,7 @@ struct FileListStage {
     }
 
     /// Why the lists must be made again although the builds are unchanged: files they were made from that changed
-    /// since (size or mtime), the first few by name; nil when none did or there are no stamps yet.
+    /// since (size, mtime or inode), the first few by name; nil when none did or there are no stamps yet.
     static func changedFiles(_ stampsFile: URL) -> String? {
         guard let text = try? String(contentsOf: stampsFile, encoding: .utf8) else { return nil }
         let changed = FileStamps.changed(in: text)
