@@ -13,6 +13,9 @@ struct ComponentFileLists: Codable, Equatable {
     /// What each statically linked component took from outside its build folder (the C library's members, GCC's
     /// runtime), by component id: the host components of the SBOM.
     var outside: [String: [KbuildWalk.OutsideInput]]
+    /// The Debian package of each file of `outside` and of the compiler and linker, "" for a file dpkg does not know:
+    /// looked up here, so that remaking the documents asks dpkg nothing that takes long.
+    var hostOwners: [String: String] = [:]
 }
 
 /// The walk from the kernel image, its dtbs and modules, BusyBox and U-Boot down to every file compiled or read
@@ -58,7 +61,7 @@ struct FileListStage {
 
     func build(_ inputs: SBOMInputs, toolchainPackages: String) async throws -> StoredLists {
         var key = StageKey()
-        key.add("stage", "file-lists-1")  // bump when what the walk finds changes
+        key.add("stage", "file-lists-2")  // bump when what the walk finds, or how it is kept, changes
         key.add("bspgen", bspgenLibraryVersion)
         try key.addFile("kernel image", inputs.kernel.image)
         for tree in inputs.kernel.deviceTrees { try key.addFile("dtb", tree) }
@@ -144,6 +147,12 @@ struct FileListStage {
             lists.lists["u-boot"] = files.0
             lists.outside["u-boot"] = files.1.sorted()
         }
+        let outside = Set(lists.outside.values.flatMap { $0.map(\.file) })
+        // A static C library upgraded under an unchanged BusyBox: the lists' host packages may have changed.
+        reached.formUnion(outside)
+        let hostFiles = outside.union(SBOMStage(environment: environment).toolchainPaths()).sorted()
+        let owners = try await InstalledPackages.owners(of: hostFiles)
+        lists.hostOwners = Dictionary(uniqueKeysWithValues: hostFiles.map { ($0, owners[$0] ?? "") })
         return (lists, reached)
     }
 

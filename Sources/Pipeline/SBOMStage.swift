@@ -205,7 +205,7 @@ struct SBOMStage {
         components.append(busybox)
         var containers = [names.initramfs, RootFilesystemSpec.imageName].compactMap(artifact)
         for id in containers { relationships.append(SBOMRelationship(id, .contains, "busybox")) }
-        for library in try await hostComponents(busyboxOutside, linkedInto: "busybox", facts: facts) {
+        for library in try await hostComponents(busyboxOutside, linkedInto: "busybox", facts: facts, known: lists.hostOwners) {
             components.append(library)
             relationships.append(SBOMRelationship("busybox", .staticLink, library.id))
             for id in containers { relationships.append(SBOMRelationship(id, .contains, library.id)) }
@@ -218,7 +218,7 @@ struct SBOMStage {
             uboot.summary = "the boot loader (\(spec.defconfigTarget))"
             components.append(uboot)
             for file in bootloader.files { if let id = artifact(file.name) { relationships.append(SBOMRelationship(id, .generatedFrom, "u-boot")) } }
-            for library in try await hostComponents(outside, linkedInto: "u-boot", facts: facts) {
+            for library in try await hostComponents(outside, linkedInto: "u-boot", facts: facts, known: lists.hostOwners) {
                 if !components.contains(where: { $0.id == library.id }) { components.append(library) }
                 relationships.append(SBOMRelationship("u-boot", .staticLink, library.id))
             }
@@ -268,7 +268,7 @@ struct SBOMStage {
 
         // The build tools: the cross compiler and linker, and bspgen.
         let built = components.filter { ["linux", "busybox", "u-boot"].contains($0.id) }.map(\.id)
-        for tool in try await toolchainComponents(facts: facts) {
+        for tool in try await toolchainComponents(facts: facts, known: lists.hostOwners) {
             components.append(tool)
             for id in built { relationships.append(SBOMRelationship(tool.id, .buildToolOf, id)) }
         }
@@ -363,9 +363,10 @@ struct SBOMStage {
     // MARK: Host packages
 
     /// The Debian packages that objects and archive members linked in from outside the build folder belong to.
-    func hostComponents(_ outside: Set<KbuildWalk.OutsideInput>, linkedInto component: String, facts: ComponentFacts) async throws -> [SBOMComponent] {
+    func hostComponents(_ outside: Set<KbuildWalk.OutsideInput>, linkedInto component: String, facts: ComponentFacts,
+                        known: [String: String]) async throws -> [SBOMComponent] {
         let files = Array(Set(outside.map(\.file))).sorted()
-        let owners = try await InstalledPackages.owners(of: files)
+        let owners = try await Self.owners(of: files, known: known)
         let packages = try await InstalledPackages.describe(Array(Set(owners.values)).sorted())
         var byPackage: [String: [KbuildWalk.OutsideInput]] = [:]
         for input in outside { if let owner = owners[input.file] { byPackage[owner, default: []].append(input) } }
@@ -379,6 +380,29 @@ struct SBOMStage {
                 + (inputs.count > members.count ? (members.isEmpty ? "" : " and ") + inputs.filter { $0.member == nil }.map { ($0.file as NSString).lastPathComponent }.joined(separator: ", ") : "")
             return library
         }
+    }
+
+    /// The compiler and the linker, resolved to the files their packages installed.
+    func toolchainPaths() -> [String] {
+        ["gcc", "ld"].compactMap { tool in
+            let name = environment.toolchain.crossCompile + tool
+            return (name.hasPrefix("/") ? URL(fileURLWithPath: name) : ProcessRunner.which(name))?.resolvingSymlinksInPath().path
+        }
+    }
+
+    /// The package of each of `paths` dpkg knows: from `known` (the file lists stage's look-up, "" for a path dpkg
+    /// does not know), dpkg asked only for the others (`dpkg-query -S` reads its whole file database: ~0.1 s).
+    static func owners(of paths: [String], known: [String: String]) async throws -> [String: String] {
+        var owners: [String: String] = [:]
+        var unknown: [String] = []
+        for path in paths {
+            if let owner = known[path] {
+                if !owner.isEmpty { owners[path] = owner }
+            } else {
+                unknown.append(path)
+            }
+        }
+        return owners.merging(try await InstalledPackages.owners(of: unknown)) { first, _ in first }
     }
 
     func debianComponent(_ package: InstalledPackage, kind: SBOMComponent.Kind, facts: ComponentFacts) -> SBOMComponent {
@@ -396,15 +420,10 @@ struct SBOMStage {
 
     /// The compiler and the linker that built the kernel, BusyBox and U-Boot, by the packages that installed them;
     /// a compiler outside dpkg's knowledge (`--toolchain-dir`) by its own version.
-    func toolchainComponents(facts: ComponentFacts) async throws -> [SBOMComponent] {
+    func toolchainComponents(facts: ComponentFacts, known: [String: String]) async throws -> [SBOMComponent] {
         let toolchain = environment.toolchain
-        var paths: [String] = []
-        for tool in ["gcc", "ld"] {
-            let name = toolchain.crossCompile + tool
-            guard let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : ProcessRunner.which(name) else { continue }
-            paths.append(url.resolvingSymlinksInPath().path)
-        }
-        let owners = try await InstalledPackages.owners(of: paths)
+        let paths = toolchainPaths()
+        let owners = try await Self.owners(of: paths, known: known)
         let packages = try await InstalledPackages.describe(Array(Set(owners.values)).sorted())
         var tools = packages.values.sorted { $0.package < $1.package }.map { debianComponent($0, kind: .buildTool, facts: facts) }
         if owners[paths.first ?? ""] == nil {
