@@ -25,8 +25,9 @@ struct ComponentFileLists: Codable, Equatable {
 /// remakes the SBOM documents from these lists without walking again.
 ///
 /// A header can change without any binary changing (a comment): the key would not see it. So the stage keeps the
-/// size, mtime and inode of every file the walk reached (sources, headers, objects, maps: `file-lists/stamps.tsv`) and,
-/// when its key is unchanged, runs again if any of them differs: a `stat` each, milliseconds for thousands.
+/// size, mtime and inode of every file the walk reached (sources, headers, objects, maps: `file-lists/stamps.tsv`)
+/// but those of source trees unpacked from an archive (named in the key by its sha256) and, when its key is
+/// unchanged, runs again if any of them differs: a `stat` each, milliseconds for thousands.
 struct FileListStage {
     let environment: BuildEnvironment
 
@@ -61,7 +62,7 @@ struct FileListStage {
 
     func build(_ inputs: SBOMInputs, toolchainPackages: String) async throws -> StoredLists {
         var key = StageKey()
-        key.add("stage", "file-lists-2")  // bump when what the walk finds, or how it is kept, changes
+        key.add("stage", "file-lists-3")  // bump when what the walk finds, or how it is kept, changes
         key.add("bspgen", bspgenLibraryVersion)
         try key.addFile("kernel image", inputs.kernel.image)
         for tree in inputs.kernel.deviceTrees { try key.addFile("dtb", tree) }
@@ -95,11 +96,12 @@ struct FileListStage {
         try await environment.run(stage) {
             environment.progress.begin("file lists", "every file the kernel, BusyBox and the boot loader were built from")
             let (lists, reached) = try await find(inputs)
-            try write(lists, stamps: FileStamps.text(of: reached))
+            let stamped = Self.stamped(reached, inputs)
+            try write(lists, stamps: FileStamps.text(of: stamped))
             made = lists
             let kernel = lists.lists["linux"]
             environment.progress.end(kernel.map { "kernel: \($0.compiledCount) files compiled, \($0.ownEntries.count) read in all" } ?? "")
-            return StageWork(notes: [], detail: kernel.map { "kernel: \($0.compiledCount) compiled files, \(reached.count) files stamped" })
+            return StageWork(notes: [], detail: kernel.map { "kernel: \($0.compiledCount) compiled files, \(stamped.count) files stamped" })
         }
         let digest = try StageRecord.read(record)?.outputs[listsFile.path] ?? Checksum.sha256(of: listsFile)
         return StoredLists(digest: digest, made: made, file: listsFile)
@@ -121,6 +123,17 @@ struct FileListStage {
         guard !changed.isEmpty else { return nil }
         let named = changed.prefix(3).map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
         return "\(changed.count) file(s) read changed since the lists were made (\(named)\(changed.count > 3 ? ", ..." : ""))"
+    }
+
+    /// The files whose stamps are kept: all the walk reached but the files of source trees unpacked from an
+    /// archive, which the key names by the archive's sha256 and the patches (as the compile stages' keys do; bspgen
+    /// never writes into them): over half of the files, and of the milliseconds every build spends checking.
+    static func stamped(_ reached: Set<String>, _ inputs: SBOMInputs) -> Set<String> {
+        let trees = [inputs.configuration.source, inputs.busybox.source] + (inputs.bootloader.map { [$0.source] } ?? [])
+        let prefixes = Set(trees.filter { $0.sha256 != nil }.flatMap { tree in
+            [tree.root.standardizedFileURL.path + "/", tree.root.standardizedFileURL.resolvingSymlinksInPath().path + "/"]
+        })
+        return reached.filter { path in !prefixes.contains { path.hasPrefix($0) } }
     }
 
     // MARK: Kbuild's records
