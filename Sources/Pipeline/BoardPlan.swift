@@ -193,6 +193,13 @@ public struct BoardPlan: Sendable {
             }
         }
         let scripts = boots.filter { includeImages || !$0.needsImages }.map(\.runScript)
+        // The walk of the builds is keyed by the builds alone: a changed initramfs or image remakes only the SBOMs.
+        let built = ["kernel image", ".config"] + ((board.kernel.deviceTrees ?? []).isEmpty ? [] : ["dtbs"])
+            + ["kernel modules", "busybox"] + (board.bootloader == nil ? [] : ["bootloader"])
+        stages.append(PlannedStage(name: "file lists", inputs: built + ["sources", "patches", "toolchain", "size, mtime and inode of every file read"],
+                                   outputs: ["each component's files with their licences"]))
+        stages.append(PlannedStage(name: "sbom", inputs: ["file lists", "every artifact above", "components.yaml", "toolchain packages"],
+                                   outputs: [SBOMStage.spdxName, SBOMStage.cycloneDXName, "licences/*-files.tsv"]))
         // Kept in the cache, so made before the output folder: a full cache disk fails before out/BOARD changes.
         stages.append(PlannedStage(name: "kernel sizes", inputs: ["vmlinux", names.kernel], outputs: ["size of each object linked into vmlinux"]))
         stages.append(PlannedStage(name: "output folder", inputs: ["every artifact above"],

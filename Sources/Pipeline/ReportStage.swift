@@ -51,10 +51,10 @@ struct ReportStage {
         return sizes
     }
 
-    /// `size` (text + data + bss) of every object the linker takes into vmlinux, as the SBOM's walk finds them
+    /// `size` (text + data + bss) of every object the linker takes into vmlinux, as the file lists stage's walk finds them
     /// (`ld --trace` over vmlinux.o's own link: vmlinux.a and the libraries' members it uses), and of vmlinux.
     func measureKernel(root: URL, image: URL) async throws -> KernelSizes {
-        let inputs = try await SBOMStage(environment: environment).vmlinuxInputs(root)
+        let inputs = try await FileListStage(environment: environment).vmlinuxInputs(root)
         let objects = (inputs.objects + inputs.members.map(\.member)).filter { $0.hasSuffix(".o") }
             .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
         var measured: [SizeBreakdown.Part] = []

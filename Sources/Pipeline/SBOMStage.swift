@@ -25,7 +25,8 @@ struct SBOMFindings {
 
 /// `sbom.spdx.json`, `sbom.cdx.json` and `licences/<component>-files.tsv`: made in the board's build folder and
 /// handed to the output stage, so they appear in `out/<board>/` with everything else, whole or not at all.
-/// Keyed by every artifact's sha256, the sources, the toolchain's packages and `components.yaml`.
+/// Keyed by every artifact's sha256, the file lists (`FileListStage`, a stage of its own run first), the sources,
+/// the toolchain's packages and `components.yaml`: it assembles the documents, it does not walk the builds.
 struct SBOMStage {
     let environment: BuildEnvironment
     /// The board's patch files applied to each component's source, by component id, in the order applied: they
@@ -65,20 +66,23 @@ struct SBOMStage {
             artifacts.append(SBOMArtifact(path: file.name, size: digest.size, sha256: digest.sha256, sha1: digest.sha1))
         }
         let toolchainPackages = try await InstalledPackages.describe(board.toolchain.debianPackages)
+        let packages = toolchainPackages.values.sorted { $0.package < $1.package }.map { "\($0.package)=\($0.version)" }.joined(separator: " ")
+        // The walk of the builds is a stage of its own: a changed initramfs or image does not repeat it.
+        let fileLists = try await FileListStage(environment: environment).build(inputs, toolchainPackages: packages)
 
         var key = StageKey()
-        key.add("stage", "sbom-7")  // bump when what the documents say changes
+        key.add("stage", "sbom-8")  // bump when what the documents say changes
         key.add("bspgen", bspgenLibraryVersion)
         key.add("epoch", String(environment.sourceDateEpoch))
         if FileManager.default.fileExists(atPath: factsFile.path) { try key.addFile("facts", factsFile) }
         for artifact in artifacts.sorted(by: { $0.path < $1.path }) { key.add("artifact \(artifact.path)", artifact.sha256) }
         key.add("kernel source", inputs.configuration.source.sha256 ?? inputs.configuration.source.root.path)
-        // The file lists come from Kbuild's records in the kernel's build folder.
-        key.add("kernel folder", inputs.configuration.buildDirectory.path)
+        // The files of each component, from the file lists stage.
+        key.add("file lists", fileLists.digest)
         key.add("busybox source", inputs.busybox.source.sha256 ?? inputs.busybox.source.root.path)
         if let bootloader = inputs.bootloader { key.add("bootloader source", bootloader.source.sha256 ?? bootloader.source.root.path) }
         key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
-        key.add("toolchain packages", toolchainPackages.values.sorted { $0.package < $1.package }.map { "\($0.package)=\($0.version)" }.joined(separator: " "))
+        key.add("toolchain packages", packages)
         for (component, files) in patches.sorted(by: { $0.key < $1.key }) {
             for file in files { try key.addFile("patch \(component)", file) }
         }
@@ -90,7 +94,7 @@ struct SBOMStage {
         stage.skipNote = "artifacts and sources unchanged"
         try await environment.run(stage) {
             environment.progress.begin("sbom", "SPDX 2.3, CycloneDX 1.6, licences of the files built")
-            let findings = try await find(inputs, artifacts: artifacts, facts: facts)
+            let findings = try await find(inputs, lists: try fileLists.load(), artifacts: artifacts, facts: facts)
             try write(findings)
             let kernel = findings.fileLists["linux"]
             environment.progress.end(kernel.map { "kernel: \($0.compiledCount) files compiled, \($0.ownEntries.count) read in all" } ?? "")
@@ -127,26 +131,24 @@ struct SBOMStage {
 
     // MARK: What went into the build
 
-    func find(_ inputs: SBOMInputs, artifacts built: [SBOMArtifact], facts: ComponentFacts) async throws -> SBOMFindings {
+    func find(_ inputs: SBOMInputs, lists: ComponentFileLists, artifacts built: [SBOMArtifact], facts: ComponentFacts) async throws -> SBOMFindings {
         var components: [SBOMComponent] = []
         var relationships: [SBOMRelationship] = []
         var fileLists: [String: FileLicenseList] = [:]
         let names = ArtifactNames(board: board.board)
 
-        // The files of each component that went into this build, from Kbuild's records: first, since the lists
-        // are artifacts the documents describe too.
-        let kernelList = try await kernelFiles(inputs.configuration, inputs.kernel)
+        // The files of each component that went into this build (the file lists stage): first, since the lists are
+        // artifacts the documents describe too.
+        let kernelList = lists.lists["linux"] ?? FileLicenseList(entries: [])
         fileLists["linux"] = kernelList
-        let moduleLists = hasModules(inputs) ? try await moduleFiles(inputs.configuration) : nil
-        let busyboxBuild = inputs.busybox.stagingTree.deletingLastPathComponent().appendingPathComponent("build", isDirectory: true)
-        let (busyboxList, busyboxOutside) = try await linkedFiles(buildRoot: busyboxBuild, roots: ["busybox_unstripped"], source: inputs.busybox.source)
+        let moduleLists = hasModules(inputs) ? lists.modules : nil
+        let busyboxList = lists.lists["busybox"] ?? FileLicenseList(entries: [])
+        let busyboxOutside = Set(lists.outside["busybox"] ?? [])
         fileLists["busybox"] = busyboxList
         var bootloaderFiles: (FileLicenseList, Set<KbuildWalk.OutsideInput>)?
-        if let bootloader = inputs.bootloader, let spec = board.board.bootloader {
-            let files = try await linkedFiles(buildRoot: bootloader.config.deletingLastPathComponent(), roots: spec.artifacts.map(\.path),
-                                              source: bootloader.source)
-            fileLists["u-boot"] = files.0
-            bootloaderFiles = files
+        if inputs.bootloader != nil, board.board.bootloader != nil, let list = lists.lists["u-boot"] {
+            fileLists["u-boot"] = list
+            bootloaderFiles = (list, Set(lists.outside["u-boot"] ?? []))
         }
         let artifacts = built + fileLists.map { component, list in
             let digest = FileDigest.of(Data(list.tsv.utf8))
@@ -203,7 +205,7 @@ struct SBOMStage {
         components.append(busybox)
         var containers = [names.initramfs, RootFilesystemSpec.imageName].compactMap(artifact)
         for id in containers { relationships.append(SBOMRelationship(id, .contains, "busybox")) }
-        for library in try await hostComponents(busyboxOutside, linkedInto: "busybox", facts: facts) {
+        for library in try await hostComponents(busyboxOutside, linkedInto: "busybox", facts: facts, known: lists.hostOwners) {
             components.append(library)
             relationships.append(SBOMRelationship("busybox", .staticLink, library.id))
             for id in containers { relationships.append(SBOMRelationship(id, .contains, library.id)) }
@@ -216,7 +218,7 @@ struct SBOMStage {
             uboot.summary = "the boot loader (\(spec.defconfigTarget))"
             components.append(uboot)
             for file in bootloader.files { if let id = artifact(file.name) { relationships.append(SBOMRelationship(id, .generatedFrom, "u-boot")) } }
-            for library in try await hostComponents(outside, linkedInto: "u-boot", facts: facts) {
+            for library in try await hostComponents(outside, linkedInto: "u-boot", facts: facts, known: lists.hostOwners) {
                 if !components.contains(where: { $0.id == library.id }) { components.append(library) }
                 relationships.append(SBOMRelationship("u-boot", .staticLink, library.id))
             }
@@ -266,7 +268,7 @@ struct SBOMStage {
 
         // The build tools: the cross compiler and linker, and bspgen.
         let built = components.filter { ["linux", "busybox", "u-boot"].contains($0.id) }.map(\.id)
-        for tool in try await toolchainComponents(facts: facts) {
+        for tool in try await toolchainComponents(facts: facts, known: lists.hostOwners) {
             components.append(tool)
             for id in built { relationships.append(SBOMRelationship(tool.id, .buildToolOf, id)) }
         }
@@ -355,136 +357,16 @@ struct SBOMStage {
         return component
     }
 
-    // MARK: Kbuild's records
-
-    /// The kernel image's and dtbs' files: `vmlinux`'s objects from the linker itself (`ld --trace` over what
-    /// link-vmlinux.sh links, since only the linker knows which members of `lib.a` it takes), the rest from the
-    /// records of the commands that wrap vmlinux into the image.
-    func kernelFiles(_ configuration: KernelConfiguration, _ kernel: KernelArtifacts) async throws -> FileLicenseList {
-        let root = configuration.buildDirectory.standardizedFileURL
-        var link: [String: LinkInputs] = [:]
-        link["vmlinux"] = try await vmlinuxInputs(root)
-        // Every Linux image wraps vmlinux, but not every wrapper's record says so: arm's piggy.S (a source file)
-        // .incbins piggy_data, which no compiler dependency list names. So vmlinux is a root of its own.
-        let roots = [relative(kernel.image, to: root), "vmlinux"] + kernel.deviceTrees.map { relative($0, to: root) }
-        let result = KbuildWalk(buildRoot: root, linkInputs: link).walk(roots)
-        let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
-        let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
-        return FileLicenseList(result, sourceRoot: configuration.source.root, buildRoot: root, owners: owners)
-    }
-
     /// Whether the kernel built modules: its archive is among the outputs.
     func hasModules(_ inputs: SBOMInputs) -> Bool { inputs.files.contains { $0.0 == KernelModulesBuilder.archiveName } }
-
-    /// Each module's files, from the `.ko` down: the in-tree modules of `modules.order`, and each external module
-    /// from the copy of its folder that Kbuild built in (its own files told apart from what Kbuild generated there).
-    func moduleFiles(_ configuration: KernelConfiguration) async throws -> ModuleFileLists {
-        let root = configuration.buildDirectory.standardizedFileURL
-        var walks: [(name: String, result: KbuildWalk.Result, buildRoot: URL, external: URL?)] = []
-        for module in Self.moduleOrder(root) {
-            walks.append(("kernel/" + module, KbuildWalk(buildRoot: root).walk([module]), root, nil))
-        }
-        for folder in board.externalModules {
-            let copy = environment.buildDirectory.appendingPathComponent("modules/external/\(folder.lastPathComponent)", isDirectory: true).standardizedFileURL
-            for module in Self.moduleOrder(copy) {
-                walks.append(("extra/" + (module as NSString).lastPathComponent, KbuildWalk(buildRoot: copy).walk([module]), copy, folder))
-            }
-        }
-        let hostFiles = Set(walks.flatMap { walk in
-            walk.result.compiled.union(walk.result.read).filter { !$0.hasPrefix(walk.buildRoot.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
-        })
-        let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
-        return ModuleFileLists(walks.map { walk in
-            var list = FileLicenseList(walk.result, sourceRoot: configuration.source.root, buildRoot: walk.buildRoot, owners: owners)
-            if let original = walk.external { list = list.attributing(copy: walk.buildRoot, original: original, name: original.lastPathComponent) }
-            return ModuleFileLists.Module(name: walk.name, files: list)
-        })
-    }
-
-    /// The modules a Kbuild folder made, from its `modules.order` (`.ko` names from Linux 6.1 on, `.o` before; the
-    /// kernel's own `kernel/` folder holds modules too, so no prefix is taken off), as paths relative to the folder.
-    static func moduleOrder(_ folder: URL) -> [String] {
-        guard let text = try? String(contentsOf: folder.appendingPathComponent("modules.order"), encoding: .utf8) else { return [] }
-        let prefix = folder.standardizedFileURL.path + "/"
-        return text.split(separator: "\n").map { line in
-            var path = String(line).trimmingCharacters(in: .whitespaces)
-            if path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
-            return path.hasSuffix(".o") ? String(path.dropLast(2)) + ".ko" : path
-        }.filter { !$0.isEmpty }
-    }
-
-    func vmlinuxInputs(_ root: URL) async throws -> LinkInputs {
-        let recordURL = root.appendingPathComponent(KbuildRecord.recordPath(of: "vmlinux.o"))
-        guard let data = FileManager.default.contents(atPath: recordURL.path), let record = KbuildRecord.parse(data) else {
-            throw BuildError.missingOutput(what: "Kbuild's record of vmlinux.o (the kernel's objects, for the SBOM)", path: recordURL.path,
-                                           log: environment.log("kernel-build"))
-        }
-        let words = ShellWords.split(record.command).map(\.text)
-        var emulation: [String] = []
-        var whole: [String] = []
-        var libraries: [String] = []
-        var mode = ""
-        var index = 0
-        while index < words.count {
-            let word = words[index]
-            switch word {
-            case "-m" where index + 1 < words.count:
-                emulation += [word, words[index + 1]]
-                index += 1
-            case "--whole-archive", "--start-group": mode = word
-            case "--no-whole-archive", "--end-group": mode = ""
-            default:
-                if mode == "--whole-archive" { whole.append(word) } else if mode == "--start-group" { libraries.append(word) }
-            }
-            index += 1
-        }
-        // link-vmlinux.sh adds these beside vmlinux.a when they exist.
-        whole += [".vmlinux.export.o", "init/version-timestamp.o"].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
-        let linker = environment.toolchain.crossCompile + "ld"
-        let command = Command(linker, emulation + ["-r", "-o", "/dev/null", "--trace", "--whole-archive"] + whole + ["--no-whole-archive", "--start-group"]
-                                + libraries + ["--end-group"], environment: ["LC_ALL": "C"], workingDirectory: root)
-        let result = try await ProcessRunner.capture(command)
-        guard result.succeeded else {
-            throw HostError.commandFailed(command: command.description, status: result.statusText, log: nil,
-                                          tail: Array(result.output.split(separator: "\n").suffix(10).map(String.init)))
-        }
-        var inputs = LinkInputs.fromTrace(result.output)
-        let script = "arch/\(board.architecture.kernelSourceFolder)/kernel/vmlinux.lds"
-        if FileManager.default.fileExists(atPath: root.appendingPathComponent(script).path) { inputs.objects.append(script) }
-        return inputs
-    }
-
-    /// The files of targets linked with a map (`u-boot.map`, `busybox_unstripped.map`: which archive members the
-    /// linker took), and what came from outside the build folder (the toolchain's libraries).
-    func linkedFiles(buildRoot: URL, roots: [String], source: SourceTree) async throws -> (FileLicenseList, Set<KbuildWalk.OutsideInput>) {
-        let root = buildRoot.standardizedFileURL
-        var link: [String: LinkInputs] = [:]
-        for folder in ["", "spl/", "tpl/", "vpl/"] {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []
-            for name in names where name.hasSuffix(".map") && name != "System.map" {
-                let target = folder + String(name.dropLast(4))
-                guard FileManager.default.fileExists(atPath: root.appendingPathComponent(target).path),
-                      let text = try? String(contentsOf: root.appendingPathComponent(folder + name), encoding: .utf8), text.contains("\nLOAD ") else { continue }
-                link[target] = LinkInputs.fromMap(text)
-            }
-        }
-        let result = KbuildWalk(buildRoot: root, linkInputs: link).walk(roots)
-        let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(source.root.path + "/") }
-        let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
-        return (FileLicenseList(result, sourceRoot: source.root, buildRoot: root, owners: owners), result.outside)
-    }
-
-    func relative(_ url: URL, to root: URL) -> String {
-        let path = url.standardizedFileURL.path
-        return path.hasPrefix(root.path + "/") ? String(path.dropFirst(root.path.count + 1)) : path
-    }
 
     // MARK: Host packages
 
     /// The Debian packages that objects and archive members linked in from outside the build folder belong to.
-    func hostComponents(_ outside: Set<KbuildWalk.OutsideInput>, linkedInto component: String, facts: ComponentFacts) async throws -> [SBOMComponent] {
+    func hostComponents(_ outside: Set<KbuildWalk.OutsideInput>, linkedInto component: String, facts: ComponentFacts,
+                        known: [String: String]) async throws -> [SBOMComponent] {
         let files = Array(Set(outside.map(\.file))).sorted()
-        let owners = try await InstalledPackages.owners(of: files)
+        let owners = try await Self.owners(of: files, known: known)
         let packages = try await InstalledPackages.describe(Array(Set(owners.values)).sorted())
         var byPackage: [String: [KbuildWalk.OutsideInput]] = [:]
         for input in outside { if let owner = owners[input.file] { byPackage[owner, default: []].append(input) } }
@@ -498,6 +380,29 @@ struct SBOMStage {
                 + (inputs.count > members.count ? (members.isEmpty ? "" : " and ") + inputs.filter { $0.member == nil }.map { ($0.file as NSString).lastPathComponent }.joined(separator: ", ") : "")
             return library
         }
+    }
+
+    /// The compiler and the linker, resolved to the files their packages installed.
+    func toolchainPaths() -> [String] {
+        ["gcc", "ld"].compactMap { tool in
+            let name = environment.toolchain.crossCompile + tool
+            return (name.hasPrefix("/") ? URL(fileURLWithPath: name) : ProcessRunner.which(name))?.resolvingSymlinksInPath().path
+        }
+    }
+
+    /// The package of each of `paths` dpkg knows: from `known` (the file lists stage's look-up, "" for a path dpkg
+    /// does not know), dpkg asked only for the others (`dpkg-query -S` reads its whole file database: ~0.1 s).
+    static func owners(of paths: [String], known: [String: String]) async throws -> [String: String] {
+        var owners: [String: String] = [:]
+        var unknown: [String] = []
+        for path in paths {
+            if let owner = known[path] {
+                if !owner.isEmpty { owners[path] = owner }
+            } else {
+                unknown.append(path)
+            }
+        }
+        return owners.merging(try await InstalledPackages.owners(of: unknown)) { first, _ in first }
     }
 
     func debianComponent(_ package: InstalledPackage, kind: SBOMComponent.Kind, facts: ComponentFacts) -> SBOMComponent {
@@ -515,15 +420,10 @@ struct SBOMStage {
 
     /// The compiler and the linker that built the kernel, BusyBox and U-Boot, by the packages that installed them;
     /// a compiler outside dpkg's knowledge (`--toolchain-dir`) by its own version.
-    func toolchainComponents(facts: ComponentFacts) async throws -> [SBOMComponent] {
+    func toolchainComponents(facts: ComponentFacts, known: [String: String]) async throws -> [SBOMComponent] {
         let toolchain = environment.toolchain
-        var paths: [String] = []
-        for tool in ["gcc", "ld"] {
-            let name = toolchain.crossCompile + tool
-            guard let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : ProcessRunner.which(name) else { continue }
-            paths.append(url.resolvingSymlinksInPath().path)
-        }
-        let owners = try await InstalledPackages.owners(of: paths)
+        let paths = toolchainPaths()
+        let owners = try await Self.owners(of: paths, known: known)
         let packages = try await InstalledPackages.describe(Array(Set(owners.values)).sorted())
         var tools = packages.values.sorted { $0.package < $1.package }.map { debianComponent($0, kind: .buildTool, facts: facts) }
         if owners[paths.first ?? ""] == nil {

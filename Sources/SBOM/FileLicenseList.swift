@@ -32,8 +32,8 @@ public struct FileDigest: Sendable, Equatable {
 
 /// The files of one component that went into this build, each with the licence it carries: the list behind the
 /// component's concluded licence (`licences/<component>-files.tsv` in the output).
-public struct FileLicenseList: Sendable, Equatable {
-    public enum Origin: Sendable, Equatable {
+public struct FileLicenseList: Sendable, Equatable, Codable {
+    public enum Origin: Sendable, Equatable, Codable {
         /// In the component's source tree.
         case source
         /// Made by the build (generated headers, tables).
@@ -53,7 +53,7 @@ public struct FileLicenseList: Sendable, Equatable {
         }
     }
 
-    public struct Entry: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable, Codable {
         /// Relative to the source tree (source), to the build folder (generated), or absolute (host).
         public var path: String
         public var origin: Origin
@@ -160,8 +160,8 @@ public struct FileLicenseList: Sendable, Equatable {
 /// The files compiled into each loadable kernel module (`.ko`), from Kbuild's records of the module's link down
 /// (`@name.mod` lists its objects), each module's list with the licences its files carry:
 /// `licences/linux-modules-files.tsv`, one line per module and file.
-public struct ModuleFileLists: Sendable, Equatable {
-    public struct Module: Sendable, Equatable {
+public struct ModuleFileLists: Sendable, Equatable, Codable {
+    public struct Module: Sendable, Equatable, Codable {
         /// Where the module is installed under `lib/modules/RELEASE/`: `kernel/fs/ext4/ext4.ko`, `extra/hello.ko`.
         public var name: String
         public var files: FileLicenseList

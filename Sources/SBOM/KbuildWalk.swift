@@ -30,7 +30,7 @@ public struct KbuildWalk: Sendable {
         public var unrecorded: Set<String> = []
     }
 
-    public struct OutsideInput: Hashable, Sendable, Comparable {
+    public struct OutsideInput: Hashable, Sendable, Comparable, Codable {
         public var file: String
         public var member: String?
         public init(file: String, member: String? = nil) {

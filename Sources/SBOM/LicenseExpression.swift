@@ -1,7 +1,7 @@
 /// An SPDX licence expression (SPDX 2.3 annex D): licence identifiers joined by `AND`, `OR` and `WITH`, with
 /// parentheses. Held as a tree so that the licences of many files can be combined into one expression that is
 /// logically the same as all of them together.
-public indirect enum LicenseExpression: Hashable, Sendable, CustomStringConvertible {
+public indirect enum LicenseExpression: Hashable, Sendable, Codable, CustomStringConvertible {
     /// A licence identifier (`GPL-2.0-only`, `LicenseRef-x`), `+` kept for identifiers that are not GNU's.
     case license(String)
     /// A licence with an exception (`GPL-2.0-only WITH Linux-syscall-note`).

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a file says about its licence: the text after `SPDX-License-Identifier:` and, when it reads as an
 /// expression, that expression.
-public struct FileLicense: Sendable, Equatable {
+public struct FileLicense: Sendable, Equatable, Codable {
     /// The identifier as written in the file, comment terminators removed; nil when the file has none.
     public var written: String?
     /// The expression read from it (normalized); nil when there is none or it could not be read.

@@ -80,7 +80,8 @@ struct FakeBoardProject {
                    // What the SBOM stage reads of a kernel build: vmlinux.o's record (the archive ld links) and the
                    // record of the one object in it, with its source.
                    + "\t$(CROSS_COMPILE)gcc -c -o $(O)/init/main.o $(CURDIR)/init/main.c\n"
-                   + "\tcd $(O) && rm -f vmlinux.a && $(CROSS_COMPILE)ar rcs vmlinux.a init/main.o\n"
+                   // A thin archive, as Kbuild's: its members are named by their paths.
+                   + "\tcd $(O) && rm -f vmlinux.a && $(CROSS_COMPILE)ar rcsT vmlinux.a init/main.o\n"
                    + "\techo 'cmd_vmlinux.o := ld -m elf_x86_64 -r -o vmlinux.o --whole-archive vmlinux.a --no-whole-archive' > $(O)/.vmlinux.o.cmd\n"
                    + "\tprintf 'cmd_init/main.o := gcc -c -o init/main.o $(CURDIR)/init/main.c\\nsource_init/main.o := $(CURDIR)/init/main.c\\n"
                    + "deps_init/main.o := $(CURDIR)/init/main.c\\n' > $(O)/init/.main.o.cmd\n"))

@@ -73,6 +73,18 @@ private func repositoryBoard(_ name: String) throws -> ResolvedBoard {
         #expect(plain.stages.suffix(3).map(\.name) == ["kernel sizes", "output folder", "report"])
     }
 
+    /// The SBOM's walk of the builds is a stage of its own, before the documents, and reads no initramfs or image:
+    /// a changed initramfs file remakes the documents only.
+    @Test func theFileListsComeBeforeTheSBOMAndReadOnlyTheBuilds() throws {
+        let stages = BoardPlan(board: try repositoryBoard("qemu-arm64-virt"), includeImages: true).stages
+        let names = stages.map(\.name)
+        let lists = try #require(stages.first { $0.name == "file lists" })
+        #expect(try #require(names.firstIndex(of: "file lists")) < (try #require(names.firstIndex(of: "sbom"))))
+        #expect(lists.inputs.contains("bootloader") && lists.inputs.contains("kernel modules"))
+        #expect(!lists.inputs.contains { $0.contains("initramfs") || $0.contains("image.itb") || $0.contains("disk") })
+        #expect(stages.first { $0.name == "sbom" }?.inputs.contains("file lists") == true)
+    }
+
     /// The kernel, BusyBox and boot loader chains build at the same time; what reads their results waits.
     @Test func theCompiledComponentsAreChainsThatRunAtTheSameTime() throws {
         let stages = BoardPlan(board: try repositoryBoard("qemu-arm64-virt")).stages

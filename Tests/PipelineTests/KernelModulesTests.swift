@@ -115,7 +115,7 @@ import Testing
         // Linux 6.1 names .ko files, older kernels .o files; the tree's kernel/ folder is a folder; an external module's are absolute.
         try "fs/ext4/ext4.ko\nlib/crc16.o\nkernel/kheaders.ko\n\(folder.standardizedFileURL.path)/hello.ko\n".write(to: folder.appendingPathComponent("modules.order"),
                                                                                                     atomically: true, encoding: .utf8)
-        #expect(SBOMStage.moduleOrder(folder) == ["fs/ext4/ext4.ko", "lib/crc16.ko", "kernel/kheaders.ko", "hello.ko"])
-        #expect(SBOMStage.moduleOrder(folder.appendingPathComponent("none")) == [])
+        #expect(FileListStage.moduleOrder(folder) == ["fs/ext4/ext4.ko", "lib/crc16.ko", "kernel/kheaders.ko", "hello.ko"])
+        #expect(FileListStage.moduleOrder(folder.appendingPathComponent("none")) == [])
     }
 }

@@ -237,3 +237,56 @@ import Testing
         #expect(changed.entries.first { $0.path == "hello.c" }?.origin == .generated)
     }
 }
+
+/// What the file lists stage keeps between builds: the lists as JSON, read back to the same lists (the same
+/// licence lists, byte for byte), and the stamps that tell whether a file they were made from changed.
+@Suite struct KeptFileListTests {
+    @Test func listsReadBackFromJSONAreTheSameLists() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kept-lists-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let source = root.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        let headers = ["a.c": "// SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note\n",
+                       "b.c": "/* SPDX-License-Identifier: (GPL-2.0+ OR MIT) AND BSD-3-Clause */\n",
+                       "c.c": "// SPDX-License-Identifier: not ( an expression\n", "d.c": "int d;\n"]
+        for (name, text) in headers { try text.write(to: source.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        // One object compiled from a.c, having read the others and a host header.
+        let build = root.appendingPathComponent("build")
+        try FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
+        let path = { (name: String) in source.appendingPathComponent(name).path }
+        try ("cmd_x.o := gcc -c -o x.o \(path("a.c"))\n\nsource_x.o := \(path("a.c"))\n\ndeps_x.o := \\\n"
+             + ["b.c", "c.c", "d.c"].map { "  \(path($0)) \\\n" }.joined() + "  /usr/include/stdio.h \\\n\n")
+            .write(to: build.appendingPathComponent(KbuildRecord.recordPath(of: "x.o")), atomically: true, encoding: .utf8)
+        try "x".write(to: build.appendingPathComponent("x.o"), atomically: true, encoding: .utf8)
+        let result = KbuildWalk(buildRoot: build).walk(["x.o"])
+        #expect(result.compiled.count == 1 && result.read.count == 4, "\(result)")
+        let list = FileLicenseList(result, sourceRoot: source, buildRoot: build, owners: ["/usr/include/stdio.h": "libc6-dev"])
+        let modules = ModuleFileLists([ModuleFileLists.Module(name: "extra/hello.ko", files: list)])
+        #expect(list.entries.contains { $0.license.problem != nil } && list.entries.contains { $0.license.expression == nil })
+
+        let decodedList = try JSONDecoder().decode(FileLicenseList.self, from: JSONEncoder().encode(list))
+        let decodedModules = try JSONDecoder().decode(ModuleFileLists.self, from: JSONEncoder().encode(modules))
+        #expect(decodedList == list && decodedList.tsv == list.tsv)
+        #expect(decodedModules == modules && decodedModules.tsv == modules.tsv)
+        #expect(decodedList.concluded(fileDefault: .license("GPL-2.0-only")) == list.concluded(fileDefault: .license("GPL-2.0-only")))
+        let outside = [KbuildWalk.OutsideInput(file: "/usr/lib/x86_64-linux-gnu/libc.a", member: "printf.o"), KbuildWalk.OutsideInput(file: "/usr/lib/crt1.o")]
+        #expect(try JSONDecoder().decode([KbuildWalk.OutsideInput].self, from: JSONEncoder().encode(outside)) == outside)
+    }
+
+    @Test func stampsShowAChangedOrMissingFileAndNothingElse() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stamps-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let files = ["same.h", "edited.h", "touched.h", "removed.h"].map { root.appendingPathComponent($0) }
+        for file in files { try "#define X 1\n".write(to: file, atomically: true, encoding: .utf8) }
+        let text = FileStamps.text(of: Set(files.map(\.path)))
+        #expect(FileStamps.changed(in: text).isEmpty)
+
+        // Another file of the same size under the same name, within the same tick of the file clock: its inode differs.
+        try "#define X 2\n".write(to: files[1], atomically: true, encoding: .utf8)
+        // Same bytes, a later mtime (as a header rewritten by a build step): counted as changed.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: files[2].path)
+        try FileManager.default.removeItem(at: files[3])
+        #expect(FileStamps.changed(in: text) == [files[1], files[3], files[2]].map(\.path).sorted())
+    }
+}
