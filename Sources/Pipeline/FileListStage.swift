@@ -146,19 +146,25 @@ struct FileListStage {
 
     /// Every component's list, and every file the walks reached (absolute paths), for the stamps.
     func find(_ inputs: SBOMInputs) async throws -> (ComponentFileLists, Set<String>) {
-        var reached = Set<String>()
+        // The components' walks are independent: they run side by side.
+        async let kernel = kernelFiles(inputs.configuration, inputs.kernel)
+        async let modules = modulesArchive(inputs) == nil ? nil : moduleFiles(inputs.configuration)
+        async let busybox = linkedFiles(buildRoot: busyboxBuild(inputs.busybox), roots: ["busybox_unstripped"], source: inputs.busybox.source)
+        async let bootloader = bootloaderFiles(inputs)
         var lists = ComponentFileLists(lists: [:], modules: nil, outside: [:])
-        lists.lists["linux"] = try await kernelFiles(inputs.configuration, inputs.kernel, reached: &reached)
-        if modulesArchive(inputs) != nil { lists.modules = try await moduleFiles(inputs.configuration, reached: &reached) }
-        let busybox = try await linkedFiles(buildRoot: busyboxBuild(inputs.busybox), roots: ["busybox_unstripped"], source: inputs.busybox.source,
-                                            reached: &reached)
-        lists.lists["busybox"] = busybox.0
-        lists.outside["busybox"] = busybox.1.sorted()
-        if let bootloader = inputs.bootloader, let spec = board.board.bootloader {
-            let files = try await linkedFiles(buildRoot: bootloader.config.deletingLastPathComponent(), roots: spec.artifacts.map(\.path),
-                                              source: bootloader.source, reached: &reached)
-            lists.lists["u-boot"] = files.0
-            lists.outside["u-boot"] = files.1.sorted()
+        var reached = Set<String>()
+        let (kernelList, kernelReached) = try await kernel
+        lists.lists["linux"] = kernelList
+        reached.formUnion(kernelReached)
+        if let (moduleLists, moduleReached) = try await modules {
+            lists.modules = moduleLists
+            reached.formUnion(moduleReached)
+        }
+        for (component, walked) in [("busybox", try await busybox), ("u-boot", try await bootloader)] {
+            guard let walked else { continue }
+            lists.lists[component] = walked.list
+            lists.outside[component] = walked.outside.sorted()
+            reached.formUnion(walked.reached)
         }
         let outside = Set(lists.outside.values.flatMap { $0.map(\.file) })
         // A static C library upgraded under an unchanged BusyBox: the lists' host packages may have changed.
@@ -178,7 +184,7 @@ struct FileListStage {
     /// The kernel image's and dtbs' files: `vmlinux`'s objects from the linker itself (`ld --trace` over what
     /// link-vmlinux.sh links, since only the linker knows which members of `lib.a` it takes), the rest from the
     /// records of the commands that wrap vmlinux into the image.
-    func kernelFiles(_ configuration: KernelConfiguration, _ kernel: KernelArtifacts, reached: inout Set<String>) async throws -> FileLicenseList {
+    func kernelFiles(_ configuration: KernelConfiguration, _ kernel: KernelArtifacts) async throws -> (FileLicenseList, reached: Set<String>) {
         let root = configuration.buildDirectory.standardizedFileURL
         var link: [String: LinkInputs] = [:]
         link["vmlinux"] = try await vmlinuxInputs(root)
@@ -186,16 +192,15 @@ struct FileListStage {
         // .incbins piggy_data, which no compiler dependency list names. So vmlinux is a root of its own.
         let roots = [relative(kernel.image, to: root), "vmlinux"] + kernel.deviceTrees.map { relative($0, to: root) }
         let result = KbuildWalk(buildRoot: root, linkInputs: link).walk(roots)
-        reached.formUnion(Self.reached(result, buildRoot: root))
-        reached.insert(root.appendingPathComponent(KbuildRecord.recordPath(of: "vmlinux.o")).path)
+        let reached = Self.reached(result, buildRoot: root).union([root.appendingPathComponent(KbuildRecord.recordPath(of: "vmlinux.o")).path])
         let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
         let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
-        return FileLicenseList(result, sourceRoot: configuration.source.root, buildRoot: root, owners: owners)
+        return (FileLicenseList(result, sourceRoot: configuration.source.root, buildRoot: root, owners: owners), reached)
     }
 
     /// Each module's files, from the `.ko` down: the in-tree modules of `modules.order`, and each external module
     /// from the copy of its folder that Kbuild built in (its own files told apart from what Kbuild generated there).
-    func moduleFiles(_ configuration: KernelConfiguration, reached: inout Set<String>) async throws -> ModuleFileLists {
+    func moduleFiles(_ configuration: KernelConfiguration) async throws -> (ModuleFileLists, reached: Set<String>) {
         let root = configuration.buildDirectory.standardizedFileURL
         var walks: [(name: String, result: KbuildWalk.Result, buildRoot: URL, external: URL?)] = []
         for module in Self.moduleOrder(root) {
@@ -207,16 +212,16 @@ struct FileListStage {
                 walks.append(("extra/" + (module as NSString).lastPathComponent, KbuildWalk(buildRoot: copy).walk([module]), copy, folder))
             }
         }
-        for walk in walks { reached.formUnion(Self.reached(walk.result, buildRoot: walk.buildRoot)) }
+        let reached = walks.reduce(into: Set<String>()) { $0.formUnion(Self.reached($1.result, buildRoot: $1.buildRoot)) }
         let hostFiles = Set(walks.flatMap { walk in
             walk.result.compiled.union(walk.result.read).filter { !$0.hasPrefix(walk.buildRoot.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
         })
         let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
-        return ModuleFileLists(walks.map { walk in
+        return (ModuleFileLists(walks.map { walk in
             var list = FileLicenseList(walk.result, sourceRoot: configuration.source.root, buildRoot: walk.buildRoot, owners: owners)
             if let original = walk.external { list = list.attributing(copy: walk.buildRoot, original: original, name: original.lastPathComponent) }
             return ModuleFileLists.Module(name: walk.name, files: list)
-        })
+        }), reached)
     }
 
     /// The modules a Kbuild folder made, from its `modules.order` (`.ko` names from Linux 6.1 on, `.o` before; the
@@ -274,10 +279,10 @@ struct FileListStage {
 
     /// The files of targets linked with a map (`u-boot.map`, `busybox_unstripped.map`: which archive members the
     /// linker took), and what came from outside the build folder (the toolchain's libraries).
-    func linkedFiles(buildRoot: URL, roots: [String], source: SourceTree,
-                     reached: inout Set<String>) async throws -> (FileLicenseList, Set<KbuildWalk.OutsideInput>) {
+    func linkedFiles(buildRoot: URL, roots: [String], source: SourceTree) async throws -> LinkedFiles {
         let root = buildRoot.standardizedFileURL
         var link: [String: LinkInputs] = [:]
+        var reached = Set<String>()
         for folder in ["", "spl/", "tpl/", "vpl/"] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []
             for name in names where name.hasSuffix(".map") && name != "System.map" {
@@ -292,7 +297,20 @@ struct FileListStage {
         reached.formUnion(Self.reached(result, buildRoot: root))
         let hostFiles = (result.compiled.union(result.read)).filter { !$0.hasPrefix(root.path + "/") && !$0.hasPrefix(source.root.path + "/") }
         let owners = try await InstalledPackages.owners(of: hostFiles.sorted())
-        return (FileLicenseList(result, sourceRoot: source.root, buildRoot: root, owners: owners), result.outside)
+        return LinkedFiles(list: FileLicenseList(result, sourceRoot: source.root, buildRoot: root, owners: owners), outside: result.outside, reached: reached)
+    }
+
+    /// U-Boot's files, when the board has a boot loader.
+    func bootloaderFiles(_ inputs: SBOMInputs) async throws -> LinkedFiles? {
+        guard let bootloader = inputs.bootloader, let spec = board.board.bootloader else { return nil }
+        return try await linkedFiles(buildRoot: bootloader.config.deletingLastPathComponent(), roots: spec.artifacts.map(\.path), source: bootloader.source)
+    }
+
+    /// A statically linked component's files, what it took from outside its build folder, and every file reached.
+    struct LinkedFiles {
+        var list: FileLicenseList
+        var outside: Set<KbuildWalk.OutsideInput>
+        var reached: Set<String>
     }
 
     func relative(_ url: URL, to root: URL) -> String {

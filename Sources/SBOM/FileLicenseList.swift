@@ -27,7 +27,13 @@ public struct FileDigest: Sendable, Equatable {
         FileDigest(size: data.count, sha256: hex(SHA256.hash(data: data)), sha1: hex(Insecure.SHA1.hash(data: data)))
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
+    /// Lower-case hex without a formatter per byte: thousands of digests per build, in debug builds too.
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in digest { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return String(decoding: text, as: UTF8.self)
+    }
 }
 
 /// The files of one component that went into this build, each with the licence it carries: the list behind the
@@ -89,8 +95,13 @@ public struct FileLicenseList: Sendable, Equatable, Codable {
                 origin = .host(package: owners[path])
                 shown = path
             }
-            let sha256 = origin == .source ? (try? FileDigest.of(url).sha256) : nil
-            entries.append(Entry(path: shown, origin: origin, compiled: compiled, license: LicenseScanner.scan(url), sha256: sha256))
+            // A source file is read once, for its hash and its identifier; the others only for the identifier.
+            if origin == .source, let data = try? Data(contentsOf: url) {
+                entries.append(Entry(path: shown, origin: origin, compiled: compiled, license: LicenseScanner.scan(head: data.prefix(LicenseScanner.headLength)),
+                                     sha256: FileDigest.hex(SHA256.hash(data: data))))
+            } else {
+                entries.append(Entry(path: shown, origin: origin, compiled: compiled, license: LicenseScanner.scan(url), sha256: nil))
+            }
         }
         self.entries = entries.sorted { ($0.origin.text, $0.path) < ($1.origin.text, $1.path) }
     }

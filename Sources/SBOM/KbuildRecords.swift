@@ -60,8 +60,13 @@ public struct KbuildRecord: Sendable, Equatable {
                     index += 1
                     continue
                 }
-                while index < last, !isSpace(bytes[index]) { index += 1 }
-                if index > wordStart { dependencies.append(unescape(text(wordStart, index))) }
+                // Make's escapes are noted on the way: a search of every word's String is slow in a debug build.
+                var escaped = false
+                while index < last, !isSpace(bytes[index]) {
+                    escaped = escaped || bytes[index] == 0x5C || bytes[index] == 0x24
+                    index += 1
+                }
+                if index > wordStart { dependencies.append(escaped ? unescape(text(wordStart, index)) : text(wordStart, index)) }
             }
             return continues
         }
