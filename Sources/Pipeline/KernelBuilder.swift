@@ -115,7 +115,7 @@ public struct KernelBuilder: Sendable {
             let log = environment.log("kernel-config")
             try? FileManager.default.removeItem(at: log)
             progress.begin("kernel config", "\(board.board.kernel.baseConfig) + \(fragmentURLs.count) fragment(s)")
-            try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: progress.update)
+            try await baseConfig(source, to: config, log: log)
             let base = try KconfigFile.load(config, name: "\(board.board.kernel.baseConfig) (.config)")
             let fragments = try fragmentURLs.map { try KconfigFile.load($0, name: $0.path) }
             let merge = KconfigMerge(base: base, fragments: fragments)
@@ -144,6 +144,29 @@ public struct KernelBuilder: Sendable {
         } }
         return KernelConfiguration(source: source, buildDirectory: linuxDirectory, config: config, defconfig: defconfig,
                                    warnings: outcome.notes, overrides: overrides, key: key.value, reused: !outcome.ran)
+    }
+
+    /// `make BASE` (tinyconfig: two Kconfig runs, about 2 s) into `.config`, or its kept result. The base config
+    /// depends only on the tree, ARCH, the base's name and the compiler Kconfig probes, so a fragment edit merges
+    /// onto the kept copy instead of making it again. Only for a tree named by its archive's sha256: a folder of
+    /// the user's own may have had its Kconfig files edited.
+    func baseConfig(_ source: SourceTree, to config: URL, log: URL) async throws {
+        guard source.sha256 != nil else {
+            return try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: environment.progress.update)
+        }
+        var key = StageKey()
+        key.add("stage", "kernel-base-1")
+        key.add(source: source)
+        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
+        key.add("arch", board.toolchain.kernelArch)
+        key.add("base", board.board.kernel.baseConfig)
+        let kept = linuxDirectory.appendingPathComponent(".bspgen-base-\(key.value.prefix(16)).config")
+        if FileManager.default.fileExists(atPath: kept.path) {
+            try AtomicFile.copy(kept, to: config)
+            return
+        }
+        try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: environment.progress.update)
+        try AtomicFile.copy(config, to: kept)
     }
 
     /// The kernel image and the board's device trees, built incrementally in the kept build directory.

@@ -118,6 +118,8 @@ struct FakeProject {
         #expect(report(changed, "kernel source")?.ran == false)
         #expect(report(changed, "kernel config")?.reasons == ["fragment linux.fragment changed"])
         #expect(report(changed, "kernel image")?.reasons.contains("kernel config changed") == true)
+        // The base config of the same tree and toolchain is kept: a fragment edit merges onto it without tinyconfig.
+        #expect(project.calls == ["tinyconfig", "olddefconfig", "Image", "olddefconfig", "Image"])
 
         // An edit behind bspgen's back is not taken for its own result.
         let config = project.kernelFolder.appendingPathComponent(".config")
