@@ -91,12 +91,7 @@ public struct KernelBuilder: Sendable {
         let source = try await environment.preparedSource("kernel", board.board.kernel.resolvedSource, patches: board.kernelPatches)
 
         let fragmentURLs = environment.kernelFragments + extraFragments
-        var key = StageKey()
-        key.add("stage", "kernel-config-2")
-        key.add(source: source)
-        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
-        key.add("arch", board.toolchain.kernelArch)
-        key.add("base", board.board.kernel.baseConfig)
+        var key = baseKey("kernel-config-2", source)
         key.add("toolchain requires", key.encodable(board.toolchain.kernelRequires ?? []))
         key.add("board requires", key.encodable(board.kernelRequires))
         for fragment in fragmentURLs { try key.addFile("fragment", fragment) }
@@ -146,6 +141,17 @@ public struct KernelBuilder: Sendable {
                                    warnings: outcome.notes, overrides: overrides, key: key.value, reused: !outcome.ran)
     }
 
+    /// What the base config is made from: the tree, the compiler, ARCH and the base's name.
+    func baseKey(_ stage: String, _ source: SourceTree) -> StageKey {
+        var key = StageKey()
+        key.add("stage", stage)
+        key.add(source: source)
+        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
+        key.add("arch", board.toolchain.kernelArch)
+        key.add("base", board.board.kernel.baseConfig)
+        return key
+    }
+
     /// `make BASE` (tinyconfig: two Kconfig runs, about 2 s) into `.config`, or its kept result. The base config
     /// depends only on the tree, ARCH, the base's name and the compiler Kconfig probes, so a fragment edit merges
     /// onto the kept copy instead of making it again. Only for a tree named by its archive's sha256: a folder of
@@ -154,12 +160,7 @@ public struct KernelBuilder: Sendable {
         guard source.sha256 != nil else {
             return try await ProcessRunner.logged(make(source, [board.board.kernel.baseConfig]), log: log, onLine: environment.progress.update)
         }
-        var key = StageKey()
-        key.add("stage", "kernel-base-1")
-        key.add(source: source)
-        key.add("toolchain", environment.toolchain.versionLine + environment.toolchain.crossCompile)
-        key.add("arch", board.toolchain.kernelArch)
-        key.add("base", board.board.kernel.baseConfig)
+        let key = baseKey("kernel-base-1", source)
         let kept = linuxDirectory.appendingPathComponent(".bspgen-base-\(key.value.prefix(16)).config")
         if FileManager.default.fileExists(atPath: kept.path) {
             try AtomicFile.copy(kept, to: config)
