@@ -1,88 +1,130 @@
 import Foundation
 
-/// One GNU make jobserver for a whole bspgen run: a pipe holding one token per job. Every make bspgen starts is
-/// a client of it (`MAKEFLAGS=--jobserver-auth=R,W`, the form make 4.3 reads), so the kernel, BusyBox and U-Boot
-/// of one board, and of several boards built at once, share exactly N jobs between them.
+/// One GNU make jobserver for a whole bspgen run, holding one token per job. Every make bspgen starts is a client
+/// of it (`MAKEFLAGS=--jobserver-auth=R,W`, the form make 4.3 reads), so the kernel, BusyBox and U-Boot of one
+/// board, and of several boards built at once, share exactly N jobs between them.
 ///
 /// A client make runs its first job without a token. bspgen takes a token for each make it starts and gives it
 /// back when the make exits, as a parent make does for a sub-make, so that first job is paid for too: never more
-/// than N jobs at once, and a token freed by one make is taken by whichever make waits next.
+/// than N jobs at once.
+///
+/// The makes take tokens from one pipe (R) and give them back into another (W), which only bspgen reads. A make
+/// that finishes a job would otherwise take its own token back at once, before any other waiter wakes up: the
+/// compiles of the running makes kept every token, and a serial step waiting to start its make (a `conf` run on
+/// the kernel's critical path) waited minutes. bspgen hands each returned token on itself: first to its own
+/// waiters, in the order they came, then back to the makes.
 public final class Jobserver: @unchecked Sendable {
     public let tokens: Int
-    private let readEnd: Int32
-    private let writeEnd: Int32
+    /// The makes read tokens from `grant` and write them to `returned`.
+    private let grant: (read: Int32, write: Int32)
+    private let returned: (read: Int32, write: Int32)
     private let lock = NSLock()
     /// Tokens bspgen itself holds (one per running make, one per boot).
     private var held = 0
     /// Makes running as clients.
     private var clients = 0
+    /// bspgen's own waiters, first come first served.
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
+    private var nextWaiter: UInt64 = 0
 
-    /// nil when the pipe cannot be made (no file descriptors left): builds then fall back to `-j` per make.
+    /// nil when the pipes cannot be made (no file descriptors left): builds then fall back to `-j` per make.
     public init?(tokens: Int) {
-        var descriptors: [Int32] = [0, 0]
-        guard tokens > 0, pipe(&descriptors) == 0 else { return nil }
-        readEnd = descriptors[0]
-        writeEnd = descriptors[1]
+        guard tokens > 0, let grant = Self.pipeEnds(), let returned = Self.pipeEnds() else { return nil }
+        self.grant = grant
+        self.returned = returned
         self.tokens = tokens
-        for end in descriptors { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        // bspgen's own end never blocks a thread of Swift's pool; the makes open the pipe anew, blocking.
-        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
-        guard put(tokens) else {
-            close(readEnd)
-            close(writeEnd)
-            return nil
+        guard put(tokens) else { return nil }
+        Self.startBroker(for: self)
+    }
+
+    /// A pipe whose ends are closed in children bspgen starts (the makes open it anew) and never block a thread.
+    private static func pipeEnds() -> (read: Int32, write: Int32)? {
+        var descriptors: [Int32] = [0, 0]
+        guard pipe(&descriptors) == 0 else { return nil }
+        for end in descriptors {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
         }
+        return (descriptors[0], descriptors[1])
     }
 
     deinit {
-        close(readEnd)
-        close(writeEnd)
+        for end in [grant.read, grant.write, returned.read, returned.write] { close(end) }
+    }
+
+    /// A thread of its own (never one of Swift's pool) waits for returned tokens and hands them on. It holds the
+    /// jobserver only while handing on, and ends once the jobserver is gone.
+    private static func startBroker(for jobserver: Jobserver) {
+        let descriptor = jobserver.returned.read
+        Thread { [weak jobserver] in
+            var readable = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            while true {
+                // The timeout only bounds how long the thread outlives its jobserver.
+                _ = poll(&readable, 1, 200)
+                guard let jobserver else { return }
+                jobserver.lock.withLock { jobserver.handOnReturned() }
+            }
+        }.start()
     }
 
     private func put(_ count: Int) -> Bool {
         let bytes = [UInt8](repeating: UInt8(ascii: "+"), count: count)
-        return count == 0 || write(writeEnd, bytes, bytes.count) == bytes.count
+        return count == 0 || write(grant.write, bytes, bytes.count) == bytes.count
     }
 
-    /// Waits for a token; cancellation ends the wait.
-    ///
-    /// The makes wait in `pselect` on the pipe and read as soon as a token is written, so a waiter that only
-    /// looked now and then would almost never find one while makes are busy (a serial `conf` run waited minutes
-    /// behind BusyBox's compiles). bspgen waits the way they do, on a thread of its own (never one of Swift's
-    /// pool), and competes for each freed token as an equal.
-    func acquire() async throws {
-        if takeToken() { return }
-        let wait = TokenWait()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                Thread { [self] in
-                    var readable = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-                    while !takeToken() {
-                        if wait.isCancelled { return continuation.resume(throwing: CancellationError()) }
-                        // The timeout only bounds how late a cancellation is seen; a written token wakes the poll.
-                        _ = poll(&readable, 1, 50)
-                    }
-                    continuation.resume()
-                }.start()
-            }
-        } onCancel: {
-            wait.cancel()
+    private static func take(from descriptor: Int32) -> Bool {
+        var token: UInt8 = 0
+        return read(descriptor, &token, 1) == 1
+    }
+
+    /// Under the lock: every token the makes gave back goes to the next waiter of bspgen's, or back to the makes.
+    private func handOnReturned() {
+        while Self.take(from: returned.read) { handOn() }
+    }
+
+    /// Under the lock: one token to bspgen's first waiter, else to the makes.
+    private func handOn() {
+        if waiters.isEmpty {
+            _ = put(1)
+        } else {
+            held += 1
+            waiters.removeFirst().continuation.resume()
         }
     }
 
-    private func takeToken() -> Bool {
-        lock.withLock {
-            var token: UInt8 = 0
-            guard read(readEnd, &token, 1) == 1 else { return false }
-            held += 1
-            return true
+    /// Waits for a token; cancellation ends the wait.
+    func acquire() async throws {
+        let id = lock.withLock {
+            nextWaiter += 1
+            return nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                lock.withLock {
+                    handOnReturned()
+                    if Self.take(from: grant.read) {
+                        held += 1
+                        continuation.resume()
+                    } else if Task.isCancelled {
+                        // Cancelled before it waited: the handler below found nothing to end.
+                        continuation.resume(throwing: CancellationError())
+                    } else {
+                        waiters.append((id, continuation))
+                    }
+                }
+            }
+        } onCancel: {
+            lock.withLock {
+                guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+                waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+            }
         }
     }
 
     func release() {
         lock.withLock {
             held -= 1
-            _ = put(1)
+            handOn()
         }
     }
 
@@ -95,7 +137,7 @@ public final class Jobserver: @unchecked Sendable {
 
     /// Runs a client make (see `client`) holding a token for its first job. A make stopped by a signal (the build
     /// was cancelled, another stage failed) cannot give back the tokens of the jobs it was running: once no make
-    /// runs, the pipe is set back to every token bspgen does not hold, so none is lost for the rest of the run.
+    /// runs, the pipes are set back to every token bspgen does not hold, so none is lost for the rest of the run.
     func withClient<T>(_ body: () async throws -> T) async throws -> T {
         try await acquire()
         lock.withLock { clients += 1 }
@@ -104,23 +146,23 @@ public final class Jobserver: @unchecked Sendable {
                 clients -= 1
                 held -= 1
                 if clients == 0 {
-                    var drained: UInt8 = 0
-                    while read(readEnd, &drained, 1) == 1 {}
-                    _ = put(tokens - held)
+                    while Self.take(from: grant.read) || Self.take(from: returned.read) {}
+                    for _ in 0..<(tokens - held) { handOn() }
                 } else {
-                    _ = put(1)
+                    handOn()
                 }
             }
         }
         return try await body()
     }
 
-    /// `command` (a make) started as a client: a shell opens the pipe as descriptors 3 and 4 (the process
+    /// `command` (a make) started as a client: a shell opens the pipes as descriptors 3 and 4 (the process
     /// runner closes every inherited descriptor, so they cannot simply be passed down), then becomes the make.
-    /// A `-j` on make's own command line would make it a jobserver of its own, so there is none.
+    /// Opened anew, they block as make expects. A `-j` on make's own command line would make it a jobserver of
+    /// its own, so there is none.
     func client(_ command: Command) -> Command {
         let process = getpid()
-        let script = "exec 3<>/proc/\(process)/fd/\(readEnd) 4<>/proc/\(process)/fd/\(writeEnd) && exec \"$0\" \"$@\""
+        let script = "exec 3<>/proc/\(process)/fd/\(grant.read) 4<>/proc/\(process)/fd/\(returned.write) && exec \"$0\" \"$@\""
         var environment = command.environment
         environment["MAKEFLAGS"] = " -j --jobserver-auth=3,4"
         environment["MFLAGS"] = .some(nil)
@@ -129,13 +171,4 @@ public final class Jobserver: @unchecked Sendable {
         wrapped.jobserver = nil
         return wrapped
     }
-}
-
-/// A cancellation flag shared between a waiting task and the thread that waits for its token.
-private final class TokenWait: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-
-    var isCancelled: Bool { lock.withLock { cancelled } }
-    func cancel() { lock.withLock { cancelled = true } }
 }
