@@ -29,7 +29,12 @@ public final class Jobserver: @unchecked Sendable {
 
     /// nil when the pipes cannot be made (no file descriptors left): builds then fall back to `-j` per make.
     public init?(tokens: Int) {
-        guard tokens > 0, let grant = Self.pipeEnds(), let returned = Self.pipeEnds() else { return nil }
+        guard tokens > 0, let grant = Self.pipeEnds() else { return nil }
+        guard let returned = Self.pipeEnds() else {
+            close(grant.read)
+            close(grant.write)
+            return nil
+        }
         self.grant = grant
         self.returned = returned
         self.tokens = tokens
