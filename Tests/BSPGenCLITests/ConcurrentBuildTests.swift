@@ -213,32 +213,30 @@ private func tokenWithin(_ jobserver: Jobserver) async throws -> Bool? {
     }
 }
 
-/// Runs the jobs of tasks that prefer it on one thread of its own, which ends with the executor's last task.
-final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+/// Runs the jobs of tasks that prefer it on a thread of its own, never on Swift's shared pool. The thread ends
+/// when no job is queued; the next job starts another.
+private final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
     private let lock = NSLock()
     private var jobs: [UnownedJob] = []
+    private var running = false
 
     func enqueue(_ job: UnownedJob) {
-        lock.lock()
-        jobs.append(job)
-        let start = jobs.count == 1 && !running
-        if start { running = true }
-        lock.unlock()
+        let start = lock.withLock {
+            jobs.append(job)
+            defer { running = true }
+            return !running
+        }
         if start { Thread { [self] in runJobs() }.start() }
     }
 
-    private var running = false
-
     private func runJobs() {
-        while true {
-            lock.lock()
+        while let job = lock.withLock({ () -> UnownedJob? in
             guard !jobs.isEmpty else {
                 running = false
-                lock.unlock()
-                return
+                return nil
             }
-            let job = jobs.removeFirst()
-            lock.unlock()
+            return jobs.removeFirst()
+        }) {
             job.runSynchronously(on: asUnownedTaskExecutor())
         }
     }
