@@ -29,16 +29,23 @@ public enum CacheUse {
         }
     }
 
-    /// Runs `body` holding the lock exclusively, or returns nil at once when another bspgen uses the cache.
-    public static func withExclusive<T>(_ workspace: Workspace, _ body: () throws -> T) throws -> T? {
+    /// Runs `body` holding the lock exclusively, or returns nil when another bspgen uses the cache.
+    ///
+    /// It tries for up to `patience` before giving up: a child another thread of this process is starting holds a
+    /// copy of every descriptor until its exec closes them, so a lock this process has just released can still be
+    /// held for a moment. A build holds the lock for its whole run, so waiting longer would change no answer.
+    public static func withExclusive<T>(_ workspace: Workspace, patience: Duration = .seconds(1), _ body: () throws -> T) throws -> T? {
         let url = workspace.lock("cache")
         let descriptor = try open(url)
         defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            guard errno == EWOULDBLOCK else {
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
                 throw HostError.fileSystem(path: url.path, message: "cannot lock: \(UserFile.systemReason(errno))")
             }
-            return nil
+            guard clock.now < deadline else { return nil }
+            usleep(20_000)
         }
         return try body()
     }

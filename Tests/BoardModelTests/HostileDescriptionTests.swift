@@ -208,7 +208,7 @@ let hostileGoodBoard = """
         defer { project.remove() }
         try FileManager.default.createDirectory(at: project.boards.appendingPathComponent("folder.yaml"), withIntermediateDirectories: true)
         let huge = project.boards.appendingPathComponent("huge.yaml")
-        FileManager.default.createFile(atPath: huge.path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: huge.path, contents: nil))
         let handle = try FileHandle(forWritingTo: huge)
         try handle.truncate(atOffset: 1 << 30)   // sparse: nothing is written, nothing must be read
         try handle.close()
