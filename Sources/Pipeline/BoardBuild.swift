@@ -151,7 +151,7 @@ public struct BoardBuild: Sendable {
         // The SBOMs describe every file above; they go into the output with it.
         let sbom = try await SBOMStage(environment: environment).build(SBOMInputs(
             files: files, extraFiles: runScripts, configuration: configuration, kernel: kernel, busybox: busybox, bootloader: bootloader,
-            firmware: firmware))
+            firmware: firmware, modules: modules))
         // What the build keeps in the cache is written before the output folder, so that a full cache disk fails the
         // build before out/BOARD changes: the kernel's sizes for the report, and the shared folders this build used.
         let report = ReportStage(environment: environment)

@@ -62,12 +62,12 @@ struct FileListStage {
 
     func build(_ inputs: SBOMInputs, toolchainPackages: String) async throws -> StoredLists {
         var key = StageKey()
-        key.add("stage", "file-lists-3")  // bump when what the walk finds, or how it is kept, changes
+        key.add("stage", "file-lists-4")  // bump when what the walk finds, or how it is kept, changes
         key.add("bspgen", bspgenLibraryVersion)
         try key.addFile("kernel image", inputs.kernel.image)
         for tree in inputs.kernel.deviceTrees { try key.addFile("dtb", tree) }
         try key.addFile("config", inputs.configuration.config)
-        if let archive = modulesArchive(inputs) { try key.addFile("modules", archive) }
+        if let modules = inputs.modules { try key.addFile("modules", modules.archive) }
         for module in board.externalModules {
             key.add("external module \(module.lastPathComponent)", try KernelModulesBuilder.folderDigest(module))
         }
@@ -138,8 +138,6 @@ struct FileListStage {
 
     // MARK: Kbuild's records
 
-    func modulesArchive(_ inputs: SBOMInputs) -> URL? { inputs.files.first { $0.0 == KernelModulesBuilder.archiveName }?.1 }
-
     func busyboxBuild(_ busybox: BusyBoxArtifacts) -> URL {
         busybox.stagingTree.deletingLastPathComponent().appendingPathComponent("build", isDirectory: true)
     }
@@ -148,7 +146,7 @@ struct FileListStage {
     func find(_ inputs: SBOMInputs) async throws -> (ComponentFileLists, Set<String>) {
         // The components' walks are independent: they run side by side.
         async let kernel = kernelFiles(inputs.configuration, inputs.kernel)
-        async let modules = modulesArchive(inputs) == nil ? nil : moduleFiles(inputs.configuration)
+        async let modules = moduleFiles(inputs.configuration, inputs.modules)
         async let busybox = linkedFiles(buildRoot: busyboxBuild(inputs.busybox), roots: ["busybox_unstripped"], source: inputs.busybox.source)
         async let bootloader = bootloaderFiles(inputs)
         var lists = ComponentFileLists(lists: [:], modules: nil, outside: [:])
@@ -200,7 +198,9 @@ struct FileListStage {
 
     /// Each module's files, from the `.ko` down: the in-tree modules of `modules.order`, and each external module
     /// from the copy of its folder that Kbuild built in (its own files told apart from what Kbuild generated there).
-    func moduleFiles(_ configuration: KernelConfiguration) async throws -> (ModuleFileLists, reached: Set<String>) {
+    /// Each is named by the file installed for it, and every installed module must have its list. Nil without modules.
+    func moduleFiles(_ configuration: KernelConfiguration, _ modules: KernelModules?) async throws -> (ModuleFileLists, reached: Set<String>)? {
+        guard let modules else { return nil }
         let root = configuration.buildDirectory.standardizedFileURL
         var walks: [(name: String, result: KbuildWalk.Result, buildRoot: URL, external: URL?)] = []
         for module in Self.moduleOrder(root) {
@@ -209,9 +209,12 @@ struct FileListStage {
         for folder in board.externalModules {
             let copy = environment.buildDirectory.appendingPathComponent("modules/external/\(folder.lastPathComponent)", isDirectory: true).standardizedFileURL
             for module in Self.moduleOrder(copy) {
-                walks.append(("extra/" + (module as NSString).lastPathComponent, KbuildWalk(buildRoot: copy).walk([module]), copy, folder))
+                // modules_install keeps the module's path inside M= under INSTALL_MOD_DIR (`extra`).
+                walks.append(("extra/" + module, KbuildWalk(buildRoot: copy).walk([module]), copy, folder))
             }
         }
+        let installed = try Self.installedNames(recorded: walks.map(\.name), installed: modules.installed, release: modules.release)
+        for index in walks.indices { walks[index].name = installed[index] }
         let reached = walks.reduce(into: Set<String>()) { $0.formUnion(Self.reached($1.result, buildRoot: $1.buildRoot)) }
         let hostFiles = Set(walks.flatMap { walk in
             walk.result.compiled.union(walk.result.read).filter { !$0.hasPrefix(walk.buildRoot.path + "/") && !$0.hasPrefix(configuration.source.root.path + "/") }
@@ -222,6 +225,28 @@ struct FileListStage {
             if let original = walk.external { list = list.attributing(copy: walk.buildRoot, original: original, name: original.lastPathComponent) }
             return ModuleFileLists.Module(name: walk.name, files: list)
         }), reached)
+    }
+
+    /// The installed file of each recorded module: its name, or that name with the compression suffix modules_install
+    /// added (`ext4.ko.xz` for `CONFIG_MODULE_COMPRESS_XZ`). A module installed without a record, or recorded and not
+    /// installed, would make the SBOM wrong about what the board ships: an error naming each.
+    static func installedNames(recorded: [String], installed: [String], release: String) throws -> [String] {
+        func uncompressed(_ path: String) -> String {
+            guard let range = path.range(of: ".ko", options: .backwards) else { return path }
+            return String(path[..<range.upperBound])
+        }
+        let byName = Dictionary(installed.map { (uncompressed($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let names = recorded.map { byName[$0] }
+        let unrecorded = Set(installed.map(uncompressed)).subtracting(recorded).sorted()
+        let uninstalled = zip(recorded, names).filter { $0.1 == nil }.map(\.0)
+        guard unrecorded.isEmpty && uninstalled.isEmpty else {
+            let lines = unrecorded.map { "installed in lib/modules/\(release)/ but named in no modules.order, so its files are unknown: \($0)" }
+                + uninstalled.map { "named in a modules.order but not installed in lib/modules/\(release)/: \($0)" }
+            throw BuildError.kernelModules(message: "the SBOM's module lists and the modules installed differ:\n    "
+                                           + lines.joined(separator: "\n    ")
+                                           + "\n    hint: a module must come from the kernel's build or a folder of kernel.external_modules, installed by its modules_install")
+        }
+        return names.compactMap { $0 }
     }
 
     /// The modules a Kbuild folder made, from its `modules.order` (`.ko` names from Linux 6.1 on, `.o` before; the

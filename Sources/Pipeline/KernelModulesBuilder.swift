@@ -14,6 +14,8 @@ public struct KernelModules: Sendable {
     public var archive: URL
     /// That the modules the board loads at boot, and their dependencies, are loaded in the guest.
     public var guestChecks: [GuestCheck]
+    /// Every module file installed, relative to `lib/modules/<release>/`, as depmod indexed them.
+    public var installed: [String]
 }
 
 /// In-tree modules (`=m` in the config) and the board's external module folders, built against the board's
@@ -106,7 +108,7 @@ public struct KernelModulesBuilder: Sendable {
         let index = try ModuleIndex(stagingRoot: stagingRoot, release: release)
         let (checks, problems) = index.loadChecks(board.board.kernel.loadModules ?? [], locations: board.loadModuleLocations, release: release)
         if !problems.isEmpty { throw BuildError.kernelModules(message: problems.joined(separator: "\n")) }
-        return KernelModules(release: release, stagingRoot: stagingRoot, archive: archive, guestChecks: checks)
+        return KernelModules(release: release, stagingRoot: stagingRoot, archive: archive, guestChecks: checks, installed: index.files)
     }
 
     /// Whether the configured kernel can have modules (`CONFIG_MODULES=y`): only then is there a modules stage.
@@ -147,6 +149,8 @@ struct ModuleIndex {
     /// Module name (as /proc/modules writes it, `-` as `_`) to the names it depends on, nearest first.
     var dependencies: [String: [String]]
     var builtIn: Set<String>
+    /// The module files, relative to `lib/modules/<release>/`, in modules.dep's order.
+    var files: [String]
 
     enum Lookup: Equatable {
         /// The module, then every module it needs, each once.
@@ -157,9 +161,11 @@ struct ModuleIndex {
 
     init(modulesDep: String, modulesBuiltin: String) {
         dependencies = [:]
+        files = []
         for line in modulesDep.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard let path = parts.first else { continue }
+            files.append(String(path))
             let needs = parts.count > 1 ? parts[1].split(separator: " ").map { Self.name(ofPath: String($0)) } : []
             dependencies[Self.name(ofPath: String(path))] = needs
         }

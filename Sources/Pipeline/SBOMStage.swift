@@ -12,6 +12,7 @@ struct SBOMInputs {
     var busybox: BusyBoxArtifacts
     var bootloader: BootloaderArtifacts?
     var firmware: FirmwareArtifacts
+    var modules: KernelModules?
 }
 
 /// The components of one build as the SBOM stage found them, also what legal-info needs.
@@ -88,7 +89,7 @@ struct SBOMStage {
         }
         var names = [Self.spdxName, Self.cycloneDXName, Self.fileListName("linux"), Self.fileListName("busybox")]
         if inputs.bootloader != nil { names.append(Self.fileListName("u-boot")) }
-        if hasModules(inputs) { names.append(Self.moduleListName) }
+        if inputs.modules != nil { names.append(Self.moduleListName) }
         let outputs = names.map { folder.appendingPathComponent($0) }
         var stage = Stage("sbom", key: key, record: environment.buildDirectory.appendingPathComponent(".bspgen-sbom.json"), outputs: outputs)
         stage.skipNote = "artifacts and sources unchanged"
@@ -141,7 +142,7 @@ struct SBOMStage {
         // artifacts the documents describe too.
         let kernelList = lists.lists["linux"] ?? FileLicenseList(entries: [])
         fileLists["linux"] = kernelList
-        let moduleLists = hasModules(inputs) ? lists.modules : nil
+        let moduleLists = inputs.modules == nil ? nil : lists.modules
         let busyboxList = lists.lists["busybox"] ?? FileLicenseList(entries: [])
         let busyboxOutside = Set(lists.outside["busybox"] ?? [])
         fileLists["busybox"] = busyboxList
@@ -357,8 +358,6 @@ struct SBOMStage {
         return component
     }
 
-    /// Whether the kernel built modules: its archive is among the outputs.
-    func hasModules(_ inputs: SBOMInputs) -> Bool { inputs.files.contains { $0.0 == KernelModulesBuilder.archiveName } }
 
     // MARK: Host packages
 

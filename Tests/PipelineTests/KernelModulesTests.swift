@@ -118,4 +118,23 @@ import Testing
         #expect(FileListStage.moduleOrder(folder) == ["fs/ext4/ext4.ko", "lib/crc16.ko", "kernel/kheaders.ko", "hello.ko"])
         #expect(FileListStage.moduleOrder(folder.appendingPathComponent("none")) == [])
     }
+
+    @Test func eachRecordIsNamedByItsInstalledFileCompressedOrNot() throws {
+        let names = try FileListStage.installedNames(recorded: ["kernel/fs/ext4/ext4.ko", "extra/sub/hello.ko", "kernel/lib/crc16.ko"],
+                                                     installed: ["kernel/lib/crc16.ko", "extra/sub/hello.ko.zst", "kernel/fs/ext4/ext4.ko.xz"],
+                                                     release: "6.1.0")
+        #expect(names == ["kernel/fs/ext4/ext4.ko.xz", "extra/sub/hello.ko.zst", "kernel/lib/crc16.ko"])
+    }
+
+    @Test func aModuleShippedWithoutItsRecordOrRecordedAndNotShippedIsAnError() {
+        #expect {
+            try FileListStage.installedNames(recorded: ["kernel/fs/ext4/ext4.ko", "extra/hello.ko"],
+                                             installed: ["kernel/fs/ext4/ext4.ko", "extra/sub/hello.ko"], release: "6.1.0")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("in lib/modules/6.1.0/ but named in no modules.order, so its files are unknown: extra/sub/hello.ko")
+                && text.contains("named in a modules.order but not installed in lib/modules/6.1.0/: extra/hello.ko")
+                && !text.contains("ext4")
+        }
+    }
 }
