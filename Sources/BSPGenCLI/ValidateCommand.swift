@@ -13,7 +13,7 @@ struct ValidateCommand: ParsableCommand {
 
     @OptionGroup var project: ProjectOptions
 
-    @Argument(help: "Board or toolchain YAML files (default: all of them).")
+    @Argument(help: "Board or toolchain YAML files, or board and toolchain names (default: all of them).")
     var files: [String] = []
 
     @Flag(help: "Print JSON: whether every file is valid, and each problem (the exit status is still 1 when there are problems).")
@@ -27,10 +27,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let only = files.isEmpty ? nil : files.map { URL(fileURLWithPath: $0) }
-        for file in only ?? [] where !FileManager.default.fileExists(atPath: file.path) {
-            throw DiagnosticList([Diagnostic(SourceLocation(file: file.path), "no such file")])
-        }
+        let only = files.isEmpty ? nil : try files.map(descriptionFile)
         let catalog = project.catalog(onlyFiles: only)
         var problems = catalog.diagnostics
         for name in catalog.boardNames {
@@ -48,5 +45,25 @@ struct ValidateCommand: ParsableCommand {
         }
         if !problems.isEmpty { throw DiagnosticList(problems) }
         print("ok: \(files.isEmpty ? "every file" : files.count == 1 ? "1 file" : "\(files.count) files") valid (\(catalog.boards.count) board(s), \(catalog.toolchains.count) toolchain(s))")
+    }
+
+    /// A path as given, or the description a board or toolchain of that name has (`validate qemu-x86_64`, as every
+    /// other command takes it).
+    private func descriptionFile(_ argument: String) throws -> URL {
+        let file = URL(fileURLWithPath: argument)
+        if FileManager.default.fileExists(atPath: file.path) { return file }
+        let folders = [project.boardsDirectory, project.toolchainsDirectory].map { URL(fileURLWithPath: $0, isDirectory: true) }
+        if !argument.contains("/") {
+            for folder in folders {
+                let named = folder.appendingPathComponent(argument + ".yaml")
+                if FileManager.default.fileExists(atPath: named.path) { return named }
+            }
+        }
+        let names = folders.flatMap { folder in
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+        }
+        let hint = Suggestion.didYouMean((file.lastPathComponent as NSString).deletingPathExtension, among: names)
+            ?? "name a YAML file, or a board or toolchain of \(project.boardsDirectory)/ or \(project.toolchainsDirectory)/"
+        throw DiagnosticList([Diagnostic(SourceLocation(file: file.path), "no such file, board or toolchain", hint: hint)])
     }
 }

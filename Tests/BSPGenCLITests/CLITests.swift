@@ -13,6 +13,7 @@ private let projectArguments = ["--boards", root.appendingPathComponent("boards"
         #expect(await BSPGen.main(["show", "qemu-arm64-virt"] + projectArguments) == 0)
         #expect(await BSPGen.main(["show", "--json", "raspberrypi4"] + projectArguments) == 0)
         #expect(await BSPGen.main(["validate"] + projectArguments) == 0)
+        #expect(await BSPGen.main(["validate", "qemu-arm64-virt", "aarch64-linux-gnu"] + projectArguments) == 0, "names, as other commands take them")
     }
 
     @Test func badInputExitsNonZero() async throws {
