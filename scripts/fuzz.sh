@@ -3,6 +3,7 @@
 #   scripts/fuzz.sh [--long] [SECONDS_PER_TARGET] [TARGET...]
 # Targets: board and toolchain YAML, gen_init_cpio lists (bytes, packed and read back), device tree blobs, cpio
 # archives (the reader the artifact checks use), partition tables (MBR/GPT), Kconfig fragments and Kconfig files.
+# Targets run side by side, as many at once as there are cores.
 # Time per target: SECONDS_PER_TARGET, else $BSPGEN_FUZZ_SECONDS, else 30 s; --long makes it 600 s (or
 # $BSPGEN_FUZZ_LONG_SECONDS) for a scheduled or by-hand run. The corpus each run grows is kept in .build-fuzz/corpus/
 # and seeds the next run. Seeds are the shipped files; inputs found to crash, leak or hang are kept in
@@ -23,6 +24,12 @@ fi
 targets=("$@")
 all_targets=(board-yaml toolchain-yaml arch-yaml cpio-list dtb cpio-archive partition-table kconfig-fragment kconfig-language report-json)
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+  if [[ " ${all_targets[*]} " != *" $target "* ]]; then
+    echo "scripts/fuzz.sh: no target '$target'; the targets are: ${all_targets[*]}" >&2
+    exit 2
+  fi
+done
 
 scratch=.build-fuzz
 swift build --scratch-path "$scratch" --product bspgen-fuzz -Xswiftc -DFUZZING -Xswiftc -parse-as-library \
@@ -122,34 +129,54 @@ EOF
   rm -rf "$work"
 }
 
-status=0
-summary="$scratch/summary.txt"
-mkdir -p "$scratch"
-: > "$summary"
-for target in "${targets[@]}"; do
+# One target: its corpus, seeds and libFuzzer run; what it prints goes to $scratch/TARGET.report, its summary line to
+# $scratch/TARGET.summary, its exit status to $scratch/TARGET.status (targets run side by side, see below).
+fuzz_target() {
+  local target=$1 corpus findings result executions added found
   corpus="$PWD/$scratch/corpus/$target"
   findings="$scratch/findings/$target"
   mkdir -p "$corpus" "$findings"
   for seed in $(seed_files "$target"); do cp "$seed" "$corpus/"; done
   make_seeds "$target" "$corpus"
-  echo "== fuzz $target: ${seconds} s"
   set +e
   # Leak detection is off: Foundation leaks a buffer once per empty file read (String(contentsOf:)), outside our
   # code; crashes, hangs (-timeout) and runaway memory (-rss_limit_mb) are what this run looks for.
   ASAN_OPTIONS=detect_leaks=0 BSPGEN_FUZZ_TARGET=$target "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
     -max_len=65536 -artifact_prefix="$findings/" -print_final_stats=1 > "$scratch/$target.log" 2>&1
   result=$?
-  set -e
-  grep -E "^(stat::number_of_executed_units|stat::new_units_added|Done)" "$scratch/$target.log" || true
+  {
+    echo "== fuzz $target: ${seconds} s"
+    grep -E "^(stat::number_of_executed_units|stat::new_units_added|Done)" "$scratch/$target.log"
+    if [ "$result" -ne 0 ]; then
+      echo "fuzz $target: FAILED (exit $result); log: $scratch/$target.log; inputs: $findings/"
+      grep -E "ERROR|SUMMARY|Fatal|Test unit written" "$scratch/$target.log" | head -n 10
+    fi
+  } > "$scratch/$target.report"
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$scratch/$target.log" | tail -n 1)
   added=$(sed -n 's/^stat::new_units_added: *//p' "$scratch/$target.log" | tail -n 1)
   found=$(find "$findings" -type f | wc -l)
-  echo "$target: ${executions:-0} executions in ${seconds} s, ${added:-0} new units, corpus $(find "$corpus" -type f | wc -l) inputs, findings ${found} (exit ${result})" >> "$summary"
-  if [ "$result" -ne 0 ]; then
-    echo "fuzz $target: FAILED (exit $result); log: $scratch/$target.log; inputs: $findings/"
-    grep -E "ERROR|SUMMARY|Fatal|Test unit written" "$scratch/$target.log" | head -n 10
-    status=1
-  fi
+  echo "$target: ${executions:-0} executions in ${seconds} s, ${added:-0} new units, corpus $(find "$corpus" -type f | wc -l) inputs, findings ${found} (exit ${result})" \
+    > "$scratch/$target.summary"
+  echo "$result" > "$scratch/$target.status"
+}
+
+# Each target keeps one core busy for its whole time: as many run at once as there are cores, so every target gets
+# the same fuzzing time as one after another, in a fraction of the wall time.
+mkdir -p "$scratch"
+started=$SECONDS
+for target in "${targets[@]}"; do
+  rm -f "$scratch/$target.status"
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  fuzz_target "$target" &
 done
-cat "$summary"
+wait
+status=0
+summary="$scratch/summary.txt"
+: > "$summary"
+for target in "${targets[@]}"; do
+  cat "$scratch/$target.report" "$scratch/$target.summary" 2>/dev/null || true
+  cat "$scratch/$target.summary" >> "$summary" 2>/dev/null || echo "$target: did not run" >> "$summary"
+  [ "$(cat "$scratch/$target.status" 2>/dev/null)" = 0 ] || status=1
+done
+echo "fuzz: ${#targets[@]} targets, ${seconds} s each, $(nproc) at a time: $((SECONDS - started)) s"
 exit "$status"
