@@ -80,6 +80,7 @@ private let projectArguments = ["--boards", root.appendingPathComponent("boards"
     }
 
     @Test func flashHasHelp() async {
+        defer { try? FileManager.default.removeItem(at: folder) }
         #expect(await BSPGen.main(["flash", "--help"]) == 0)
     }
 }

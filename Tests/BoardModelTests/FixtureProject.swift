@@ -1,6 +1,11 @@
 import BoardModel
 import Foundation
 
+/// Every fixture project of this test process is in one folder, removed when the process exits (a catalog may
+/// read its project's files after the test is done with the project itself).
+private let fixturesFolder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-fixtures-\(getpid())").path
+private let fixturesRemovedAtExit: Void = { atexit { try? FileManager.default.removeItem(atPath: fixturesFolder) } }()
+
 /// A throw-away project with one board file, `boards/common/` with the default list and /init, and the
 /// repository's own toolchains: each schema test writes the board and the files it names, then loads it.
 struct FixtureProject {
@@ -8,7 +13,8 @@ struct FixtureProject {
     let board: String
 
     init(board: String) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-\(board)-\(UUID().uuidString)")
+        fixturesRemovedAtExit
+        root = URL(fileURLWithPath: fixturesFolder).appendingPathComponent("\(board)-\(UUID().uuidString)")
         self.board = board
         for directory in ["boards/\(board)", "boards/common"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)

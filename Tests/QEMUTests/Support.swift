@@ -13,8 +13,14 @@ func makeBoard(name: String = "fake", arch: String = "x86_64", cmdline: String =
     return try JSONDecoder().decode(Board.self, from: Data(json.utf8))
 }
 
+/// Every folder of `temporaryDirectory()` is in one folder, removed when the test process exits (a fake QEMU's folder
+/// holds its script, which may still be running when the test's own code is done).
+private let scratchFolder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-qemu-tests-\(getpid())").path
+private let scratchRemovedAtExit: Void = { atexit { try? FileManager.default.removeItem(atPath: scratchFolder) } }()
+
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-qemu-tests-\(UUID().uuidString)")
+    scratchRemovedAtExit
+    let url = URL(fileURLWithPath: scratchFolder).appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
