@@ -139,11 +139,15 @@ fuzz_target() {
   for seed in $(seed_files "$target"); do cp "$seed" "$corpus/"; done
   make_seeds "$target" "$corpus"
   set +e
+  # The target's scratch files (boards, archives) go to a folder of its own, removed afterwards.
+  local temporary="$PWD/$scratch/tmp/$target"
+  rm -rf "$temporary" && mkdir -p "$temporary"
   # Leak detection is off: Foundation leaks a buffer once per empty file read (String(contentsOf:)), outside our
   # code; crashes, hangs (-timeout) and runaway memory (-rss_limit_mb) are what this run looks for.
-  ASAN_OPTIONS=detect_leaks=0 BSPGEN_FUZZ_TARGET=$target "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
+  TMPDIR="$temporary" ASAN_OPTIONS=detect_leaks=0 BSPGEN_FUZZ_TARGET=$target "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
     -max_len=65536 -artifact_prefix="$findings/" -print_final_stats=1 > "$scratch/$target.log" 2>&1
   result=$?
+  rm -rf "$temporary"
   {
     echo "== fuzz $target: ${seconds} s"
     grep -E "^(stat::number_of_executed_units|stat::new_units_added|Done)" "$scratch/$target.log"
