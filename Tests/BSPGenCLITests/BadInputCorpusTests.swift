@@ -121,7 +121,14 @@ private func runShell(_ script: URL, in directory: URL) throws -> Int32 {
             if fileManager.fileExists(atPath: item.folder.appendingPathComponent("teardown").path) {
                 _ = try? runShell(item.folder.appendingPathComponent("teardown"), in: work)
             }
-            try? fileManager.removeItem(at: scratch)
+            // Foundation cannot remove a tree deeper than PATH_MAX (a case makes one); rm walks it with openat.
+            if (try? fileManager.removeItem(at: scratch)) == nil {
+                let remover = Process()
+                remover.executableURL = URL(fileURLWithPath: "/bin/rm")
+                remover.arguments = ["-rf", scratch.path]
+                try? remover.run()
+                remover.waitUntilExit()
+            }
         }
         if fileManager.fileExists(atPath: item.folder.appendingPathComponent("setup").path) {
             let status = try runShell(item.folder.appendingPathComponent("setup"), in: work)

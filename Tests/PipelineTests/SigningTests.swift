@@ -269,6 +269,7 @@ enum DeviceTreeTestData {
         environment.board.board.bootloader?.controlTree = .uBoot
         let config = try temporaryFile("CONFIG_FIT=y\nCONFIG_RSA=y\nCONFIG_RSA_VERIFY=y\nCONFIG_SHA256=y\nCONFIG_OF_CONTROL=y\n"
                                        + "CONFIG_OF_SEPARATE=y\nCONFIG_OF_BOARD=y\nCONFIG_LEGACY_IMAGE_FORMAT=y\n", name: ".config")
+        defer { try? FileManager.default.removeItem(at: config) }
         let artifacts = BootloaderArtifacts(files: [], source: SourceTree(source: "test", root: config.appendingPathExtension("no-tree"), version: "0"),
                                             config: config)
         let stage = VerifiedBootStage(environment: environment)
