@@ -209,14 +209,16 @@ func temporaryNames(under folder: URL) -> [String] {
 }
 
 /// out/fake is either absent or complete: every file its manifest lists, with that size and sha256, and nothing else
-/// but the report (`report.html`, `report.json`), which is written after the folder and may be missing after a kill.
+/// but the report (`report.html`, `report.json`), which is written after the folder: a kill may leave it missing, or
+/// leave the killed process's temporary name of it (`.report.html.tmp-PID-N`, removed by the next write).
 func expectCompleteOrAbsent(_ project: FakeBoardProject, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let folder = project.board
     guard FileManager.default.fileExists(atPath: folder.path) else { return }
-    try expectComplete(project, sourceLocation: sourceLocation)
+    try expectComplete(project, reportWriteMayHaveBeenKilled: true, sourceLocation: sourceLocation)
 }
 
-func expectComplete(_ project: FakeBoardProject, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectComplete(_ project: FakeBoardProject, reportWriteMayHaveBeenKilled: Bool = false,
+                    sourceLocation: SourceLocation = #_sourceLocation) throws {
     let folder = project.board
     struct Manifest: Decodable {
         struct Artifact: Decodable { var path: String; var size: Int; var sha256: String }
@@ -229,7 +231,9 @@ func expectComplete(_ project: FakeBoardProject, sourceLocation: SourceLocation 
     let present = Set((FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []).filter { path in
         var isFolder: ObjCBool = false
         return FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path, isDirectory: &isFolder) && !isFolder.boolValue
-    }).subtracting(["report.html", "report.json"])
+    }).subtracting(["report.html", "report.json"]).filter { path in
+        !(reportWriteMayHaveBeenKilled && (path.hasPrefix(".report.html.tmp-") || path.hasPrefix(".report.json.tmp-")))
+    }
     #expect(present == Set(manifest.artifacts.map(\.path) + ["manifest.json"]), "files of out/fake: \(present.sorted())",
             sourceLocation: sourceLocation)
     for artifact in manifest.artifacts {
@@ -428,6 +432,24 @@ private func expectCleanFailure(_ result: (status: Int32?, output: String), ment
         try expectComplete(project)
         #expect(temporaryNames(under: project.cache).isEmpty, "\(temporaryNames(under: project.cache))")
         #expect(temporaryNames(under: project.output).isEmpty)
+    }
+
+    /// A kill during the report's write (after the folder is complete) leaves the killed process's temporary name
+    /// of it: the folder is still complete, and the next build removes the name, whether or not it rebuilds anything.
+    @Test func aKilledReportWriteIsCleanedByTheNextBuild() async throws {
+        let project = try FakeBoardProject()
+        defer { project.cleanUp() }
+        #expect(try project.run().status == 0)
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let left = project.board.appendingPathComponent(".report.html.tmp-\(gone.processIdentifier)-7")
+        try Data("<html>half".utf8).write(to: left)
+        try expectCompleteOrAbsent(project)
+        #expect(try project.run().status == 0)
+        try expectComplete(project)
+        #expect(temporaryNames(under: project.output).isEmpty, "\(temporaryNames(under: project.output))")
     }
 
     /// `kill -9` at moments spread over a whole build (the in-process stages too: initramfs packing, the output
