@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DiskImage", dependencies: ["CZlib", "UserInput", .product(name: "Crypto", package: "swift-crypto")]),
         // SBOMs (SPDX 2.3, CycloneDX 1.6), licence expressions, Kbuild's records of what a build compiled: pure, no tools.
         // Optimized in debug builds too (CI runs the debug binary): a kernel's Kbuild records are ~80 MB of text.
-        .target(name: "SBOM", dependencies: ["BoardModel", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "SBOM", dependencies: ["BoardModel", "UserInput", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // report.html and `bspgen diff`: the page (inline CSS and SVG) and the comparison, from values; pure, no tools.
         .target(name: "Report", dependencies: ["Kconfig", "UserInput"]),

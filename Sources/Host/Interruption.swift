@@ -97,6 +97,7 @@ public final class ProcessGroupRegistry: @unchecked Sendable {
     /// Starts recording in `directory`, after stopping the groups of bspgen processes that no longer exist.
     public func use(directory: URL) {
         Self.reapOrphans(in: directory)
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         lock.withLock {
             file = directory.appendingPathComponent(String(getpid()))
         }
@@ -132,6 +133,8 @@ public final class ProcessGroupRegistry: @unchecked Sendable {
             try? FileManager.default.removeItem(at: file)
             return
         }
+        // A cache removed while bspgen runs is not made again just to hold this list.
+        guard FileManager.default.fileExists(atPath: file.deletingLastPathComponent().path) else { return }
         let text = groups.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)\n" }.joined()
         try? AtomicFile.write(text, to: file)
     }

@@ -133,7 +133,7 @@ public enum Checksum {
     public static func sha256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
     public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
 
-    private static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+    private static func hex(_ digest: SHA256.Digest) -> String { Hex.lowercase(digest) }
 }
 
 extension AtomicFile {

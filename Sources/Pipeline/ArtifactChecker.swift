@@ -4,6 +4,7 @@ import DiskImage
 import Foundation
 import Host
 import Initramfs
+import UserInput
 
 /// One verdict of `ArtifactChecker`.
 public struct ArtifactCheck: Codable, Equatable, Sendable {
@@ -69,7 +70,7 @@ public struct ArtifactChecker: Sendable {
                   hash.property("algo")?.string == "sha256", let value = hash.property("value")?.value else {
                 throw Failure("/images/\(image.name) has no sha256 hash node")
             }
-            let expected = value.map { String(format: "%02x", $0) }.joined()
+            let expected = Hex.lowercase(value)
             guard Checksum.sha256(Data(data)) == expected else { throw Failure("/images/\(image.name): sha256 of the data does not match its hash node") }
             checked.append("\(image.name) \(data.count / 1024) KiB")
         }

@@ -55,7 +55,7 @@ public struct BootloaderBuilder: Sendable {
         stage.forced = force ? "forced" : nil
         stage.history = environment.buildDirectory.appendingPathComponent(".bspgen-bootloader.json")
         stage.skipNote = "inputs unchanged (shared build \(folder.lastPathComponent))"
-        try await FileLock.withLock(environment.workspace.lock("bootloader-\(folder.lastPathComponent)"),
+        _ = try await FileLock.withLock(environment.workspace.lock("bootloader-\(folder.lastPathComponent)"),
                                     onWait: { progress.note("[bootloader] waiting for another build of \(folder.lastPathComponent)") }) {
             try await environment.run(stage) {
                 let wrappers = try environment.compilerWrappers(stage: "bootloader")

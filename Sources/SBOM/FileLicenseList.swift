@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import UserInput
 
 /// SHA-256 and SHA-1 (SPDX requires SHA-1 for files) of a file in one pass.
 public struct FileDigest: Sendable, Equatable {
@@ -20,20 +21,13 @@ public struct FileDigest: Sendable, Equatable {
             sha1.update(data: block)
             size += block.count
         }
-        return FileDigest(size: size, sha256: hex(sha256.finalize()), sha1: hex(sha1.finalize()))
+        return FileDigest(size: size, sha256: Hex.lowercase(sha256.finalize()), sha1: Hex.lowercase(sha1.finalize()))
     }
 
     public static func of(_ data: Data) -> FileDigest {
-        FileDigest(size: data.count, sha256: hex(SHA256.hash(data: data)), sha1: hex(Insecure.SHA1.hash(data: data)))
+        FileDigest(size: data.count, sha256: Hex.lowercase(SHA256.hash(data: data)), sha1: Hex.lowercase(Insecure.SHA1.hash(data: data)))
     }
 
-    /// Lower-case hex without a formatter per byte: thousands of digests per build, in debug builds too.
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in digest { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
-        return String(decoding: text, as: UTF8.self)
-    }
 }
 
 /// The files of one component that went into this build, each with the licence it carries: the list behind the
@@ -98,7 +92,7 @@ public struct FileLicenseList: Sendable, Equatable, Codable {
             // A source file is read once, for its hash and its identifier; the others only for the identifier.
             if origin == .source, let data = try? Data(contentsOf: url) {
                 entries.append(Entry(path: shown, origin: origin, compiled: compiled, license: LicenseScanner.scan(head: data.prefix(LicenseScanner.headLength)),
-                                     sha256: FileDigest.hex(SHA256.hash(data: data))))
+                                     sha256: Hex.lowercase(SHA256.hash(data: data))))
             } else {
                 entries.append(Entry(path: shown, origin: origin, compiled: compiled, license: LicenseScanner.scan(url), sha256: nil))
             }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import UserInput
 
 /// A patch applied to a component's source before it was built (the kernel's `patches`, when a board has them).
 public struct SBOMPatch: Sendable, Equatable {
@@ -150,7 +151,7 @@ public struct SBOMDocument: Sendable, Equatable {
         lines += artifacts.map { "\($0.path) \($0.size) \($0.sha256)" }
         lines += relationships.map { "\($0.from) \($0.type.rawValue) \($0.to)" }
         lines += licenseTexts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)))
     }
 
     static func describe(_ component: SBOMComponent) -> String {
@@ -174,7 +175,7 @@ public enum NameUUID {
         var bytes = Array(hasher.finalize().prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.lowercase(bytes)
         let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
         return parts.joined(separator: "-")
     }

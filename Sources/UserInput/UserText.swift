@@ -83,3 +83,15 @@ public enum UserText {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
+
+/// Lower-case hex of bytes, as digests are written: without a formatter per byte, since a build writes thousands of
+/// them (debug builds too).
+public enum Hex {
+    public static func lowercase<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -19,20 +19,34 @@ func peakConcurrency(_ journal: URL) throws -> Int {
     return peak
 }
 
+/// A fresh folder with, in each of `makefiles` (folders inside it), a Makefile whose `all` runs the jobs `job1`…`jobN`,
+/// each the shell line `recipe` makes of the journal's path; and that journal, `folder/journal`.
+private func jobsFolder(jobs: Int, makefiles: [String] = ["."], recipe: (String) -> String) throws -> (folder: URL, journal: URL) {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
+    let journal = folder.appendingPathComponent("journal")
+    do {
+        for name in makefiles {
+            let directory = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try ("all: " + (1...jobs).map { "job\($0)" }.joined(separator: " ") + "\njob%:\n\t" + recipe(journal.path) + "\n")
+                .write(to: directory.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: folder)
+        throw error
+    }
+    return (folder, journal)
+}
+
 /// One jobserver for every make of a run, and stages that overlap (issue 19).
 @Suite(.serialized) struct ConcurrentBuildTests {
     /// Two makes that each have 6 jobs to run: through one jobserver of 3 tokens, never more than 3 jobs run in
     /// all, all 3 are used, and every token comes back.
     @Test func makesSharingAJobserverRunAtMostItsTokensInAll() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let journal = folder.appendingPathComponent("journal")
-        for name in ["a", "b"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
-            try ("all: " + (1...6).map { "job\($0)" }.joined(separator: " ") + "\n"
-                 + "job%:\n\t@echo \"+ $$(date +%s%N)\" >> \(journal.path); sleep 0.4; echo \"- $$(date +%s%N)\" >> \(journal.path)\n")
-                .write(to: folder.appendingPathComponent("\(name)/Makefile"), atomically: true, encoding: .utf8)
+        let (folder, journal) = try jobsFolder(jobs: 6, makefiles: ["a", "b"]) { journal in
+            "@echo \"+ $$(date +%s%N)\" >> \(journal); sleep 0.4; echo \"- $$(date +%s%N)\" >> \(journal)"
         }
+        defer { try? FileManager.default.removeItem(at: folder) }
         let jobserver = try #require(Jobserver(tokens: 3))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for name in ["a", "b"] {
@@ -56,13 +70,10 @@ func peakConcurrency(_ journal: URL) throws -> Int {
     /// any other waiter wakes, unless bspgen hands it on. Counted at the grant, so the time a make takes to start
     /// on a loaded machine does not enter, and jobs of a second outlast the delays of a loaded test run.
     @Test func bspgenAskingWhileAMakeSaturatesTheJobsGetsATokenSoon() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
+        let (folder, journal) = try jobsFolder(jobs: 30) { journal in
+            "@timeout 1 sh -c 'while :; do :; done' || true; echo $@ >> \(journal)"
+        }
         defer { try? FileManager.default.removeItem(at: folder) }
-        let journal = folder.appendingPathComponent("journal")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try ("all: " + (1...30).map { "job\($0)" }.joined(separator: " ") + "\n"
-             + "job%:\n\t@timeout 1 sh -c 'while :; do :; done' || true; echo $@ >> \(journal.path)\n")
-            .write(to: folder.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
         func jobsFinished() -> Int {
             ((try? String(contentsOf: journal, encoding: .utf8)) ?? "").split(separator: "\n").count
         }
@@ -115,13 +126,8 @@ func peakConcurrency(_ journal: URL) throws -> Int {
     /// A make stopped while its jobs hold tokens (a cancelled build) cannot give them back: the jobserver has all
     /// its tokens again once no make runs.
     @Test func tokensOfAStoppedMakeComeBack() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-jobserver-\(UUID().uuidString)")
+        let (folder, journal) = try jobsFolder(jobs: 6) { journal in "@echo \"+ $$(date +%s%N)\" >> \(journal); sleep 1000" }
         defer { try? FileManager.default.removeItem(at: folder) }
-        let journal = folder.appendingPathComponent("journal")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try ("all: " + (1...6).map { "job\($0)" }.joined(separator: " ") + "\n"
-             + "job%:\n\t@echo \"+ $$(date +%s%N)\" >> \(journal.path); sleep 1000\n")
-            .write(to: folder.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
         let jobserver = try #require(Jobserver(tokens: 3))
         var command = Command("make", ["-C", folder.path])
         command.jobserver = jobserver

@@ -37,3 +37,24 @@ struct InterruptionWatchdogTests {
         #expect(quit.status == nil)
     }
 }
+
+/// The list of make groups a bspgen process keeps in `<cache>/running/PID`.
+struct ProcessGroupRegistryTests {
+    @Test func theListFollowsTheGroupsAndACacheRemovedMeanwhileIsNotMadeAgain() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("bspgen-registry-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let running = cache.appendingPathComponent("running")
+        let registry = ProcessGroupRegistry()
+        registry.use(directory: running)
+        let list = running.appendingPathComponent(String(getpid()))
+        // A group id no process has (ids above pid_max): only the bookkeeping is tried.
+        registry.add(99_999_999)
+        #expect(try String(contentsOf: list, encoding: .utf8).hasPrefix("99999999 "))
+        registry.remove(99_999_999)
+        #expect(!FileManager.default.fileExists(atPath: list.path))
+
+        try FileManager.default.removeItem(at: cache)
+        registry.add(99_999_999)
+        #expect(!FileManager.default.fileExists(atPath: cache.path), "the removed cache was made again for the list")
+    }
+}

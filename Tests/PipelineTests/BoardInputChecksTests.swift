@@ -19,7 +19,7 @@ import Testing
         try "#!/bin/sh\n".write(to: root.appendingPathComponent("boards/common/init"), atomically: true, encoding: .utf8)
         if let overlayFile {
             let file = root.appendingPathComponent("boards/board/rootfs/\(overlayFile.name)")
-            manager.createFile(atPath: file.path, contents: nil)
+            #expect(manager.createFile(atPath: file.path, contents: nil))
             let handle = try FileHandle(forWritingTo: file)
             try handle.truncate(atOffset: overlayFile.size)   // sparse
             try handle.close()
