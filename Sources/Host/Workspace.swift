@@ -127,13 +127,11 @@ public enum Checksum {
         defer { try? handle.close() }
         var hasher = SHA256()
         while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty { hasher.update(data: block) }
-        return hex(hasher.finalize())
+        return Hex.lowercase(hasher.finalize())
     }
 
-    public static func sha256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
+    public static func sha256(_ data: Data) -> String { Hex.lowercase(SHA256.hash(data: data)) }
     public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
-
-    private static func hex(_ digest: SHA256.Digest) -> String { Hex.lowercase(digest) }
 }
 
 extension AtomicFile {

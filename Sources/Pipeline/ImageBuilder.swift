@@ -32,7 +32,7 @@ public struct ImageBuilder: Sendable {
 
     func appendToLog(_ text: String) {
         try? FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: log.path) else { return }
         defer { try? handle.close() }
         _ = try? handle.seekToEnd()

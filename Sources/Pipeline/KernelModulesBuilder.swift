@@ -62,7 +62,7 @@ public struct KernelModulesBuilder: Sendable {
                           outputs: [archive, marker], logName: "kernel-modules")
         stage.forced = force ? "forced" : nil
         stage.skipNote = "kernel and external modules unchanged"
-        try await kernelBuilder.withFolderLock { try await environment.run(stage) {
+        _ = try await kernelBuilder.withFolderLock { try await environment.run(stage) {
             let log = environment.log(stage.logName)
             try? FileManager.default.removeItem(at: log)
             let progress = environment.progress

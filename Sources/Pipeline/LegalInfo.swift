@@ -171,7 +171,7 @@ public struct LegalInfo: Sendable {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory)
             if isDirectory.boolValue || (try? FileManager.default.linkItem(at: source, to: destination)) == nil {
                 try FileManager.default.copyItem(at: source, to: destination)
             }

@@ -80,7 +80,7 @@ extension ArtifactChecker {
                 switch listed[name] {
                 case nil: problems.append("\(name) is not in the \(format) document")
                 case actual?: break
-                case let other?: problems.append("\(name): the \(format) document says sha256 \(other ?? "none"), the file has \(actual)")
+                case let other?: problems.append("\(name): the \(format) document says sha256 \(other), the file has \(actual)")
                 }
             }
         }

@@ -55,7 +55,7 @@ struct VerifiedBootStage {
         stage.history = environment.buildDirectory.appendingPathComponent(".bspgen-bootloader-key.json")
         stage.skipNote = "inputs unchanged (\(folder.lastPathComponent))"
         // The U-Boot build folder is shared by every board with the same boot loader inputs: one make in it at a time.
-        try await FileLock.withLock(environment.workspace.lock("bootloader-\(shared.lastPathComponent)"),
+        _ = try await FileLock.withLock(environment.workspace.lock("bootloader-\(shared.lastPathComponent)"),
                                     onWait: { environment.progress.note("[bootloader key] waiting for another build of \(shared.lastPathComponent)") }) {
             try await environment.run(stage) {
                 try await make(signing, spec: spec, key: key, baseTree: baseTree, bootloader: bootloader, folder: folder)

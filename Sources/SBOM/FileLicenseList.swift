@@ -27,7 +27,6 @@ public struct FileDigest: Sendable, Equatable {
     public static func of(_ data: Data) -> FileDigest {
         FileDigest(size: data.count, sha256: Hex.lowercase(SHA256.hash(data: data)), sha1: Hex.lowercase(Insecure.SHA1.hash(data: data)))
     }
-
 }
 
 /// The files of one component that went into this build, each with the licence it carries: the list behind the

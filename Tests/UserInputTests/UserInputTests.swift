@@ -166,3 +166,10 @@ struct UserTextTests {
         #expect(UserText.firstInvalidUTF8(in: Array("valid ✓".utf8)) == nil)
     }
 }
+
+struct HexTests {
+    @Test func bytesAreTwoLowerCaseDigitsEachHighNibbleFirst() {
+        #expect(Hex.lowercase([0x00, 0x0F, 0xA0, 0xFF, 0x5c]) == "000fa0ff5c")
+        #expect(Hex.lowercase([UInt8]()) == "")
+    }
+}
