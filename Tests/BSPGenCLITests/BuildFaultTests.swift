@@ -471,9 +471,9 @@ private func expectCleanFailure(_ result: (status: Int32?, output: String), ment
             try FileManager.default.createDirectory(at: project.cache, withIntermediateDirectories: true)
             // Every other round builds over an existing output (the output stage replaces a folder).
             if rounds % 2 == 0 { #expect(try project.run().status == 0) ; try FileManager.default.removeItem(at: project.cache) }
-            let moment = Double(kills + 1) / 9
+            let aim = "\(kills + 1)/9 of \(whole) s"
             let (process, _) = try project.start()
-            try await Task.sleep(for: .milliseconds(Int(whole * 1000 * moment)))
+            try await Task.sleep(for: .milliseconds(Int(whole * 1000 * Double(kills + 1) / 9)))
             if process.isRunning {
                 kills += 1
             } else {
@@ -485,7 +485,7 @@ private func expectCleanFailure(_ result: (status: Int32?, output: String), ment
             process.waitUntilExit()
             try expectCompleteOrAbsent(project)
             let rebuild = try project.run()
-            #expect(rebuild.status == 0, "after a kill at \(kills)/9 of a build of \(whole) s: \(rebuild.output)")
+            #expect(rebuild.status == 0, "after a kill at \(aim): \(rebuild.output)")
             try expectComplete(project)
             #expect(temporaryNames(under: project.output).isEmpty, "\(temporaryNames(under: project.output))")
             #expect(temporaryNames(under: project.cache).isEmpty, "\(temporaryNames(under: project.cache))")
